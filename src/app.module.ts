@@ -1,0 +1,27 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { CoreModule } from './core.module';
+import { HealthModule } from './health/health.module';
+import { WorkerModule } from './processing/worker.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
+
+export interface ApiOptions {
+  /** Run the queue consumers in this process too (WORKERS_ENABLED). */
+  withWorkers: boolean;
+}
+
+/** The API process: HTTP surfaces, and the workers when asked for. */
+@Module({})
+export class ApiModule {
+  static register(options: ApiOptions): DynamicModule {
+    return {
+      module: ApiModule,
+      imports: [CoreModule, HealthModule, WebhooksModule, ...(options.withWorkers ? [WorkerModule] : [])],
+    };
+  }
+}
+
+/** The standalone worker process: consumers, and a health endpoint when WORKER_HEALTH_PORT is set. */
+@Module({
+  imports: [CoreModule, HealthModule, WorkerModule],
+})
+export class WorkerProcessModule {}

@@ -1,0 +1,29 @@
+/** Every action the audit log records. Entries carry ids and categories, never message content. */
+export const AuditAction = {
+  WebhookRejected: 'webhook.rejected',
+  WebhookMalformed: 'webhook.malformed',
+  EventReceived: 'event.received',
+  EventDuplicate: 'event.duplicate',
+  EventProcessed: 'event.processed',
+  EventAttemptFailed: 'event.attempt_failed',
+  EventDeadLettered: 'event.dead_lettered',
+  ReplySent: 'reply.sent',
+  ReplySkipped: 'reply.skipped',
+  ReplyUnknown: 'reply.unknown',
+  ReplyFailed: 'reply.failed',
+  ReplyReconciled: 'reply.reconciled',
+} as const;
+export type AuditActionName = (typeof AuditAction)[keyof typeof AuditAction] | (string & {});
+
+export type AuditOutcome = 'success' | 'failure' | 'rejected' | 'duplicate' | 'skipped' | 'unknown' | 'info';
+
+export interface AuditEntry {
+  action: AuditActionName;
+  outcome: AuditOutcome;
+  provider?: string | null;
+  eventId?: string | null;
+  correlationId?: string | null;
+  actor?: string;
+  /** Content-free details: ids, counts, categories, status codes. */
+  metadata?: Record<string, unknown>;
+}

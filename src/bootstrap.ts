@@ -1,0 +1,118 @@
+import { LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { Redis } from 'ioredis';
+import { Logger } from 'nestjs-pino';
+import { existsSync } from 'node:fs';
+import { IncomingMessage } from 'node:http';
+import { ApiModule, WorkerProcessModule } from './app.module';
+import { configureBodyParsing } from './common/http/body-parsing';
+import { correlationIdFor } from './common/http/correlation-id';
+import { ErrorBodyFilter } from './common/http/error-body.filter';
+import { AppConfig } from './config/app-config';
+import { DependencyUnavailableError, prepareDatabase } from './database/database-bootstrap';
+import { redisConnection } from './queue/redis-connection';
+
+/** Reads `.env` (when present) and validates the environment. */
+export function loadConfig(): AppConfig {
+  if (existsSync('.env')) process.loadEnvFile('.env');
+  return AppConfig.fromEnvironment(process.env);
+}
+
+/** Before any module starts: Postgres (created and migrated under a lock) and Redis must answer. */
+export async function prepareDependencies(config: AppConfig): Promise<void> {
+  await prepareDatabase(config.databaseUrl);
+  const redis = new Redis({
+    ...redisConnection(config, { failFast: true }),
+    lazyConnect: true,
+    retryStrategy: () => null,
+  });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch (error) {
+    throw new DependencyUnavailableError(
+      'Redis',
+      'start it with `redis-server --daemonize yes` (or `docker compose up -d redis`), or set REDIS_URL',
+      error,
+    );
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** The API process (with the in-process workers when WORKERS_ENABLED), ready to listen. */
+export async function createApiApp(
+  config: AppConfig,
+  options: { nestLogLevels?: LogLevel[] } = {},
+): Promise<NestFastifyApplication> {
+  const app = await NestFactory.create<NestFastifyApplication>(
+    ApiModule.register({ withWorkers: config.workers.enabled }),
+    new FastifyAdapter({
+      bodyLimit: config.maxBodyBytes,
+      genReqId: (req: unknown) => correlationIdFor(req as IncomingMessage),
+      trustProxy: true,
+    }),
+    { bufferLogs: true, logger: options.nestLogLevels },
+  );
+  configureHttp(app, config);
+  return app;
+}
+
+/** The standalone worker: processors only, plus /health on WORKER_HEALTH_PORT when that is set. */
+export async function createWorkerApp(
+  config: AppConfig,
+): Promise<NestFastifyApplication | ReturnType<typeof NestFactory.createApplicationContext>> {
+  if (config.workers.healthPort === undefined) {
+    const context = await NestFactory.createApplicationContext(WorkerProcessModule, { bufferLogs: true });
+    context.useLogger(context.get(Logger));
+    context.enableShutdownHooks();
+    return context;
+  }
+  const app = await NestFactory.create<NestFastifyApplication>(
+    WorkerProcessModule,
+    new FastifyAdapter({ genReqId: (req: unknown) => correlationIdFor(req as IncomingMessage) }),
+    {
+      bufferLogs: true,
+    },
+  );
+  configureHttp(app, config);
+  return app;
+}
+
+function configureHttp(app: NestFastifyApplication, config: AppConfig): void {
+  app.useLogger(app.get(Logger));
+  configureBodyParsing(app, config.maxBodyBytes);
+  app.useGlobalFilters(new ErrorBodyFilter());
+  app.enableShutdownHooks();
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onSend', (request, reply, payload, done) => {
+      void reply.header('x-request-id', request.id);
+      done(null, payload);
+    });
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Switchboard')
+      .setDescription(
+        'Receives Meta webhooks durably, processes them, audits every step, and delivers signed outbound webhooks.',
+      )
+      .addBearerAuth()
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document);
+}
+
+/** Start-up failures a person can act on: say which dependency and how to start it, then exit non-zero. */
+export function exitOnStartupFailure(error: unknown): never {
+  if (error instanceof DependencyUnavailableError) {
+    process.stderr.write(`switchboard: ${error.message}\n  ${error.hint}\n`);
+  } else {
+    process.stderr.write(`switchboard: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  }
+  process.exit(1);
+}

@@ -1,0 +1,128 @@
+import { ConfigurationError, Environment, validateEnvironment } from './environment';
+
+const DEVELOPMENT_ENCRYPTION_KEY = Buffer.alloc(32, 'switchboard-development-key-only').toString('base64');
+const DEVELOPMENT_APP_SECRET = 'development-app-secret';
+const DEVELOPMENT_VERIFY_TOKEN = 'development-verify-token';
+
+export interface RedisConnectionSettings {
+  host: string;
+  port: number;
+  db: number;
+  username?: string;
+  password?: string;
+  tls?: Record<string, never>;
+}
+
+/** Typed, derived configuration. Built once at boot from the validated environment. */
+export class AppConfig {
+  readonly nodeEnv: Environment['NODE_ENV'];
+  readonly port: number;
+  readonly databaseUrl: string;
+  readonly databasePoolSize: number;
+  readonly redis: RedisConnectionSettings;
+  readonly redisUrl: string;
+  readonly queuePrefix: string;
+  readonly metaAppSecrets: readonly string[];
+  readonly metaVerifyToken: string;
+  readonly instagram: { graphUrl: string; accessToken?: string; timeoutMs: number };
+  readonly autoReply: { text: string; cooldownMinutes: number };
+  readonly encryptionKey: Buffer;
+  readonly workers: { enabled: boolean; concurrency: number; healthPort?: number };
+  readonly useQueue: boolean;
+  readonly retry: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number };
+  readonly maxBodyBytes: number;
+  readonly ingestMaxBatch: number;
+  /** How often the relay looks for stored events that are not on the queue, and how old they must be. */
+  readonly relayIntervalMs: number;
+  readonly relayGraceMs: number;
+  readonly shutdownTimeoutMs: number;
+  readonly log: { level: Environment['LOG_LEVEL']; requests: boolean; file?: string };
+  /** Development fallbacks that were used; logged loudly at boot. */
+  readonly warnings: readonly string[];
+
+  constructor(env: Environment) {
+    const warnings: string[] = [];
+    const production = env.NODE_ENV === 'production';
+    const required = (name: keyof Environment, value: string | undefined, fallback: string): string => {
+      if (value && value.trim() !== '') return value.trim();
+      if (production) throw new ConfigurationError(`Invalid configuration:\n  ${name}: is required in production`);
+      warnings.push(`${name} is not set: using a fixed development value. Never run like this in production.`);
+      return fallback;
+    };
+
+    this.nodeEnv = env.NODE_ENV;
+    this.port = env.PORT;
+    this.databaseUrl = env.DATABASE_URL;
+    this.databasePoolSize = env.DATABASE_POOL_SIZE;
+    this.redisUrl = env.REDIS_URL;
+    this.redis = parseRedisUrl(env.REDIS_URL);
+    this.queuePrefix = env.QUEUE_PREFIX;
+    this.metaAppSecrets = required('META_APP_SECRETS', env.META_APP_SECRETS, DEVELOPMENT_APP_SECRET)
+      .split(',')
+      .map((secret) => secret.trim())
+      .filter((secret) => secret.length > 0);
+    this.metaVerifyToken = required('META_VERIFY_TOKEN', env.META_VERIFY_TOKEN, DEVELOPMENT_VERIFY_TOKEN);
+    this.instagram = {
+      graphUrl: env.INSTAGRAM_GRAPH_URL.replace(/\/+$/, ''),
+      accessToken: env.INSTAGRAM_ACCESS_TOKEN?.trim() || undefined,
+      timeoutMs: env.INSTAGRAM_TIMEOUT_MS,
+    };
+    if (!this.instagram.accessToken) {
+      warnings.push('INSTAGRAM_ACCESS_TOKEN is not set: auto-replies will fail with category "auth".');
+    }
+    this.autoReply = { text: env.AUTO_REPLY_TEXT, cooldownMinutes: env.AUTO_REPLY_COOLDOWN_MINUTES };
+    this.encryptionKey = parseEncryptionKey(
+      required('DATA_ENCRYPTION_KEY', env.DATA_ENCRYPTION_KEY, DEVELOPMENT_ENCRYPTION_KEY),
+    );
+    this.workers = {
+      enabled: env.WORKERS_ENABLED,
+      concurrency: env.WORKER_CONCURRENCY,
+      healthPort: env.WORKER_HEALTH_PORT,
+    };
+    this.useQueue = env.USE_QUEUE;
+    this.retry = {
+      maxAttempts: env.MAX_ATTEMPTS,
+      baseDelayMs: env.RETRY_BASE_DELAY_MS,
+      maxDelayMs: env.RETRY_MAX_DELAY_MS,
+    };
+    this.maxBodyBytes = env.MAX_BODY_BYTES;
+    this.ingestMaxBatch = env.INGEST_MAX_BATCH;
+    this.relayIntervalMs = env.RELAY_INTERVAL_MS;
+    this.relayGraceMs = env.RELAY_GRACE_MS;
+    this.shutdownTimeoutMs = env.SHUTDOWN_TIMEOUT_MS;
+    this.log = { level: env.LOG_LEVEL, requests: env.LOG_REQUESTS, file: env.LOG_FILE?.trim() || undefined };
+    this.warnings = warnings;
+  }
+
+  static fromEnvironment(raw: Record<string, unknown> = process.env): AppConfig {
+    return new AppConfig(validateEnvironment(raw));
+  }
+}
+
+function parseEncryptionKey(value: string): Buffer {
+  const key = Buffer.from(value, 'base64');
+  if (key.length !== 32) {
+    throw new ConfigurationError(
+      'Invalid configuration:\n  DATA_ENCRYPTION_KEY: must be 32 bytes encoded as base64 (generate one with `openssl rand -base64 32`)',
+    );
+  }
+  return key;
+}
+
+function parseRedisUrl(value: string): RedisConnectionSettings {
+  const url = new URL(value);
+  const db = url.pathname.length > 1 ? Number(url.pathname.slice(1)) : 0;
+  if (!Number.isInteger(db) || db < 0) {
+    throw new ConfigurationError(
+      `Invalid configuration:\n  REDIS_URL: the database suffix must be a number (got "${url.pathname}")`,
+    );
+  }
+  return {
+    host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: url.port ? Number(url.port) : 6379,
+    db,
+    username: url.username ? decodeURIComponent(url.username) : undefined,
+    password: url.password ? decodeURIComponent(url.password) : undefined,
+    tls: url.protocol === 'rediss:' ? {} : undefined,
+  };
+}

@@ -1,0 +1,178 @@
+import { plainToInstance, Transform } from 'class-transformer';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, validateSync } from 'class-validator';
+
+const toBoolean = ({ value }: { value: unknown }) => {
+  if (typeof value !== 'string') return value;
+  const normalised = value.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(normalised)) return true;
+  if (['false', '0', 'no', 'off', ''].includes(normalised)) return false;
+  return value;
+};
+const toInt = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
+const trimmed = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
+
+/** Every environment variable the processes read. Defaults are the development ones from CONTRACT.md. */
+export class Environment {
+  @IsIn(['development', 'production', 'test'])
+  NODE_ENV: 'development' | 'production' | 'test' = 'development';
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT = 3000;
+
+  @Transform(trimmed)
+  @Matches(/^postgres(ql)?:\/\/.+/, { message: 'must be a postgres:// URL' })
+  DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/switchboard';
+
+  @Transform(trimmed)
+  @Matches(/^rediss?:\/\/.+/, { message: 'must be a redis:// or rediss:// URL' })
+  REDIS_URL = 'redis://127.0.0.1:6379';
+
+  @Transform(trimmed)
+  @Matches(/^[A-Za-z0-9_{}:.-]+$/, { message: 'may hold letters, digits and _ { } : . - only' })
+  QUEUE_PREFIX = 'switchboard';
+
+  @IsOptional()
+  @IsString()
+  META_APP_SECRETS?: string;
+
+  @IsOptional()
+  @IsString()
+  META_VERIFY_TOKEN?: string;
+
+  @Transform(trimmed)
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
+  INSTAGRAM_GRAPH_URL = 'https://graph.instagram.com/v23.0';
+
+  @IsOptional()
+  @IsString()
+  INSTAGRAM_ACCESS_TOKEN?: string;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(120_000)
+  INSTAGRAM_TIMEOUT_MS = 10_000;
+
+  @IsString()
+  AUTO_REPLY_TEXT = 'Thank you for your message. Our team will get back to you as soon as possible.';
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  AUTO_REPLY_COOLDOWN_MINUTES = 0;
+
+  @IsOptional()
+  @IsString()
+  DATA_ENCRYPTION_KEY?: string;
+
+  @Transform(toBoolean)
+  @IsBoolean()
+  WORKERS_ENABLED = true;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  WORKER_CONCURRENCY = 50;
+
+  @Transform(toBoolean)
+  @IsBoolean()
+  USE_QUEUE = true;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(50)
+  MAX_ATTEMPTS = 3;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  RETRY_BASE_DELAY_MS = 2000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  RETRY_MAX_DELAY_MS = 600_000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024)
+  MAX_BODY_BYTES = 10 * 1024 * 1024;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  SHUTDOWN_TIMEOUT_MS = 25_000;
+
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' = 'info';
+
+  @Transform(toBoolean)
+  @IsBoolean()
+  LOG_REQUESTS = true;
+
+  /** Write logs to this file instead of stdout. */
+  @IsOptional()
+  @IsString()
+  LOG_FILE?: string;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  @IsOptional()
+  WORKER_HEALTH_PORT?: number;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  DATABASE_POOL_SIZE = 20;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(5000)
+  INGEST_MAX_BATCH = 500;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(50)
+  RELAY_INTERVAL_MS = 2000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  RELAY_GRACE_MS = 2000;
+}
+
+export class ConfigurationError extends Error {}
+
+const SECRET_VARIABLES = new Set([
+  'META_APP_SECRETS',
+  'META_VERIFY_TOKEN',
+  'INSTAGRAM_ACCESS_TOKEN',
+  'DATA_ENCRYPTION_KEY',
+  'DATABASE_URL',
+  'REDIS_URL',
+]);
+
+/** Validates the environment; the message names every offending variable. */
+export function validateEnvironment(raw: Record<string, unknown>): Environment {
+  const env = plainToInstance(Environment, raw, { exposeDefaultValues: true, excludeExtraneousValues: false });
+  const errors = validateSync(env, { skipMissingProperties: false, forbidUnknownValues: false });
+  if (errors.length > 0) {
+    const lines = errors.map((error) => {
+      const reasons = Object.values(error.constraints ?? {}).join('; ');
+      const shown = SECRET_VARIABLES.has(error.property) ? '<redacted>' : JSON.stringify(error.value);
+      return `  ${error.property}: ${reasons} (got ${shown})`;
+    });
+    throw new ConfigurationError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return env;
+}

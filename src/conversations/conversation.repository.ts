@@ -1,0 +1,237 @@
+import { Injectable } from '@nestjs/common';
+import { AuditEntry } from '../audit/audit-actions';
+import { auditInsert, auditParams } from '../audit/audit-sql';
+import { Sql } from '../database/sql';
+
+export type ReplyStatus = 'sending' | 'retrying' | 'sent' | 'failed' | 'unknown' | 'skipped';
+
+export interface IncomingMessage {
+  eventId: string;
+  provider: string;
+  accountId: string;
+  participantId: string;
+  metaMessageId: string;
+  sentAt: Date;
+  sealedContent: Buffer;
+  attachmentCount: number;
+  /** False for standby messages: another app holds the thread, so we must not answer. */
+  replyWanted: boolean;
+  skipReason: string | null;
+  cooldownMinutes: number;
+  newIds: { conversation: string; message: string; reply: string };
+}
+
+export interface RecordedMessage {
+  conversationId: string;
+  /** Set when this call created the reply row: `sending` means this caller must send it now. */
+  createdReply: { status: ReplyStatus; skipReason: string | null } | null;
+  /** The reply row a previous run of the same event left behind. */
+  existingReply: { status: ReplyStatus } | null;
+}
+
+export interface OutgoingEcho {
+  eventId: string;
+  provider: string;
+  accountId: string;
+  participantId: string;
+  metaMessageId: string;
+  sentAt: Date;
+  sealedContent: Buffer;
+  attachmentCount: number;
+  newIds: { conversation: string; message: string };
+}
+
+/** Conversations, their messages (content sealed) and the auto-replies sent into them. */
+@Injectable()
+export class ConversationRepository {
+  constructor(private readonly db: Sql) {}
+
+  /** Upserts the conversation, stores the message and creates its reply row, in one statement. */
+  async recordIncomingMessage(input: IncomingMessage): Promise<RecordedMessage> {
+    const row = await this.db.one<{
+      conversation_id: string;
+      new_status: ReplyStatus | null;
+      new_skip_reason: string | null;
+      existing_status: ReplyStatus | null;
+    }>(
+      `WITH existing AS (
+         SELECT status FROM replies WHERE event_id = $7
+       ), conv AS (
+         INSERT INTO conversations AS c (id, provider, account_id, participant_id, first_message_at, last_message_at, last_auto_reply_at)
+         VALUES ($1, $2, $3, $4, $5, $5, CASE WHEN $9::boolean THEN now() END)
+         ON CONFLICT (provider, account_id, participant_id) DO UPDATE
+            SET last_message_at = greatest(c.last_message_at, EXCLUDED.last_message_at),
+                last_auto_reply_at = CASE
+                  WHEN NOT $9::boolean OR EXISTS (SELECT 1 FROM replies r WHERE r.event_id = $7) THEN c.last_auto_reply_at
+                  WHEN $10::int = 0 OR c.last_auto_reply_at IS NULL
+                       OR c.last_auto_reply_at <= now() - make_interval(mins => $10::int) THEN now()
+                  ELSE c.last_auto_reply_at END
+         RETURNING id, (last_auto_reply_at IS NOT DISTINCT FROM now()) AS reply_allowed
+       ), message AS (
+         INSERT INTO messages (id, conversation_id, event_id, provider, meta_message_id, direction, content, attachment_count, sent_at)
+         SELECT $6, conv.id, $7, $2, $8, 'inbound', $11, $12, $5 FROM conv
+         ON CONFLICT DO NOTHING
+       ), reply AS (
+         INSERT INTO replies (id, event_id, conversation_id, provider, recipient_id, status, skip_reason, attempts)
+         SELECT $13, $7, conv.id, $2, $4,
+                CASE WHEN $9::boolean AND conv.reply_allowed THEN 'sending' ELSE 'skipped' END,
+                CASE WHEN NOT $9::boolean THEN $14 WHEN conv.reply_allowed THEN NULL ELSE 'cooldown' END,
+                CASE WHEN $9::boolean AND conv.reply_allowed THEN 1 ELSE 0 END
+         FROM conv
+         ON CONFLICT (event_id) DO NOTHING
+         RETURNING status, skip_reason
+       )
+       SELECT conv.id AS conversation_id,
+              (SELECT status FROM reply) AS new_status,
+              (SELECT skip_reason FROM reply) AS new_skip_reason,
+              (SELECT status FROM existing) AS existing_status
+       FROM conv`,
+      [
+        input.newIds.conversation,
+        input.provider,
+        input.accountId,
+        input.participantId,
+        input.sentAt,
+        input.newIds.message,
+        input.eventId,
+        input.metaMessageId,
+        input.replyWanted,
+        input.cooldownMinutes,
+        input.sealedContent,
+        input.attachmentCount,
+        input.newIds.reply,
+        input.skipReason,
+      ],
+    );
+    if (!row) throw new Error('conversation upsert returned no row');
+    return {
+      conversationId: row.conversation_id,
+      createdReply: row.new_status ? { status: row.new_status, skipReason: row.new_skip_reason } : null,
+      existingReply: row.existing_status ? { status: row.existing_status } : null,
+    };
+  }
+
+  /** A previous attempt failed in a known way (nothing was delivered): take the reply for another try. */
+  async claimRetry(eventId: string): Promise<boolean> {
+    const rows = await this.db.query(
+      `UPDATE replies SET status = 'sending', attempts = attempts + 1, updated_at = now()
+        WHERE event_id = $1 AND status = 'retrying' RETURNING id`,
+      [eventId],
+    );
+    return rows.length > 0;
+  }
+
+  /** Records the reply's final state and completes the event, with their audit entries, in one statement. */
+  async finishReply(
+    eventId: string,
+    reply: {
+      status: Exclude<ReplyStatus, 'sending' | 'retrying'>;
+      providerMessageId?: string | null;
+      category?: string | null;
+      httpStatus?: number | null;
+    },
+    audit: readonly AuditEntry[],
+  ): Promise<void> {
+    await this.db.query(
+      `WITH reply AS (
+         UPDATE replies
+            SET status = $2, provider_message_id = coalesce($3, provider_message_id),
+                last_error_category = $4, last_http_status = coalesce($5, last_http_status), updated_at = now(),
+                sent_at = CASE WHEN $2 = 'sent' THEN now() ELSE sent_at END
+          WHERE event_id = $1 AND status IN ('sending', 'retrying')
+       ), event AS (
+         UPDATE inbound_events SET status = 'processed', processed_at = now(), last_error_category = NULL
+          WHERE id = $1 AND status = 'processing'
+       )
+       ${auditInsert(6)}`,
+      [
+        eventId,
+        reply.status,
+        reply.providerMessageId ?? null,
+        reply.category ?? null,
+        reply.httpStatus ?? null,
+        ...auditParams(audit),
+      ],
+    );
+  }
+
+  /** A transient failure: nothing was delivered, so the next attempt may send again. */
+  async markReplyRetrying(eventId: string, category: string, httpStatus: number | null): Promise<void> {
+    await this.db.query(
+      `UPDATE replies SET status = 'retrying', last_error_category = $2, last_http_status = $3, updated_at = now()
+        WHERE event_id = $1 AND status = 'sending'`,
+      [eventId, category, httpStatus],
+    );
+  }
+
+  /** An echo of a message the account sent: store it, and reconcile the auto-reply it confirms. */
+  async recordEcho(input: OutgoingEcho): Promise<{ reconciledReplyId: string | null }> {
+    const row = await this.db.one<{ reconciled: string | null }>(
+      `WITH conv AS (
+         INSERT INTO conversations AS c (id, provider, account_id, participant_id, first_message_at, last_message_at)
+         VALUES ($1, $2, $3, $4, $5, $5)
+         ON CONFLICT (provider, account_id, participant_id) DO UPDATE
+            SET last_message_at = greatest(c.last_message_at, EXCLUDED.last_message_at)
+         RETURNING id
+       ), message AS (
+         INSERT INTO messages (id, conversation_id, event_id, provider, meta_message_id, direction, content, attachment_count, sent_at)
+         SELECT $6, conv.id, $7, $2, $8, 'outbound', $9, $10, $5 FROM conv
+         ON CONFLICT DO NOTHING
+       ), target AS (
+         SELECT r.id FROM replies r
+          WHERE r.provider = $2 AND r.provider_message_id = $8
+         UNION ALL
+         (SELECT r.id FROM replies r, conv
+           WHERE r.conversation_id = conv.id AND r.status = 'unknown' AND r.created_at <= $5
+           ORDER BY r.created_at LIMIT 1)
+         LIMIT 1
+       ), reconciled AS (
+         UPDATE replies r SET status = 'sent', provider_message_id = $8, reconciled_at = now(), updated_at = now(),
+                              sent_at = coalesce(r.sent_at, $5)
+           FROM target WHERE r.id = target.id AND r.reconciled_at IS NULL
+         RETURNING r.id
+       )
+       SELECT (SELECT id FROM reconciled) AS reconciled`,
+      [
+        input.newIds.conversation,
+        input.provider,
+        input.accountId,
+        input.participantId,
+        input.sentAt,
+        input.newIds.message,
+        input.eventId,
+        input.metaMessageId,
+        input.sealedContent,
+        input.attachmentCount,
+      ],
+    );
+    return { reconciledReplyId: row?.reconciled ?? null };
+  }
+
+  /** The patient deleted a message: its content goes too. */
+  async recordDeletion(provider: string, metaMessageId: string): Promise<number> {
+    const rows = await this.db.query(
+      `UPDATE messages SET content = NULL, deleted_at = coalesce(deleted_at, now())
+        WHERE provider = $1 AND meta_message_id = $2 RETURNING id`,
+      [provider, metaMessageId],
+    );
+    return rows.length;
+  }
+
+  async recordEdit(provider: string, metaMessageId: string, sealedContent: Buffer, editCount: number): Promise<number> {
+    const rows = await this.db.query(
+      `UPDATE messages SET content = $3, edit_count = $4, edited_at = now()
+        WHERE provider = $1 AND meta_message_id = $2 AND edit_count < $4 AND deleted_at IS NULL RETURNING id`,
+      [provider, metaMessageId, sealedContent, editCount],
+    );
+    return rows.length;
+  }
+
+  async recordRead(provider: string, accountId: string, participantId: string, readAt: Date): Promise<void> {
+    await this.db.query(
+      `UPDATE conversations SET last_read_at = greatest(coalesce(last_read_at, $4), $4)
+        WHERE provider = $1 AND account_id = $2 AND participant_id = $3`,
+      [provider, accountId, participantId, readAt],
+    );
+  }
+}

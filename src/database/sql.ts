@@ -1,0 +1,43 @@
+import { Injectable } from '@nestjs/common';
+import { Pool, PoolClient, QueryResultRow } from 'pg';
+import { DataSource } from 'typeorm';
+
+/**
+ * Plain SQL on the pool TypeORM opened. The hot paths use it directly: rows back from every statement
+ * (TypeORM's query() returns [rows, count] for UPDATE), and no query-runner set-up per statement.
+ */
+@Injectable()
+export class Sql {
+  private readonly pool: Pool;
+
+  constructor(dataSource: DataSource) {
+    this.pool = (dataSource.driver as unknown as { master: Pool }).master;
+  }
+
+  async query<T extends QueryResultRow = Record<string, unknown>>(text: string, values?: unknown[]): Promise<T[]> {
+    const result = await this.pool.query<T>(text, values);
+    return result.rows;
+  }
+
+  async one<T extends QueryResultRow = Record<string, unknown>>(
+    text: string,
+    values?: unknown[],
+  ): Promise<T | undefined> {
+    return (await this.query<T>(text, values))[0];
+  }
+
+  async transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+}

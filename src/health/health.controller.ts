@@ -1,0 +1,56 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Controller, Get } from '@nestjs/common';
+import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
+import { Queue } from 'bullmq';
+import { DeadLetterRepository } from '../dead-letter/dead-letter.repository';
+import { QueueName } from '../queue/queue-names';
+import { DependencyHealth } from './dependency-health';
+
+@ApiTags('health')
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly dependencies: DependencyHealth,
+    private readonly deadLetters: DeadLetterRepository,
+    @InjectQueue(QueueName.InboundEvents) private readonly queue: Queue,
+  ) {}
+
+  /** Liveness: the process is running. */
+  @Get()
+  @ApiOkResponse({ schema: { example: { status: 'ok' } } })
+  live() {
+    return { status: 'ok' };
+  }
+
+  /** Readiness: Postgres and Redis both answer. 503 with details otherwise. */
+  @Get('ready')
+  @HealthCheck()
+  ready() {
+    return this.health.check([() => this.dependencies.postgres(), () => this.dependencies.redis()]);
+  }
+
+  @Get('queue')
+  async queueState() {
+    const connected = await this.dependencies.redisConnected();
+    const counts = connected
+      ? await this.queue
+          .getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized')
+          .catch(() => null)
+      : null;
+    const deadLetters = await this.deadLetters.countPending().catch(() => null);
+    return {
+      queue: {
+        name: this.queue.name,
+        waiting: counts ? (counts.waiting ?? 0) + (counts.prioritized ?? 0) : null,
+        active: counts?.active ?? null,
+        delayed: counts?.delayed ?? null,
+        failed: counts?.failed ?? null,
+        completed: counts?.completed ?? null,
+      },
+      deadLetters,
+      redis: { connected: connected && counts !== null },
+    };
+  }
+}

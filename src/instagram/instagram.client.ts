@@ -1,0 +1,69 @@
+import { Injectable, OnModuleDestroy } from '@nestjs/common';
+import { Pool } from 'undici';
+import { ClassifiedFailure } from '../common/failure';
+import { AppConfig } from '../config/app-config';
+import {
+  classifyGraphResponse,
+  classifyTransportError,
+  GraphError,
+  parseRetryAfter,
+} from '../processing/failure-classifier';
+
+export interface SendResult {
+  providerMessageId: string | null;
+  httpStatus: number;
+}
+
+/** The Instagram Send API (`POST {graph}/me/messages`) over a keep-alive undici Pool. */
+@Injectable()
+export class InstagramClient implements OnModuleDestroy {
+  private readonly pool: Pool;
+  private readonly path: string;
+
+  constructor(private readonly config: AppConfig) {
+    const url = new URL(`${config.instagram.graphUrl}/me/messages`);
+    this.path = url.pathname;
+    this.pool = new Pool(url.origin, {
+      connections: Math.max(8, config.workers.concurrency),
+      connectTimeout: Math.min(5000, config.instagram.timeoutMs),
+      headersTimeout: config.instagram.timeoutMs,
+      bodyTimeout: config.instagram.timeoutMs,
+      keepAliveTimeout: 30_000,
+    });
+  }
+
+  async sendText(recipientId: string, text: string): Promise<SendResult> {
+    const token = this.config.instagram.accessToken;
+    if (!token) throw new ClassifiedFailure({ category: 'auth', summary: 'INSTAGRAM_ACCESS_TOKEN is not configured' });
+
+    let response;
+    try {
+      response = await this.pool.request({
+        method: 'POST',
+        path: this.path,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ recipient: { id: recipientId }, message: { text } }),
+      });
+    } catch (error) {
+      throw classifyTransportError(error);
+    }
+
+    let body: { message_id?: unknown; error?: GraphError } | undefined;
+    try {
+      body = (await response.body.json()) as typeof body;
+    } catch {
+      body = undefined;
+    }
+    if (response.statusCode >= 200 && response.statusCode < 300) {
+      return {
+        providerMessageId: typeof body?.message_id === 'string' ? body.message_id : null,
+        httpStatus: response.statusCode,
+      };
+    }
+    throw classifyGraphResponse(response.statusCode, body?.error, parseRetryAfter(response.headers['retry-after']));
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.pool.close();
+  }
+}

@@ -1,0 +1,65 @@
+import { Processor, WorkerHost } from '@nestjs/bullmq';
+import { BeforeApplicationShutdown, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Job, UnrecoverableError } from 'bullmq';
+import { ClassifiedFailure } from '../common/failure';
+import { AppConfig } from '../config/app-config';
+import { BACKOFF_TYPE, ProcessInboundEventJob, QueueName } from '../queue/queue-names';
+import { retryDelay } from '../queue/retry-delay';
+import { InboundEventHandler, PermanentFailure } from './inbound-event.handler';
+
+@Processor(QueueName.InboundEvents)
+export class InboundEventProcessor extends WorkerHost implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(InboundEventProcessor.name);
+
+  constructor(
+    private readonly handler: InboundEventHandler,
+    private readonly config: AppConfig,
+  ) {
+    super();
+  }
+
+  /** Settings that come from configuration (the decorator's options are fixed when the file loads). */
+  onApplicationBootstrap(): void {
+    const { baseDelayMs, maxDelayMs } = this.config.retry;
+    this.worker.opts.settings = {
+      ...this.worker.opts.settings,
+      backoffStrategy: (attemptsMade: number, type?: string, error?: Error) =>
+        type === BACKOFF_TYPE
+          ? retryDelay(
+              attemptsMade,
+              baseDelayMs,
+              maxDelayMs,
+              error instanceof ClassifiedFailure ? error.retryAfterMs : undefined,
+            )
+          : 0,
+    };
+    this.worker.concurrency = this.config.workers.concurrency;
+  }
+
+  async process(job: Job<ProcessInboundEventJob>): Promise<string> {
+    const attempt = job.attemptsMade + 1;
+    try {
+      return await this.handler.handle(job.data.eventId, {
+        attempt,
+        finalAttempt: attempt >= (job.opts.attempts ?? 1),
+        jobId: job.id ?? null,
+      });
+    } catch (error) {
+      // Already dead-lettered by the handler: stop BullMQ from trying again.
+      if (error instanceof PermanentFailure) throw new UnrecoverableError(error.message);
+      throw error;
+    }
+  }
+
+  /** Drain: let active jobs finish for up to SHUTDOWN_TIMEOUT_MS, then stop (unfinished jobs stall and re-run). */
+  async beforeApplicationShutdown(): Promise<void> {
+    const drained = this.worker.close().then(() => true);
+    const timedOut = new Promise<false>((resolve) =>
+      setTimeout(() => resolve(false), this.config.shutdownTimeoutMs).unref(),
+    );
+    if (!(await Promise.race([drained, timedOut]))) {
+      this.logger.warn({ msg: 'active jobs did not finish in time; closing the worker anyway (they will be re-run)' });
+      await this.worker.close(true);
+    }
+  }
+}

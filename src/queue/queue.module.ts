@@ -1,0 +1,25 @@
+import { BullModule } from '@nestjs/bullmq';
+import { Global, Module } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { EnqueueRelay } from './enqueue-relay';
+import { InboundEventProducer } from './inbound-event.producer';
+import { QueueName } from './queue-names';
+import { redisConnection } from './redis-connection';
+
+/** BullMQ's connection, the queues, the fail-fast producer used on the webhook path, and its relay. */
+@Global()
+@Module({
+  imports: [
+    BullModule.forRootAsync({
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => ({
+        connection: redisConnection(config, { failFast: false }),
+        prefix: config.queuePrefix,
+      }),
+    }),
+    BullModule.registerQueue({ name: QueueName.InboundEvents }),
+  ],
+  providers: [InboundEventProducer, EnqueueRelay],
+  exports: [BullModule, InboundEventProducer, EnqueueRelay],
+})
+export class QueueModule {}

@@ -1,0 +1,15 @@
+import { ParsedEvent, Provider } from './inbound-event';
+import { parseMetaEnvelope } from './meta-envelope-parser';
+
+/** A source of inbound webhooks: how to read its envelope. Adding a provider is adding an entry here and a client. */
+export interface InboundProvider {
+  name: Provider;
+  parse(body: unknown, fingerprint: (value: string) => string): ParsedEvent[];
+}
+
+export const INBOUND_PROVIDERS: ReadonlyMap<string, InboundProvider> = new Map<string, InboundProvider>([
+  [
+    'instagram',
+    { name: 'instagram', parse: (body, fingerprint) => parseMetaEnvelope(body, 'instagram', 'instagram', fingerprint) },
+  ],
+]);

@@ -1,0 +1,11 @@
+import { Module } from '@nestjs/common';
+import { ProcessingModule } from '../processing/processing.module';
+import { WebhookIngestService } from './webhook-ingest.service';
+import { WebhooksController } from './webhooks.controller';
+
+@Module({
+  imports: [ProcessingModule],
+  controllers: [WebhooksController],
+  providers: [WebhookIngestService],
+})
+export class WebhooksModule {}
