@@ -1,6 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import { AuditModule } from './audit/audit.module';
+import { AuthModule } from './auth/auth.module';
 import { DataCipher } from './common/data-cipher';
 import { loggerParams } from './common/logging';
 import { AppConfig } from './config/app-config';
@@ -20,6 +21,7 @@ import { QueueModule } from './queue/queue.module';
     QueueModule,
     IdempotencyModule,
     AuditModule,
+    AuthModule,
     DeadLetterModule,
   ],
   providers: [

@@ -12,6 +12,8 @@ export const AuditAction = {
   ReplyUnknown: 'reply.unknown',
   ReplyFailed: 'reply.failed',
   ReplyReconciled: 'reply.reconciled',
+  ApiKeyCreated: 'apikey.created',
+  ApiKeyRevoked: 'apikey.revoked',
 } as const;
 export type AuditActionName = (typeof AuditAction)[keyof typeof AuditAction] | (string & {});
 

@@ -37,6 +37,8 @@ export class AppConfig {
   readonly relayGraceMs: number;
   readonly shutdownTimeoutMs: number;
   readonly log: { level: Environment['LOG_LEVEL']; requests: boolean; file?: string };
+  /** Keys from the environment, for a first start before any key is created with `npm run apikey`. */
+  readonly bootstrapApiKeys: { staff: readonly string[]; ops: readonly string[]; publisher: readonly string[] };
   /** Development fallbacks that were used; logged loudly at boot. */
   readonly warnings: readonly string[];
 
@@ -91,6 +93,16 @@ export class AppConfig {
     this.relayGraceMs = env.RELAY_GRACE_MS;
     this.shutdownTimeoutMs = env.SHUTDOWN_TIMEOUT_MS;
     this.log = { level: env.LOG_LEVEL, requests: env.LOG_REQUESTS, file: env.LOG_FILE?.trim() || undefined };
+    const list = (value?: string) =>
+      (value ?? '')
+        .split(',')
+        .map((key) => key.trim())
+        .filter((key) => key.length > 0);
+    this.bootstrapApiKeys = {
+      staff: list(env.STAFF_API_KEYS),
+      ops: list(env.OPS_API_KEYS),
+      publisher: list(env.PUBLISHER_API_KEYS),
+    };
     this.warnings = warnings;
   }
 

@@ -116,6 +116,18 @@ export class Environment {
   @IsBoolean()
   LOG_REQUESTS = true;
 
+  @IsOptional()
+  @IsString()
+  OPS_API_KEYS?: string;
+
+  @IsOptional()
+  @IsString()
+  STAFF_API_KEYS?: string;
+
+  @IsOptional()
+  @IsString()
+  PUBLISHER_API_KEYS?: string;
+
   /** Write logs to this file instead of stdout. */
   @IsOptional()
   @IsString()

@@ -1,4 +1,5 @@
 import { InboundPipeline1763800000000 } from './1763800000000-inbound-pipeline';
+import { ApiKeys1763800000100 } from './1763800000100-api-keys';
 
 /** Every migration, in order. A new migration is added here in the same commit as its file. */
-export const MIGRATIONS = [InboundPipeline1763800000000];
+export const MIGRATIONS = [InboundPipeline1763800000000, ApiKeys1763800000100];
