@@ -1,5 +1,5 @@
 // Unit specs sit next to the code (src, *.spec.ts); integration specs (test, *.e2e-spec.ts) run the real app against local Postgres and Redis.
-const transform = { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, tsconfig: 'tsconfig.json' }] };
+const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] };
 
 module.exports = {
   globalSetup: '<rootDir>/test/support/global-setup.ts',
