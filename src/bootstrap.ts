@@ -1,4 +1,4 @@
-import { LogLevel } from '@nestjs/common';
+import { LogLevel, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -86,6 +86,8 @@ function configureHttp(app: NestFastifyApplication, config: AppConfig): void {
   app.useLogger(app.get(Logger));
   configureBodyParsing(app, config.maxBodyBytes);
   app.useGlobalFilters(new ErrorBodyFilter());
+  // Every DTO is validated; unknown fields are refused (400 in the shared error shape).
+  app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
   app.enableShutdownHooks();
   app
     .getHttpAdapter()

@@ -14,6 +14,12 @@ export const AuditAction = {
   ReplyReconciled: 'reply.reconciled',
   ApiKeyCreated: 'apikey.created',
   ApiKeyRevoked: 'apikey.revoked',
+  DeadLetterPayloadViewed: 'deadletter.payload_viewed',
+  DeadLetterReplayed: 'deadletter.replayed',
+  DeadLetterBulkReplay: 'deadletter.bulk_replay',
+  DeadLetterPurged: 'deadletter.purged',
+  DeadLetterAlert: 'deadletter.alert',
+  AuditLogExported: 'auditlog.exported',
 } as const;
 export type AuditActionName = (typeof AuditAction)[keyof typeof AuditAction] | (string & {});
 

@@ -39,6 +39,11 @@ export class AppConfig {
   readonly log: { level: Environment['LOG_LEVEL']; requests: boolean; file?: string };
   /** Keys from the environment, for a first start before any key is created with `npm run apikey`. */
   readonly bootstrapApiKeys: { staff: readonly string[]; ops: readonly string[]; publisher: readonly string[] };
+  readonly deadLetters: { retentionDays: number; alertThreshold: number };
+  readonly auditRetentionDays: number;
+  /** Bearer token for GET /metrics; open when unset. */
+  readonly metricsToken?: string;
+  readonly vipSenderIds: readonly string[];
   /** Development fallbacks that were used; logged loudly at boot. */
   readonly warnings: readonly string[];
 
@@ -103,6 +108,10 @@ export class AppConfig {
       ops: list(env.OPS_API_KEYS),
       publisher: list(env.PUBLISHER_API_KEYS),
     };
+    this.deadLetters = { retentionDays: env.DLQ_RETENTION_DAYS, alertThreshold: env.DLQ_ALERT_THRESHOLD };
+    this.auditRetentionDays = env.AUDIT_RETENTION_DAYS;
+    this.metricsToken = env.METRICS_TOKEN?.trim() || undefined;
+    this.vipSenderIds = list(env.VIP_SENDER_IDS);
     this.warnings = warnings;
   }
 

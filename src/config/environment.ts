@@ -128,6 +128,34 @@ export class Environment {
   @IsString()
   PUBLISHER_API_KEYS?: string;
 
+  /** Dead letters younger than this are never purged. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  DLQ_RETENTION_DAYS = 30;
+
+  /** Pending dead letters at or above this count: a warning log line and the alert gauge. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  DLQ_ALERT_THRESHOLD = 100;
+
+  /** How long audit entries are kept (applied by the retention job). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  AUDIT_RETENTION_DAYS = 365;
+
+  /** When set, GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>`. */
+  @IsOptional()
+  @IsString()
+  METRICS_TOKEN?: string;
+
+  /** Comma-separated sender ids whose events are processed before everyone else's. */
+  @IsOptional()
+  @IsString()
+  VIP_SENDER_IDS?: string;
+
   /** Write logs to this file instead of stdout. */
   @IsOptional()
   @IsString()
@@ -172,6 +200,7 @@ const SECRET_VARIABLES = new Set([
   'DATA_ENCRYPTION_KEY',
   'DATABASE_URL',
   'REDIS_URL',
+  'METRICS_TOKEN',
 ]);
 
 /** Validates the environment; the message names every offending variable. */
