@@ -1,0 +1,163 @@
+import { createHmac } from 'node:crypto';
+import { Pool } from 'undici';
+
+/**
+ * The load generator, in its own process (forked with IPC) so its CPU is not the app's. Sends signed
+ * single-message Instagram webhooks, closed loop (fixed concurrency) or open loop (fixed rate; latency
+ * counted from the intended send time, so a stall is not hidden). Each sender id is
+ * `<prefix>-<seq>-<sentAtMs>`: the fake Graph API derives end-to-end latency from the reply's recipient.
+ */
+export interface LoadSpec {
+  url: string;
+  secret: string;
+  mode: 'closed' | 'open';
+  /** closed: requests in flight. */
+  concurrency?: number;
+  /** open: requests per second. */
+  rate?: number;
+  /** Stop after this long, or after `count` requests, whichever comes first. */
+  durationMs?: number;
+  count?: number;
+  prefix: string;
+  /** Put `<marker><seq>` in every message's text (the privacy canary). */
+  marker?: string;
+  accountId?: string;
+}
+
+export interface LoadResult {
+  sent: number;
+  ok: number;
+  statuses: Record<string, number>;
+  errors: number;
+  elapsedMs: number;
+  okPerSecond: number;
+  p50: number | null;
+  p90: number | null;
+  p99: number | null;
+  max: number | null;
+  startedAt: number;
+  finishedAt: number;
+}
+
+const ACCOUNT_ID = '17841400000000001';
+
+export function signedMessage(spec: LoadSpec, seq: number, now: number): { body: string; signature: string } {
+  const sender = `${spec.prefix}-${seq}-${now}`;
+  const text = spec.marker ? `hello, my appointment ${spec.marker}${seq}` : 'hello, is the clinic open on Saturday?';
+  const body = JSON.stringify({
+    object: 'instagram',
+    entry: [
+      {
+        id: spec.accountId ?? ACCOUNT_ID,
+        time: now,
+        messaging: [
+          {
+            sender: { id: sender },
+            recipient: { id: spec.accountId ?? ACCOUNT_ID },
+            timestamp: now,
+            message: { mid: `m_${spec.prefix}_${seq}`, text },
+          },
+        ],
+      },
+    ],
+  });
+  return { body, signature: `sha256=${createHmac('sha256', spec.secret).update(body).digest('hex')}` };
+}
+
+const percentile = (sorted: Float64Array, p: number) =>
+  sorted.length === 0
+    ? null
+    : Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] * 100) / 100;
+
+export async function runLoad(spec: LoadSpec, progress?: (sent: number, ok: number) => void): Promise<LoadResult> {
+  const url = new URL(spec.url);
+  const connections = spec.mode === 'closed' ? (spec.concurrency ?? 50) : 256;
+  const pool = new Pool(url.origin, { connections, pipelining: 1, keepAliveTimeout: 60_000 });
+  const limit = spec.count ?? Number.MAX_SAFE_INTEGER;
+  const latencies: number[] = [];
+  const statuses: Record<string, number> = {};
+  let sent = 0;
+  let ok = 0;
+  let errors = 0;
+  const startedAt = Date.now();
+  const t0 = performance.now();
+  const deadline = spec.durationMs ? t0 + spec.durationMs : Number.POSITIVE_INFINITY;
+  const ticker = progress ? setInterval(() => progress(sent, ok), 1000) : undefined;
+
+  const fire = async (seq: number, intendedAt: number): Promise<void> => {
+    const { body, signature } = signedMessage(spec, seq, Date.now());
+    try {
+      const response = await pool.request({
+        method: 'POST',
+        path: url.pathname,
+        headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature },
+        body,
+      });
+      await response.body.dump();
+      statuses[response.statusCode] = (statuses[response.statusCode] ?? 0) + 1;
+      if (response.statusCode === 200) {
+        ok += 1;
+        latencies.push(performance.now() - intendedAt);
+      }
+    } catch {
+      errors += 1;
+    }
+  };
+
+  if (spec.mode === 'closed') {
+    const loop = async () => {
+      while (sent < limit && performance.now() < deadline) {
+        const seq = sent++;
+        await fire(seq, performance.now());
+      }
+    };
+    await Promise.all(Array.from({ length: spec.concurrency ?? 50 }, loop));
+  } else {
+    const rate = spec.rate ?? 1000;
+    const inFlight = new Set<Promise<void>>();
+    await new Promise<void>((resolve) => {
+      const tick = setInterval(() => {
+        const now = performance.now();
+        const due = Math.min(limit, Math.floor(((Math.min(now, deadline) - t0) * rate) / 1000));
+        while (sent < due) {
+          const seq = sent++;
+          const promise = fire(seq, t0 + (seq * 1000) / rate);
+          inFlight.add(promise);
+          void promise.finally(() => inFlight.delete(promise));
+        }
+        if (sent >= limit || now >= deadline) {
+          clearInterval(tick);
+          resolve();
+        }
+      }, 1);
+    });
+    await Promise.all(inFlight);
+  }
+  clearInterval(ticker);
+  const elapsedMs = performance.now() - t0;
+  await pool.close();
+  const sorted = Float64Array.from(latencies).sort();
+  return {
+    sent,
+    ok,
+    statuses,
+    errors,
+    elapsedMs: Math.round(elapsedMs),
+    okPerSecond: Math.round((ok * 1000) / elapsedMs),
+    p50: percentile(sorted, 50),
+    p90: percentile(sorted, 90),
+    p99: percentile(sorted, 99),
+    max: percentile(sorted, 100),
+    startedAt,
+    finishedAt: Date.now(),
+  };
+}
+
+if (require.main === module && process.send) {
+  process.once('message', (spec: LoadSpec) => {
+    void runLoad(spec, (sent, ok) => process.send?.({ progress: { sent, ok } })).then(
+      (result) => process.send?.({ result }, () => process.exit(0)),
+      (error: Error) => process.send?.({ error: error.message }, () => process.exit(1)),
+    );
+  });
+}

@@ -1,0 +1,508 @@
+import { ChildProcess, fork } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { request } from 'undici';
+import { LoadResult, LoadSpec } from './lib/loadgen';
+import { deleteRedisPrefix, searchForMarker } from './lib/privacy-canary';
+import {
+  appEnvironment,
+  forkHelper,
+  freePort,
+  LIB,
+  OPS_KEY,
+  resetDatabase,
+  startApp,
+  stopProcess,
+  withAdmin,
+} from './lib/processes';
+import { BenchRow, ratioOf, writeReport } from './lib/report';
+
+/**
+ * `npm run bench [-- ingest e2e burst fanout deliver]`: starts the real app as child processes over
+ * its own database and queue prefix, drives it with a load generator in another process, measures a
+ * bare Fastify baseline with the same generator, and writes bench/results/latest.{md,json}.
+ */
+const ALL = ['ingest', 'e2e', 'burst', 'fanout', 'deliver'] as const;
+const num = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+const settings = {
+  concurrency: num('BENCH_CONCURRENCY', 64),
+  durationMs: num('BENCH_DURATION_MS', 8000),
+  warmupMs: num('BENCH_WARMUP_MS', 2000),
+  openRate: num('BENCH_OPEN_RATE', 1000),
+  openDurationMs: num('BENCH_OPEN_DURATION_MS', 10_000),
+  e2eRate: num('BENCH_E2E_RATE', 1600),
+  e2eDurationMs: num('BENCH_E2E_DURATION_MS', 10_000),
+  burst: num('BENCH_BURST', 40_000),
+  burstConcurrency: num('BENCH_BURST_CONCURRENCY', 128),
+  replyTimeoutMs: num('BENCH_REPLY_TIMEOUT_MS', 120_000),
+  /** `single`: API with in-process workers (`npm start`); `split`: API without workers + `node dist/worker.js`. */
+  topology: (process.env.BENCH_TOPOLOGY ?? 'single') as 'single' | 'split',
+  appEnv: Object.fromEntries(
+    Object.entries(process.env)
+      .filter(([key]) => key.startsWith('BENCH_APP_'))
+      .map(([key, value]) => [key.slice('BENCH_APP_'.length), value ?? '']),
+  ),
+};
+const SECRET = `bench-secret-${randomBytes(6).toString('hex')}`;
+const DATABASE = process.env.BENCH_DATABASE ?? 'switchboard_bench';
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const started = Date.now();
+const log = (message: string) => process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(1)}s] ${message}\n`);
+const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+const rows: BenchRow[] = [];
+const details: Record<string, unknown> = { settings };
+const helpers: ChildProcess[] = [];
+let graphUrl = '';
+let graphPort = 0;
+const tmp = mkdtempSync(join(tmpdir(), 'switchboard-bench-'));
+
+function runLoad(spec: LoadSpec, label: string): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const child = fork(join(LIB, 'loadgen.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    child.on('message', (message: { progress?: { sent: number; ok: number }; result?: LoadResult; error?: string }) => {
+      if (message.progress) log(`  ${label}: ${message.progress.ok.toLocaleString('en-US')} acknowledged`);
+      if (message.result) resolve(message.result);
+      if (message.error) reject(new Error(message.error));
+    });
+    child.once('exit', (code) => code !== 0 && reject(new Error(`load generator exited with ${code}`)));
+    child.send(spec);
+  });
+}
+
+async function graphStats(prefix: string) {
+  const response = await request(`http://127.0.0.1:${graphPort}/__stats?prefix=${prefix}`);
+  return (await response.body.json()) as {
+    requests: number;
+    unique: number;
+    duplicates: number;
+    firstArrival?: number;
+    lastArrival?: number;
+    p50?: number | null;
+    p99?: number | null;
+  };
+}
+
+/** Waits until `expected` distinct recipients got a reply (or the timeout), then a short quiet period for duplicates. */
+async function waitForReplies(prefix: string, expected: number, label: string) {
+  const deadline = Date.now() + settings.replyTimeoutMs;
+  let lastLog = 0;
+  for (;;) {
+    const stats = await graphStats(prefix);
+    if (stats.unique >= expected || Date.now() > deadline) break;
+    if (Date.now() - lastLog > 1000) {
+      log(`  ${label}: ${stats.unique.toLocaleString('en-US')} / ${expected.toLocaleString('en-US')} replied`);
+      lastLog = Date.now();
+    }
+    await sleep(200);
+  }
+  await sleep(1500);
+  return graphStats(prefix);
+}
+
+async function startBaseline(mode: 'ack' | 'relay'): Promise<{ url: string; stop: () => Promise<void> }> {
+  const { child, port } = await forkHelper('bare-fastify.js', mode === 'relay' ? { GRAPH_URL: graphUrl } : {});
+  return { url: `http://127.0.0.1:${port}/webhooks/instagram`, stop: () => stopProcess(child) };
+}
+
+interface RunningApp {
+  url: string;
+  base: string;
+  databaseUrl: string;
+  prefix: string;
+  logFiles: string[];
+  stop: () => Promise<void>;
+}
+
+async function startSwitchboard(label: string, options: { workers: boolean }): Promise<RunningApp> {
+  const databaseUrl = await resetDatabase(DATABASE);
+  const port = await freePort();
+  const prefix = `sbbench-${label}-${randomBytes(3).toString('hex')}`;
+  const logFiles = [join(tmp, `${label}-api.log`), join(tmp, `${label}-worker.log`)];
+  const split = options.workers && settings.topology === 'split';
+  const base = `http://127.0.0.1:${port}`;
+  const env = (logFile: string, extra: Record<string, string>) =>
+    appEnvironment({
+      port,
+      databaseUrl,
+      graphUrl,
+      prefix,
+      secret: SECRET,
+      logFile,
+      extra: { ...extra, ...settings.appEnv },
+    });
+  log(`starting switchboard (${label}; ${options.workers ? settings.topology : 'API only, no workers'})`);
+  const apiEnv = env(logFiles[0], { WORKERS_ENABLED: String(options.workers && !split) });
+  const api = await startApp('main.js', apiEnv, `${base}/health/ready`);
+  const worker = split
+    ? await startApp('worker.js', { ...env(logFiles[1], {}), DATA_ENCRYPTION_KEY: apiEnv.DATA_ENCRYPTION_KEY })
+    : undefined;
+  return {
+    url: `${base}/webhooks/instagram`,
+    base,
+    databaseUrl,
+    prefix,
+    logFiles,
+    stop: async () => {
+      await Promise.all([stopProcess(api), stopProcess(worker)]);
+      await deleteRedisPrefix(REDIS_URL, prefix).catch(() => undefined);
+    },
+  };
+}
+
+const closed = (url: string, prefix: string, durationMs: number): LoadSpec => ({
+  url,
+  secret: SECRET,
+  mode: 'closed',
+  concurrency: settings.concurrency,
+  durationMs,
+  prefix,
+});
+
+async function ingest(): Promise<void> {
+  const bare = await startBaseline('ack');
+  let baseClosed: LoadResult;
+  let baseOpen: LoadResult;
+  try {
+    await runLoad(closed(bare.url, 'wub', settings.warmupMs), 'bare warm-up');
+    baseClosed = await runLoad(closed(bare.url, 'ib', settings.durationMs), `bare Fastify c=${settings.concurrency}`);
+    baseOpen = await runLoad(
+      {
+        url: bare.url,
+        secret: SECRET,
+        mode: 'open',
+        rate: settings.openRate,
+        durationMs: settings.openDurationMs,
+        prefix: 'iob',
+      },
+      `bare Fastify ${settings.openRate}/s`,
+    );
+  } finally {
+    await bare.stop();
+  }
+  const app = await startSwitchboard('ingest', { workers: false });
+  let appClosed: LoadResult;
+  let appOpen: LoadResult;
+  try {
+    await runLoad(closed(app.url, 'wua', settings.warmupMs), 'switchboard warm-up');
+    appClosed = await runLoad(closed(app.url, 'ia', settings.durationMs), `switchboard c=${settings.concurrency}`);
+    await sleep(1000);
+    appOpen = await runLoad(
+      {
+        url: app.url,
+        secret: SECRET,
+        mode: 'open',
+        rate: settings.openRate,
+        durationMs: settings.openDurationMs,
+        prefix: 'ioa',
+      },
+      `switchboard ${settings.openRate}/s`,
+    );
+  } finally {
+    await app.stop();
+  }
+  details.ingest = { baseClosed, baseOpen, appClosed, appOpen };
+  const ratio = ratioOf(appClosed.okPerSecond, baseClosed.okPerSecond);
+  const failed = (result: LoadResult) => result.sent - result.ok;
+  rows.push(
+    {
+      bench: 'ingest',
+      metric: `signed POSTs/s acknowledged (closed loop, c=${settings.concurrency})`,
+      value: appClosed.okPerSecond,
+      unit: 'req/s',
+      baseline: baseClosed.okPerSecond,
+      baselineLabel: 'bare Fastify',
+      ratio,
+      target: 'ratio ≥ 0.5 (issue 5), ≥ 0.35 (issue 2)',
+      pass: ratio !== null && ratio >= 0.5,
+      note: failed(appClosed)
+        ? `${failed(appClosed)} requests not answered 200: ${JSON.stringify(appClosed.statuses)}`
+        : undefined,
+    },
+    {
+      bench: 'ingest',
+      metric: `ack latency p50 (closed loop, c=${settings.concurrency})`,
+      value: appClosed.p50,
+      unit: 'ms',
+      baseline: baseClosed.p50,
+      baselineLabel: 'bare Fastify',
+      ratio: ratioOf(appClosed.p50, baseClosed.p50, true),
+      lowerIsBetter: true,
+    },
+    {
+      bench: 'ingest',
+      metric: `ack latency p99 (closed loop, c=${settings.concurrency})`,
+      value: appClosed.p99,
+      unit: 'ms',
+      baseline: baseClosed.p99,
+      baselineLabel: 'bare Fastify',
+      ratio: ratioOf(appClosed.p99, baseClosed.p99, true),
+      lowerIsBetter: true,
+    },
+    {
+      bench: 'ingest',
+      metric: `ack latency p50 at ${settings.openRate} req/s (open loop)`,
+      value: appOpen.p50,
+      unit: 'ms',
+      baseline: baseOpen.p50,
+      baselineLabel: 'bare Fastify',
+      ratio: ratioOf(appOpen.p50, baseOpen.p50, true),
+      lowerIsBetter: true,
+    },
+    {
+      bench: 'ingest',
+      metric: `ack latency p99 at ${settings.openRate} req/s (open loop)`,
+      value: appOpen.p99,
+      unit: 'ms',
+      baseline: baseOpen.p99,
+      baselineLabel: 'bare Fastify',
+      ratio: ratioOf(appOpen.p99, baseOpen.p99, true),
+      lowerIsBetter: true,
+      target: '< 50 ms',
+      pass: appOpen.p99 !== null && appOpen.p99 < 50 && appOpen.ok === appOpen.sent,
+      note: failed(appOpen)
+        ? `${failed(appOpen)} requests not answered 200: ${JSON.stringify(appOpen.statuses)}`
+        : undefined,
+    },
+  );
+}
+
+/** Offers `rate` webhooks/s for `durationMs` (open loop) and measures replies reaching the fake Graph API. */
+async function endToEnd(url: string, prefix: string, label: string) {
+  const load = await runLoad(
+    { url, secret: SECRET, mode: 'open', rate: settings.e2eRate, durationMs: settings.e2eDurationMs, prefix },
+    `${label} ${settings.e2eRate}/s offered`,
+  );
+  const replies = await waitForReplies(prefix, load.ok, label);
+  const spanMs = (replies.lastArrival ?? load.finishedAt) - load.startedAt;
+  return { load, replies, perSecond: Math.round((replies.unique * 1000) / spanMs) };
+}
+
+async function e2e(): Promise<void> {
+  const bare = await startBaseline('relay');
+  let baseline;
+  try {
+    baseline = await endToEnd(bare.url, 'eb', 'bare Fastify relay');
+  } finally {
+    await bare.stop();
+  }
+  const app = await startSwitchboard('e2e', { workers: true });
+  let measured;
+  try {
+    await runLoad(closed(app.url, 'wue', settings.warmupMs), 'switchboard warm-up');
+    await waitForReplies('wue', 1, 'warm-up');
+    measured = await endToEnd(app.url, 'ea', 'switchboard');
+  } finally {
+    await app.stop();
+  }
+  details.e2e = { baseline, measured };
+  const lost = measured.load.ok - measured.replies.unique;
+  rows.push(
+    {
+      bench: 'end to end',
+      metric: `events/s, POST → reply at the fake Graph API (${settings.e2eRate}/s offered for ${settings.e2eDurationMs / 1000} s, ${settings.topology})`,
+      value: measured.perSecond,
+      unit: 'events/s',
+      baseline: baseline.perSecond,
+      baselineLabel: 'bare Fastify relay, no storage',
+      ratio: ratioOf(measured.perSecond, baseline.perSecond),
+      target: '≥ 1,500 events/s',
+      pass: measured.perSecond >= 1500 && lost === 0,
+      note: lost ? `${lost} acknowledged events not replied within the timeout` : undefined,
+    },
+    {
+      bench: 'end to end',
+      metric: 'POST → reply p50',
+      value: measured.replies.p50 ?? null,
+      unit: 'ms',
+      baseline: baseline.replies.p50 ?? null,
+      baselineLabel: 'bare relay (20 ms Graph delay is after arrival)',
+      ratio: ratioOf(measured.replies.p50, baseline.replies.p50, true),
+      lowerIsBetter: true,
+    },
+    {
+      bench: 'end to end',
+      metric: 'POST → reply p99',
+      value: measured.replies.p99 ?? null,
+      unit: 'ms',
+      baseline: baseline.replies.p99 ?? null,
+      baselineLabel: 'bare relay',
+      ratio: ratioOf(measured.replies.p99, baseline.replies.p99, true),
+      lowerIsBetter: true,
+    },
+  );
+}
+
+async function burst(): Promise<void> {
+  const spec = (url: string, prefix: string, marker?: string): LoadSpec => ({
+    url,
+    secret: SECRET,
+    mode: 'closed',
+    concurrency: settings.burstConcurrency,
+    count: settings.burst,
+    prefix,
+    marker,
+  });
+  const bare = await startBaseline('relay');
+  let baseLoad: LoadResult;
+  let baseReplies;
+  try {
+    baseLoad = await runLoad(spec(bare.url, 'bb'), 'bare relay burst');
+    baseReplies = await waitForReplies('bb', baseLoad.ok, 'bare relay burst');
+  } finally {
+    await bare.stop();
+  }
+  const marker = `ZqCanary${randomBytes(5).toString('hex')}Q`;
+  const app = await startSwitchboard('burst', { workers: true });
+  let load: LoadResult;
+  let replies;
+  let database: Record<string, number> = {};
+  let canary;
+  try {
+    load = await runLoad(spec(app.url, 'ba', marker), `switchboard burst of ${settings.burst.toLocaleString('en-US')}`);
+    replies = await waitForReplies('ba', load.ok, 'switchboard burst');
+    database = await withAdmin(async (client) => {
+      const { rows: counts } = await client.query(
+        `SELECT (SELECT count(*) FROM inbound_events)::int AS events,
+                (SELECT count(*) FROM inbound_events WHERE status = 'processed')::int AS processed,
+                (SELECT count(*) FROM replies WHERE status = 'sent')::int AS replies_sent,
+                (SELECT count(*) FROM dead_letters)::int AS dead_letters`,
+      );
+      return counts[0] as Record<string, number>;
+    }, app.databaseUrl);
+    log('privacy canary: searching logs, Redis, pg_dump and the admin routes');
+    canary = await searchForMarker({
+      marker,
+      logFiles: app.logFiles,
+      redisUrl: REDIS_URL,
+      prefix: app.prefix,
+      databaseUrl: app.databaseUrl,
+      apiUrl: app.base,
+      opsKey: OPS_KEY,
+    });
+  } finally {
+    await app.stop();
+  }
+  details.burst = { baseLoad, baseReplies, load, replies, database, canary };
+  const ackSeconds = load.elapsedMs / 1000;
+  const replySeconds = replies.lastArrival ? (replies.lastArrival - load.startedAt) / 1000 : null;
+  const baseReplySeconds = baseReplies.lastArrival ? (baseReplies.lastArrival - baseLoad.startedAt) / 1000 : null;
+  const lost = settings.burst - replies.unique;
+  rows.push(
+    {
+      bench: 'burst',
+      metric: `${settings.burst.toLocaleString('en-US')} webhooks: all acknowledged after`,
+      value: ackSeconds,
+      unit: 's',
+      baseline: baseLoad.elapsedMs / 1000,
+      baselineLabel: 'bare relay',
+      ratio: ratioOf(ackSeconds, baseLoad.elapsedMs / 1000, true),
+      lowerIsBetter: true,
+      note:
+        load.ok !== load.sent ? `${load.sent - load.ok} not answered 200: ${JSON.stringify(load.statuses)}` : undefined,
+    },
+    {
+      bench: 'burst',
+      metric: 'all replied after',
+      value: replySeconds,
+      unit: 's',
+      baseline: baseReplySeconds,
+      baselineLabel: 'bare relay',
+      ratio: ratioOf(replySeconds, baseReplySeconds, true),
+      lowerIsBetter: true,
+      target: '≤ 60 s',
+      pass: replySeconds !== null && replySeconds <= 60 && lost === 0,
+    },
+    {
+      bench: 'burst',
+      metric: 'lost replies (sent − replied)',
+      value: lost,
+      unit: '',
+      target: '0',
+      pass: lost === 0,
+    },
+    {
+      bench: 'burst',
+      metric: 'duplicated replies',
+      value: replies.duplicates,
+      unit: '',
+      target: '0',
+      pass: replies.duplicates === 0,
+      note: `database after the burst: ${JSON.stringify(database)}`,
+    },
+  );
+  const searched = canary.filter((place) => place.searched);
+  const hits = canary.reduce((sum, place) => sum + place.hits, 0);
+  rows.push({
+    bench: 'privacy canary',
+    metric: `unique marker in every burst message: plain-text hits in ${searched.map((place) => place.place).join(', ')}`,
+    value: hits,
+    unit: '',
+    target: '0',
+    pass: hits === 0,
+    note: canary
+      .map(
+        (place) =>
+          `${place.place}: ${place.searched ? `${place.hits} hits in ${place.size.toLocaleString('en-US')} chars` : 'not searched'}${place.note ? ` (${place.note})` : ''}`,
+      )
+      .join('; '),
+  });
+}
+
+/** The outbound engineer's benches, when they exist: `export async function run(): Promise<BenchRow[]>`. */
+async function outbound(name: 'fanout' | 'deliver'): Promise<void> {
+  const file = join(__dirname, `${name}.js`);
+  const label = name === 'fanout' ? 'fan-out' : 'delivery';
+  if (!existsSync(file)) {
+    rows.push({ bench: label, metric: `not run: bench/${name}.ts does not exist yet`, value: null, unit: '' });
+    return;
+  }
+  try {
+    const module = (await import(file)) as { run?: (context: { log: typeof log }) => Promise<BenchRow[]> };
+    if (typeof module.run !== 'function') throw new Error(`bench/${name}.ts exports no run()`);
+    rows.push(...(await module.run({ log })));
+  } catch (error) {
+    rows.push({ bench: label, metric: `not run: ${(error as Error).message}`, value: null, unit: '' });
+  }
+}
+
+async function main(): Promise<void> {
+  const wanted = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));
+  const unknown = wanted.filter((name) => !(ALL as readonly string[]).includes(name));
+  if (unknown.length) throw new Error(`unknown bench ${unknown.join(', ')}; choose from ${ALL.join(', ')}`);
+  const benches = wanted.length ? wanted : [...ALL];
+  const graph = await forkHelper('fake-graph.js', { REPLY_DELAY_MS: process.env.BENCH_GRAPH_DELAY_MS ?? '20' });
+  helpers.push(graph.child);
+  graphPort = graph.port;
+  graphUrl = `http://127.0.0.1:${graph.port}/v23.0`;
+  try {
+    for (const bench of benches) {
+      log(`== ${bench}`);
+      if (bench === 'ingest') await ingest();
+      if (bench === 'e2e') await e2e();
+      if (bench === 'burst') await burst();
+      if (bench === 'fanout' || bench === 'deliver') await outbound(bench);
+    }
+  } finally {
+    await Promise.all(helpers.map((child) => stopProcess(child)));
+    await withAdmin((admin) => admin.query(`DROP DATABASE IF EXISTS "${DATABASE}" WITH (FORCE)`)).catch(
+      () => undefined,
+    );
+    if (!process.env.BENCH_KEEP_LOGS) rmSync(tmp, { recursive: true, force: true });
+  }
+  const table = writeReport(rows, details, benches);
+  process.stdout.write(`\n${table}\n`);
+  log('wrote bench/results/latest.md and latest.json');
+  const failed = rows.filter((row) => row.pass === false);
+  if (failed.length) log(`${failed.length} figure(s) miss their target`);
+}
+
+main().then(
+  () => process.exit(0),
+  (error: Error) => {
+    process.stderr.write(`bench failed: ${error.stack ?? error.message}\n`);
+    process.exit(1);
+  },
+);
