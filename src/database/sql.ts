@@ -12,6 +12,8 @@ export class Sql {
 
   constructor(dataSource: DataSource) {
     this.pool = (dataSource.driver as unknown as { master: Pool }).master;
+    // An idle connection dropped by a Postgres restart must not crash the process; the next query reconnects.
+    if (this.pool.listenerCount('error') === 0) this.pool.on('error', () => undefined);
   }
 
   async query<T extends QueryResultRow = Record<string, unknown>>(text: string, values?: unknown[]): Promise<T[]> {

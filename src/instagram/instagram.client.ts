@@ -64,6 +64,6 @@ export class InstagramClient implements OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
-    await this.pool.close();
+    if (!this.pool.closed && !this.pool.destroyed) await this.pool.close();
   }
 }

@@ -22,6 +22,11 @@ export class ErrorBodyFilter implements ExceptionFilter {
 
     let status = HttpStatus.INTERNAL_SERVER_ERROR;
     let message: string | string[] = 'internal error';
+    if (exception instanceof HttpException && isHealthReport(exception.getResponse())) {
+      // Terminus readiness: the contract promises the per-dependency details with the 503.
+      void reply.status(exception.getStatus()).send({ ...(exception.getResponse() as object), correlationId });
+      return;
+    }
     if (exception instanceof HttpException) {
       status = exception.getStatus();
       const response = exception.getResponse();
@@ -40,6 +45,10 @@ export class ErrorBodyFilter implements ExceptionFilter {
     const body: ErrorBody = { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message, correlationId };
     void reply.status(status).header('content-type', 'application/json; charset=utf-8').send(body);
   }
+}
+
+function isHealthReport(response: unknown): boolean {
+  return typeof response === 'object' && response !== null && 'status' in response && 'details' in response;
 }
 
 function isFastifyError(error: unknown): error is { statusCode: number; message: string; code: string } {
