@@ -1,6 +1,8 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { CoreModule } from './core.module';
+import { ErasureModule } from './erasure/erasure.module';
 import { HealthModule } from './health/health.module';
+import { MaintenanceModule } from './maintenance/maintenance.module';
 import { WorkerModule } from './processing/worker.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 
@@ -15,7 +17,14 @@ export class ApiModule {
   static register(options: ApiOptions): DynamicModule {
     return {
       module: ApiModule,
-      imports: [CoreModule, HealthModule, WebhooksModule, ...(options.withWorkers ? [WorkerModule] : [])],
+      imports: [
+        CoreModule,
+        HealthModule,
+        WebhooksModule,
+        MaintenanceModule,
+        ErasureModule,
+        ...(options.withWorkers ? [WorkerModule] : []),
+      ],
     };
   }
 }

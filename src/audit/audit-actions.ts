@@ -20,6 +20,8 @@ export const AuditAction = {
   DeadLetterPurged: 'deadletter.purged',
   DeadLetterAlert: 'deadletter.alert',
   AuditLogExported: 'auditlog.exported',
+  RetentionRun: 'maintenance.retention',
+  ParticipantErased: 'participant.erased',
 } as const;
 export type AuditActionName = (typeof AuditAction)[keyof typeof AuditAction] | (string & {});
 

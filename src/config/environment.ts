@@ -146,6 +146,24 @@ export class Environment {
   @Min(1)
   AUDIT_RETENTION_DAYS = 365;
 
+  /** Raw webhook bodies, and processed events' payloads, are erased this many days after receipt/processing. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  RAW_RETENTION_DAYS = 7;
+
+  /** Message text is erased this many days after it was sent. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  MESSAGE_RETENTION_DAYS = 90;
+
+  /** Above this many waiting jobs, new events are stored but left for the relay (degraded mode). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  INGEST_BACKLOG_LIMIT = 50_000;
+
   /** When set, GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>`. */
   @IsOptional()
   @IsString()

@@ -1,10 +1,11 @@
 import { Module } from '@nestjs/common';
+import { MaintenanceWorkerModule } from '../maintenance/maintenance-worker.module';
 import { InboundEventProcessor } from './inbound-event.processor';
 import { ProcessingModule } from './processing.module';
 
 /** The consumers. Only a process that imports this module takes jobs off the queues. */
 @Module({
-  imports: [ProcessingModule],
+  imports: [ProcessingModule, MaintenanceWorkerModule],
   providers: [InboundEventProcessor],
 })
 export class WorkerModule {}

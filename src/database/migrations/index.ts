@@ -1,6 +1,12 @@
 import { InboundPipeline1763800000000 } from './1763800000000-inbound-pipeline';
 import { ApiKeys1763800000100 } from './1763800000100-api-keys';
 import { OpsSurfaces1763800000200 } from './1763800000200-ops-surfaces';
+import { RetentionIndexes1763800000400 } from './1763800000400-retention-indexes';
 
 /** Every migration, in order. A new migration is added here in the same commit as its file. */
-export const MIGRATIONS = [InboundPipeline1763800000000, ApiKeys1763800000100, OpsSurfaces1763800000200];
+export const MIGRATIONS = [
+  InboundPipeline1763800000000,
+  ApiKeys1763800000100,
+  OpsSurfaces1763800000200,
+  RetentionIndexes1763800000400,
+];

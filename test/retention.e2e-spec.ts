@@ -1,0 +1,175 @@
+import { Queue } from 'bullmq';
+import request from 'supertest';
+import { RETENTION_SCHEDULER_ID } from '../src/maintenance/maintenance.scheduler';
+import { RetentionService } from '../src/maintenance/retention.service';
+import { JobName, QueueName } from '../src/queue/queue-names';
+import { redisConnection } from '../src/queue/redis-connection';
+import { startTestApp, TestApp } from './support/test-app';
+import { waitFor } from './support/wait';
+
+const OPS_KEY = 'ops-key-retention-test';
+const STAFF_KEY = 'staff-key-retention-test';
+
+describe('retention (real Postgres and Redis)', () => {
+  let t: TestApp;
+  let maintenance: Queue;
+
+  beforeAll(async () => {
+    t = await startTestApp({ env: { OPS_API_KEYS: OPS_KEY, STAFF_API_KEYS: STAFF_KEY } });
+    maintenance = new Queue(QueueName.Maintenance, {
+      connection: redisConnection(t.config, { failFast: false }),
+      prefix: t.prefix,
+    });
+  });
+  afterAll(async () => {
+    await maintenance?.close();
+    await t?.close();
+  });
+
+  const sql = async <T = Record<string, unknown>>(text: string, params: unknown[] = []) =>
+    (await t.db.pool.query(text, params)).rows as T[];
+  const count = async (text: string, params: unknown[] = []) =>
+    (await sql<{ n: number }>(`SELECT count(*)::int AS n FROM ${text}`, params))[0].n;
+
+  /** One receipt + event + conversation + message, `ageDays` old, tagged so the test can find its rows. */
+  async function seedMessage(tag: string, ageDays: number, status: 'processed' | 'failed' | 'received' = 'processed') {
+    const at = `now() - interval '${ageDays} days'`;
+    const [receipt] = await sql<{ id: string }>(
+      `INSERT INTO webhook_receipts (id, provider, received_at, correlation_id, body_bytes, event_count, body)
+       VALUES (gen_random_uuid(), 'instagram', ${at}, $1, 3, 1, '\\x01'::bytea) RETURNING id`,
+      [tag],
+    );
+    const [event] = await sql<{ id: string }>(
+      `INSERT INTO inbound_events (id, receipt_id, provider, kind, channel, idempotency_key, payload, correlation_id,
+                                   status, received_at, processed_at)
+       VALUES (gen_random_uuid(), $1, 'instagram', 'message', 'messaging', $2, '\\x02'::bytea, $2, $3, ${at},
+               CASE WHEN $3 = 'received' THEN NULL ELSE ${at} END) RETURNING id`,
+      [receipt.id, tag, status],
+    );
+    const [conversation] = await sql<{ id: string }>(
+      `INSERT INTO conversations (id, provider, account_id, participant_id, first_message_at, last_message_at)
+       VALUES (gen_random_uuid(), 'instagram', 'acct', $1, ${at}, ${at}) RETURNING id`,
+      [tag],
+    );
+    await sql(
+      `INSERT INTO messages (id, conversation_id, event_id, provider, meta_message_id, direction, content, sent_at)
+       VALUES (gen_random_uuid(), $1, $2, 'instagram', $3, 'inbound', '\\x03'::bytea, ${at})`,
+      [conversation.id, event.id, tag],
+    );
+    return event.id;
+  }
+  const seedDeadLetter = (tag: string, ageDays: number, eventId: string | null = null, status = 'resolved') =>
+    sql(
+      `INSERT INTO dead_letters (id, event_id, correlation_id, category, error, status, created_at)
+       VALUES (gen_random_uuid(), $1, $2, 'server_error', 'http 500', $3, now() - make_interval(days => $4))`,
+      [eventId, tag, status, ageDays],
+    );
+  const seedAudit = (tag: string, ageDays: number) =>
+    sql(
+      `INSERT INTO audit_log (occurred_at, action, outcome, correlation_id)
+       VALUES (now() - make_interval(days => $2), 'test.seeded', 'info', $1)`,
+      [tag, ageDays],
+    );
+  const row = async (tag: string) =>
+    (
+      await sql<{ body: Buffer | null; payload: Buffer | null; content: Buffer | null }>(
+        `SELECT r.body, e.payload, m.content FROM inbound_events e
+           JOIN webhook_receipts r ON r.id = e.receipt_id JOIN messages m ON m.event_id = e.id
+          WHERE e.idempotency_key = $1`,
+        [tag],
+      )
+    )[0];
+
+  it('registers the daily job scheduler on the maintenance queue', async () => {
+    const scheduler = await waitFor(() => maintenance.getJobScheduler(RETENTION_SCHEDULER_ID), {
+      message: 'the retention scheduler',
+    });
+    expect(scheduler).toMatchObject({ name: JobName.RunRetention, pattern: '15 3 * * *', tz: 'UTC' });
+  });
+
+  it('needs an ops key', async () => {
+    expect((await request(t.url).post('/admin/maintenance/retention')).status).toBe(401);
+    const staff = await request(t.url).post('/admin/maintenance/retention').set('authorization', `Bearer ${STAFF_KEY}`);
+    expect(staff.status).toBe(403);
+  });
+
+  it('clears old data in batches, keeps fresh data, and audits the run with its counts', async () => {
+    // Old enough for every period (raw 7, messages 90), a middle-aged one (raw only), and a fresh one.
+    for (let i = 0; i < 3; i++) await seedMessage(`ret-old-${i}`, 100);
+    await seedMessage('ret-mid', 10);
+    await seedMessage('ret-fresh', 1);
+    await seedMessage('ret-unfinished', 10, 'received');
+    const failedPending = await seedMessage('ret-failed-pending', 40, 'failed');
+    await seedDeadLetter('ret-dl-pending', 40, failedPending, 'pending');
+    const failedResolved = await seedMessage('ret-failed-resolved', 40, 'failed');
+    await seedDeadLetter('ret-dl-resolved', 40, failedResolved);
+    await seedDeadLetter('ret-dl-old', 31);
+    await seedDeadLetter('ret-dl-fresh', 29);
+    for (let i = 0; i < 3; i++) await seedAudit(`ret-audit-old-${i}`, 366);
+    await seedAudit('ret-audit-fresh', 364);
+
+    // Small batches, so every step loops over several short transactions.
+    t.app.get(RetentionService, { strict: false }).batchSize = 2;
+    const res = await request(t.url).post('/admin/maintenance/retention').set('authorization', `Bearer ${OPS_KEY}`);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({
+      trigger: 'on_demand',
+      days: { raw: 7, messages: 90, deadLetters: 30, audit: 365 },
+      // bodies: 3 old + mid + unfinished + 2 failed; payloads: 3 old + mid (processed), failed-resolved only
+      counts: { receiptBodies: 7, eventPayloads: 5, messageContent: 3, deadLetters: 3, auditEntries: 3 },
+    });
+
+    for (let i = 0; i < 3; i++) expect(await row(`ret-old-${i}`)).toEqual({ body: null, payload: null, content: null });
+    expect(await row('ret-mid')).toEqual({ body: null, payload: null, content: expect.any(Buffer) });
+    expect(await row('ret-fresh')).toEqual({
+      body: expect.any(Buffer),
+      payload: expect.any(Buffer),
+      content: expect.any(Buffer),
+    });
+    // Not processed yet: the worker still needs its payload.
+    expect((await row('ret-unfinished')).payload).toEqual(expect.any(Buffer));
+    // A pending dead letter can still be replayed: its event keeps its payload.
+    expect((await row('ret-failed-pending')).payload).toEqual(expect.any(Buffer));
+    expect((await row('ret-failed-resolved')).payload).toBeNull();
+    expect(await count(`dead_letters WHERE correlation_id LIKE 'ret-dl-%'`)).toBe(1);
+    expect(await count(`dead_letters WHERE correlation_id = 'ret-dl-fresh'`)).toBe(1);
+    expect(await count(`audit_log WHERE correlation_id LIKE 'ret-audit-old-%'`)).toBe(0);
+    expect(await count(`audit_log WHERE correlation_id = 'ret-audit-fresh'`)).toBe(1);
+
+    const [entry] = await waitFor(() =>
+      sql<{ actor: string; outcome: string; metadata: Record<string, unknown> }>(
+        `SELECT actor, outcome, metadata FROM audit_log WHERE action = 'maintenance.retention'`,
+      ).then((rows) => (rows.length > 0 ? rows : null)),
+    );
+    expect(entry).toMatchObject({
+      actor: 'env:ops:1',
+      outcome: 'success',
+      metadata: { trigger: 'on_demand', counts: res.body.counts },
+    });
+  });
+
+  it('still refuses a plain DELETE or UPDATE on the audit log (only a declared retention transaction may delete)', async () => {
+    await expect(sql(`DELETE FROM audit_log WHERE correlation_id = 'ret-audit-fresh'`)).rejects.toThrow(/append-only/);
+    await expect(sql(`UPDATE audit_log SET actor = 'x' WHERE correlation_id = 'ret-audit-fresh'`)).rejects.toThrow(
+      /append-only/,
+    );
+    expect(await count(`audit_log WHERE correlation_id = 'ret-audit-fresh'`)).toBe(1);
+  });
+
+  it('runs as a job on the maintenance queue (what the daily scheduler produces)', async () => {
+    await seedMessage('ret-job-old', 100);
+    await maintenance.add(JobName.RunRetention, {});
+    await waitFor(
+      async () =>
+        (await count(`audit_log WHERE action = 'maintenance.retention' AND metadata->>'trigger' = 'schedule'`)) === 1,
+      { message: 'the scheduled run to be audited' },
+    );
+    expect(await row('ret-job-old')).toEqual({ body: null, payload: null, content: null });
+    const [entry] = await sql<{ actor: string; metadata: { counts: Record<string, number> } }>(
+      `SELECT actor, metadata FROM audit_log WHERE action = 'maintenance.retention' AND metadata->>'trigger' = 'schedule'`,
+    );
+    expect(entry.actor).toBe('system');
+    // eventPayloads: this event, and the failed one whose pending dead letter the first run purged.
+    expect(entry.metadata.counts).toMatchObject({ receiptBodies: 1, eventPayloads: 2, messageContent: 1 });
+  });
+});
