@@ -28,3 +28,5 @@ if (!existsSync(entry) || statSync(entry).mtimeMs < sources) {
     stdio: 'inherit',
   });
 }
+// The web pages are copied on every start: cheap, and never stale after an edit.
+require('./copy-ui-assets');

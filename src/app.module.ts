@@ -4,6 +4,7 @@ import { ErasureModule } from './erasure/erasure.module';
 import { HealthModule } from './health/health.module';
 import { MaintenanceModule } from './maintenance/maintenance.module';
 import { WorkerModule } from './processing/worker.module';
+import { UiModule } from './ui/ui.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 
 export interface ApiOptions {
@@ -21,6 +22,7 @@ export class ApiModule {
         CoreModule,
         HealthModule,
         WebhooksModule,
+        UiModule,
         MaintenanceModule,
         ErasureModule,
         ...(options.withWorkers ? [WorkerModule] : []),
