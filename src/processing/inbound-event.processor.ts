@@ -1,4 +1,4 @@
-import { Processor, WorkerHost } from '@nestjs/bullmq';
+import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { BeforeApplicationShutdown, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { Job, UnrecoverableError } from 'bullmq';
 import { ClassifiedFailure } from '../common/failure';
@@ -10,6 +10,7 @@ import { InboundEventHandler, PermanentFailure } from './inbound-event.handler';
 @Processor(QueueName.InboundEvents)
 export class InboundEventProcessor extends WorkerHost implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(InboundEventProcessor.name);
+  private lastErrorLog = 0;
 
   constructor(
     private readonly handler: InboundEventHandler,
@@ -49,6 +50,15 @@ export class InboundEventProcessor extends WorkerHost implements OnApplicationBo
       if (error instanceof PermanentFailure) throw new UnrecoverableError(error.message);
       throw error;
     }
+  }
+
+  /** Redis connection errors: BullMQ reconnects by itself; say so once every few seconds, not on every retry. */
+  @OnWorkerEvent('error')
+  onConnectionError(error: Error): void {
+    const now = Date.now();
+    if (now - this.lastErrorLog < 5000) return;
+    this.lastErrorLog = now;
+    this.logger.warn({ msg: 'worker lost its Redis connection; reconnecting', error: error.message });
   }
 
   /** Drain: let active jobs finish for up to SHUTDOWN_TIMEOUT_MS, then stop (unfinished jobs stall and re-run). */
