@@ -1,4 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { AdminModule } from './admin/admin.module';
+import { AuditLogModule } from './audit/audit-log.module';
 import { CoreModule } from './core.module';
 import { ErasureModule } from './erasure/erasure.module';
 import { HealthModule } from './health/health.module';
@@ -22,6 +24,8 @@ export class ApiModule {
         CoreModule,
         HealthModule,
         WebhooksModule,
+        AdminModule,
+        AuditLogModule,
         UiModule,
         MaintenanceModule,
         ErasureModule,

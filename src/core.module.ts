@@ -9,6 +9,7 @@ import { AppConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { DeadLetterModule } from './dead-letter/dead-letter.module';
 import { IdempotencyModule } from './idempotency/idempotency.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { QueueModule } from './queue/queue.module';
 
 /** What every Switchboard process needs: configuration, logs, Postgres, Redis queues, and the shared stores. */
@@ -23,6 +24,7 @@ import { QueueModule } from './queue/queue.module';
     AuditModule,
     AuthModule,
     DeadLetterModule,
+    MetricsModule,
   ],
   providers: [
     {

@@ -1,7 +1,101 @@
 import { Injectable } from '@nestjs/common';
-import { AuditEntry } from '../audit/audit-actions';
+import { AuditAction, AuditEntry } from '../audit/audit-actions';
 import { auditInsert, auditParams } from '../audit/audit-sql';
 import { Sql } from '../database/sql';
+
+export const DEAD_LETTER_STATUSES = ['pending', 'replayed', 'resolved'] as const;
+export type DeadLetterStatus = (typeof DEAD_LETTER_STATUSES)[number];
+
+export interface DeadLetterFilter {
+  provider?: string;
+  category?: string;
+  /** Default pending; `all` for every status. */
+  status?: DeadLetterStatus | 'all';
+  source?: string;
+  from?: Date;
+  to?: Date;
+  ids?: readonly string[];
+}
+
+/** Position in the (created_at DESC, id DESC) order; `createdAt` keeps Postgres' microseconds. */
+export interface DeadLetterPosition {
+  createdAt: string;
+  id: string;
+}
+
+export interface DeadLetterRecord {
+  id: string;
+  source: string;
+  eventId: string | null;
+  receiptId: string | null;
+  provider: string | null;
+  correlationId: string | null;
+  category: string;
+  error: string;
+  attempts: number;
+  jobId: string | null;
+  status: DeadLetterStatus;
+  firstFailedAt: Date;
+  lastFailedAt: Date;
+  replayCount: number;
+  replayedAt: Date | null;
+  createdAt: Date;
+  position: string;
+}
+
+export interface DeadLetterDetailRecord extends DeadLetterRecord {
+  event: {
+    kind: string;
+    channel: string;
+    status: string;
+    attempts: number;
+    priority: number;
+    receivedAt: Date;
+    queuedAt: Date | null;
+    startedAt: Date | null;
+    processedAt: Date | null;
+    lastErrorCategory: string | null;
+  } | null;
+  reply: {
+    status: string;
+    attempts: number;
+    lastErrorCategory: string | null;
+    lastHttpStatus: number | null;
+    sentAt: Date | null;
+  } | null;
+  receipt: { receivedAt: Date; bodyBytes: number; eventCount: number; parseError: string | null } | null;
+}
+
+export interface ReplayedLetter {
+  id: string;
+  eventId: string;
+  replayCount: number;
+  priority: number;
+}
+
+const COLUMNS = `d.id, d.source, d.event_id AS "eventId", d.receipt_id AS "receiptId", d.provider,
+  d.correlation_id AS "correlationId", d.category, d.error, d.attempts, d.job_id AS "jobId", d.status,
+  d.first_failed_at AS "firstFailedAt", d.last_failed_at AS "lastFailedAt", d.replay_count AS "replayCount",
+  d.replayed_at AS "replayedAt", d.created_at AS "createdAt",
+  to_char(d.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS position`;
+
+/** WHERE clause for a filter; its parameters are appended to `params`. */
+function whereClause(filter: DeadLetterFilter, params: unknown[]): string {
+  const conditions: string[] = [];
+  const add = (sql: (p: string) => string, value: unknown) => {
+    params.push(value);
+    conditions.push(sql(`$${params.length}`));
+  };
+  const status = filter.status ?? 'pending';
+  if (status !== 'all') add((p) => `d.status = ${p}`, status);
+  if (filter.provider) add((p) => `d.provider = ${p}`, filter.provider);
+  if (filter.category) add((p) => `d.category = ${p}`, filter.category);
+  if (filter.source) add((p) => `d.source = ${p}`, filter.source);
+  if (filter.from) add((p) => `d.created_at >= ${p}`, filter.from);
+  if (filter.to) add((p) => `d.created_at < ${p}`, filter.to);
+  if (filter.ids) add((p) => `d.id = ANY(${p}::uuid[])`, filter.ids);
+  return conditions.length > 0 ? conditions.join(' AND ') : 'true';
+}
 
 export interface DeadLetterInput {
   id: string;
@@ -60,5 +154,141 @@ export class DeadLetterRepository {
       `SELECT count(*)::int AS n FROM dead_letters WHERE status = 'pending'`,
     );
     return row?.n ?? 0;
+  }
+
+  /** A page in (created_at DESC, id DESC) order, after `after` when given. */
+  async list(filter: DeadLetterFilter, after: DeadLetterPosition | null, limit: number): Promise<DeadLetterRecord[]> {
+    const params: unknown[] = [];
+    let where = whereClause(filter, params);
+    if (after) {
+      params.push(after.createdAt, after.id);
+      where += ` AND (d.created_at, d.id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`;
+    }
+    params.push(limit);
+    return this.db.query<DeadLetterRecord>(
+      `SELECT ${COLUMNS} FROM dead_letters d WHERE ${where} ORDER BY d.created_at DESC, d.id DESC LIMIT $${params.length}`,
+      params,
+    );
+  }
+
+  async count(filter: DeadLetterFilter): Promise<{ events: number; receiptsOnly: number }> {
+    const params: unknown[] = [];
+    const row = await this.db.one<{ events: number; receipts_only: number }>(
+      `SELECT count(*) FILTER (WHERE d.event_id IS NOT NULL)::int AS events,
+              count(*) FILTER (WHERE d.event_id IS NULL)::int AS receipts_only
+         FROM dead_letters d WHERE ${whereClause(filter, params)}`,
+      params,
+    );
+    return { events: row?.events ?? 0, receiptsOnly: row?.receipts_only ?? 0 };
+  }
+
+  /** Ids of pending, replayable (event) dead letters created up to `until`, in creation order, after `after`. */
+  async replayablePage(
+    filter: DeadLetterFilter,
+    until: Date,
+    after: { createdAt: string; id: string } | null,
+    limit: number,
+  ): Promise<Array<{ id: string; position: string }>> {
+    const params: unknown[] = [];
+    let where = whereClause({ ...filter, status: 'pending' }, params);
+    params.push(until);
+    where += ` AND d.event_id IS NOT NULL AND d.created_at <= $${params.length}`;
+    if (after) {
+      params.push(after.createdAt, after.id);
+      where += ` AND (d.created_at, d.id) > ($${params.length - 1}::timestamptz, $${params.length}::uuid)`;
+    }
+    params.push(limit);
+    return this.db.query(
+      `SELECT d.id, to_char(d.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS position
+         FROM dead_letters d WHERE ${where} ORDER BY d.created_at, d.id LIMIT $${params.length}`,
+      params,
+    );
+  }
+
+  async find(id: string): Promise<DeadLetterDetailRecord | undefined> {
+    return this.db.one<DeadLetterDetailRecord>(
+      `SELECT ${COLUMNS},
+              CASE WHEN e.id IS NULL THEN NULL ELSE json_build_object(
+                'kind', e.kind, 'channel', e.channel, 'status', e.status, 'attempts', e.attempts, 'priority', e.priority,
+                'receivedAt', e.received_at, 'queuedAt', e.queued_at, 'startedAt', e.started_at,
+                'processedAt', e.processed_at, 'lastErrorCategory', e.last_error_category) END AS event,
+              CASE WHEN r.id IS NULL THEN NULL ELSE json_build_object(
+                'status', r.status, 'attempts', r.attempts, 'lastErrorCategory', r.last_error_category,
+                'lastHttpStatus', r.last_http_status, 'sentAt', r.sent_at) END AS reply,
+              CASE WHEN w.id IS NULL THEN NULL ELSE json_build_object(
+                'receivedAt', w.received_at, 'bodyBytes', w.body_bytes, 'eventCount', w.event_count,
+                'parseError', w.parse_error) END AS receipt
+         FROM dead_letters d
+         LEFT JOIN inbound_events e ON e.id = d.event_id
+         LEFT JOIN replies r ON r.event_id = d.event_id
+         LEFT JOIN webhook_receipts w ON w.id = coalesce(d.receipt_id, e.receipt_id)
+        WHERE d.id = $1`,
+      [id],
+    );
+  }
+
+  /** The sealed event payload, or the sealed receipt body for a dead letter without an event. */
+  async sealedContent(id: string): Promise<{ eventPayload: Buffer | null; receiptBody: Buffer | null } | undefined> {
+    return this.db.one(
+      `SELECT e.payload AS "eventPayload", CASE WHEN d.event_id IS NULL THEN w.body END AS "receiptBody"
+         FROM dead_letters d
+         LEFT JOIN inbound_events e ON e.id = d.event_id
+         LEFT JOIN webhook_receipts w ON w.id = d.receipt_id
+        WHERE d.id = $1`,
+      [id],
+    );
+  }
+
+  /**
+   * Puts pending event dead letters back in the pipeline, in one statement: each letter marked replayed,
+   * its event back to `received` (un-queued, so the relay covers a failed enqueue), a failed reply back to
+   * `retrying` (a sent one is never touched), and one audit entry per letter. Locked rows are skipped.
+   */
+  async markReplayed(ids: readonly string[], actor: string, bulkReplayId: string | null): Promise<ReplayedLetter[]> {
+    if (ids.length === 0) return [];
+    return this.db.query<ReplayedLetter>(
+      `WITH letters AS (
+         SELECT id FROM dead_letters
+          WHERE id = ANY($1::uuid[]) AND status = 'pending' AND event_id IS NOT NULL
+          FOR UPDATE SKIP LOCKED
+       ), marked AS (
+         UPDATE dead_letters d
+            SET status = 'replayed', replay_count = d.replay_count + 1, replayed_at = now()
+           FROM letters l WHERE d.id = l.id
+          RETURNING d.id, d.event_id, d.replay_count, d.provider, d.correlation_id, d.category
+       ), events AS (
+         UPDATE inbound_events e
+            SET status = 'received', queued_at = NULL, processed_at = NULL, last_error_category = NULL
+           FROM marked m WHERE e.id = m.event_id AND e.status = 'failed'
+       ), replies AS (
+         UPDATE replies r SET status = 'retrying', updated_at = now()
+           FROM marked m WHERE r.event_id = m.event_id AND r.status = 'failed'
+       ), audited AS (
+         INSERT INTO audit_log (action, outcome, provider, event_id, correlation_id, actor, metadata)
+         SELECT '${AuditAction.DeadLetterReplayed}', 'success', m.provider, m.event_id, m.correlation_id, $2,
+                jsonb_strip_nulls(jsonb_build_object('deadLetterId', m.id, 'replayCount', m.replay_count,
+                                                     'category', m.category, 'bulkReplayId', $3::text))
+           FROM marked m
+       )
+       SELECT m.id, m.event_id AS "eventId", m.replay_count AS "replayCount", e.priority
+         FROM marked m JOIN inbound_events e ON e.id = m.event_id`,
+      [ids, actor, bulkReplayId],
+    );
+  }
+
+  /** Deletes dead letters created before `cutoff`, in batches; returns how many. */
+  async purgeCreatedBefore(cutoff: Date, batch = 5000): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const rows = await this.db.query<{ n: number }>(
+        `WITH gone AS (
+           DELETE FROM dead_letters WHERE id IN (SELECT id FROM dead_letters WHERE created_at < $1 LIMIT $2) RETURNING 1
+         ) SELECT count(*)::int AS n FROM gone`,
+        [cutoff, batch],
+      );
+      const n = rows[0]?.n ?? 0;
+      total += n;
+      if (n < batch) return total;
+    }
   }
 }

@@ -45,7 +45,10 @@ export interface ClaimedEvent {
 
 export interface QueueableEvent {
   id: string;
+  /** Above 0: a VIP sender's event, taken off the queue before the others. */
   priority: number;
+  /** Defaults to the event id; a replay needs a new one (the failed job keeps the old id). */
+  jobId?: string;
 }
 
 /**
@@ -134,7 +137,7 @@ export class InboundEventRepository {
   async claim(eventId: string): Promise<ClaimedEvent | null> {
     const row = await this.db.one(
       `UPDATE inbound_events
-          SET status = 'processing', attempts = attempts + 1
+          SET status = 'processing', attempts = attempts + 1, started_at = now()
         WHERE id = $1 AND status IN ('received', 'processing')
         RETURNING id, provider, kind, channel, account_id, sender_id, recipient_id, meta_message_id, occurred_at,
                   payload, correlation_id, attempts`,

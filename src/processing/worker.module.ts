@@ -1,11 +1,12 @@
 import { Module } from '@nestjs/common';
 import { MaintenanceWorkerModule } from '../maintenance/maintenance-worker.module';
+import { QueueFiguresLogger } from '../metrics/queue-figures-logger';
 import { InboundEventProcessor } from './inbound-event.processor';
 import { ProcessingModule } from './processing.module';
 
 /** The consumers. Only a process that imports this module takes jobs off the queues. */
 @Module({
   imports: [ProcessingModule, MaintenanceWorkerModule],
-  providers: [InboundEventProcessor],
+  providers: [InboundEventProcessor, QueueFiguresLogger],
 })
 export class WorkerModule {}

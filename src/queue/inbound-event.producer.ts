@@ -55,8 +55,9 @@ export class InboundEventProducer implements OnModuleInit, OnModuleDestroy {
         name: JobName.ProcessInboundEvent,
         data: { eventId: event.id },
         opts: {
-          jobId: event.id,
-          priority: event.priority > 0 ? event.priority : undefined,
+          jobId: event.jobId ?? event.id,
+          // BullMQ takes plain waiting jobs before prioritized ones, so a VIP job jumps the line with lifo.
+          lifo: event.priority > 0,
           attempts: this.config.retry.maxAttempts,
           backoff: { type: BACKOFF_TYPE, delay: this.config.retry.baseDelayMs },
           removeOnComplete: { age: 3600, count: 10_000 },
