@@ -17,6 +17,7 @@ import {
   stopProcess,
   withAdmin,
 } from './lib/processes';
+import { CpuWindow } from './lib/cpu';
 import { BenchRow, ratioOf, writeReport } from './lib/report';
 
 /**
@@ -102,9 +103,11 @@ async function waitForReplies(prefix: string, expected: number, label: string) {
   return graphStats(prefix);
 }
 
-async function startBaseline(mode: 'ack' | 'relay'): Promise<{ url: string; stop: () => Promise<void> }> {
+async function startBaseline(
+  mode: 'ack' | 'relay',
+): Promise<{ url: string; pid: number | undefined; stop: () => Promise<void> }> {
   const { child, port } = await forkHelper('bare-fastify.js', mode === 'relay' ? { GRAPH_URL: graphUrl } : {});
-  return { url: `http://127.0.0.1:${port}/webhooks/instagram`, stop: () => stopProcess(child) };
+  return { url: `http://127.0.0.1:${port}/webhooks/instagram`, pid: child.pid, stop: () => stopProcess(child) };
 }
 
 interface RunningApp {
@@ -113,6 +116,8 @@ interface RunningApp {
   databaseUrl: string;
   prefix: string;
   logFiles: string[];
+  /** API, then the standalone worker when there is one. */
+  pids: (number | undefined)[];
   stop: () => Promise<void>;
 }
 
@@ -145,10 +150,37 @@ async function startSwitchboard(label: string, options: { workers: boolean }): P
     databaseUrl,
     prefix,
     logFiles,
+    pids: [api.pid, worker?.pid],
     stop: async () => {
       await Promise.all([stopProcess(api), stopProcess(worker)]);
       await deleteRedisPrefix(REDIS_URL, prefix).catch(() => undefined);
     },
+  };
+}
+
+type CpuUsed = ReturnType<CpuWindow['finish']>;
+
+/** CPU per handled request: the app's processes, and the whole machine (Postgres, Redis, generator, fakes included). */
+function cpuRow(
+  bench: string,
+  used: CpuUsed,
+  handled: number,
+  baseline?: { used: CpuUsed; handled: number },
+): BenchRow {
+  const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
+  const per = (seconds: number, count: number) => (count > 0 ? Math.round((seconds * 1e6) / count) : null);
+  const value = per(sum(used.processSeconds), handled);
+  const baseValue = baseline ? per(sum(baseline.used.processSeconds), baseline.handled) : null;
+  return {
+    bench,
+    metric: 'app CPU per event (API + worker processes)',
+    value,
+    unit: 'µs',
+    baseline: baseValue,
+    baselineLabel: baseValue === null ? undefined : 'baseline process',
+    ratio: ratioOf(value, baseValue, true),
+    lowerIsBetter: true,
+    note: `app ${(sum(used.processSeconds) / used.wallSeconds).toFixed(2)} cores, whole machine ${(used.machineSeconds / used.wallSeconds).toFixed(2)} cores busy (${per(used.machineSeconds, handled)} µs of machine CPU per event) over ${used.wallSeconds} s`,
   };
 }
 
@@ -165,9 +197,13 @@ async function ingest(): Promise<void> {
   const bare = await startBaseline('ack');
   let baseClosed: LoadResult;
   let baseOpen: LoadResult;
+  let baseCpu: { used: CpuUsed; handled: number };
+  let appCpu: CpuUsed;
   try {
     await runLoad(closed(bare.url, 'wub', settings.warmupMs), 'bare warm-up');
+    const window = new CpuWindow([bare.pid]);
     baseClosed = await runLoad(closed(bare.url, 'ib', settings.durationMs), `bare Fastify c=${settings.concurrency}`);
+    baseCpu = { used: window.finish(), handled: baseClosed.ok };
     baseOpen = await runLoad(
       {
         url: bare.url,
@@ -187,7 +223,9 @@ async function ingest(): Promise<void> {
   let appOpen: LoadResult;
   try {
     await runLoad(closed(app.url, 'wua', settings.warmupMs), 'switchboard warm-up');
+    const window = new CpuWindow(app.pids);
     appClosed = await runLoad(closed(app.url, 'ia', settings.durationMs), `switchboard c=${settings.concurrency}`);
+    appCpu = window.finish();
     await sleep(1000);
     appOpen = await runLoad(
       {
@@ -203,7 +241,7 @@ async function ingest(): Promise<void> {
   } finally {
     await app.stop();
   }
-  details.ingest = { baseClosed, baseOpen, appClosed, appOpen };
+  details.ingest = { baseClosed, baseOpen, appClosed, appOpen, baseCpu, appCpu };
   const ratio = ratioOf(appClosed.okPerSecond, baseClosed.okPerSecond);
   const failed = (result: LoadResult) => result.sent - result.ok;
   rows.push(
@@ -270,21 +308,23 @@ async function ingest(): Promise<void> {
 }
 
 /** Offers `rate` webhooks/s for `durationMs` (open loop) and measures replies reaching the fake Graph API. */
-async function endToEnd(url: string, prefix: string, label: string) {
+async function endToEnd(url: string, prefix: string, label: string, pids: (number | undefined)[]) {
+  const window = new CpuWindow(pids);
   const load = await runLoad(
     { url, secret: SECRET, mode: 'open', rate: settings.e2eRate, durationMs: settings.e2eDurationMs, prefix },
     `${label} ${settings.e2eRate}/s offered`,
   );
   const replies = await waitForReplies(prefix, load.ok, label);
+  const cpu = window.finish();
   const spanMs = (replies.lastArrival ?? load.finishedAt) - load.startedAt;
-  return { load, replies, perSecond: Math.round((replies.unique * 1000) / spanMs) };
+  return { load, replies, cpu, perSecond: Math.round((replies.unique * 1000) / spanMs) };
 }
 
 async function e2e(): Promise<void> {
   const bare = await startBaseline('relay');
   let baseline;
   try {
-    baseline = await endToEnd(bare.url, 'eb', 'bare Fastify relay');
+    baseline = await endToEnd(bare.url, 'eb', 'bare Fastify relay', [bare.pid]);
   } finally {
     await bare.stop();
   }
@@ -293,7 +333,7 @@ async function e2e(): Promise<void> {
   try {
     await runLoad(closed(app.url, 'wue', settings.warmupMs), 'switchboard warm-up');
     await waitForReplies('wue', 1, 'warm-up');
-    measured = await endToEnd(app.url, 'ea', 'switchboard');
+    measured = await endToEnd(app.url, 'ea', 'switchboard', app.pids);
   } finally {
     await app.stop();
   }
@@ -332,6 +372,10 @@ async function e2e(): Promise<void> {
       ratio: ratioOf(measured.replies.p99, baseline.replies.p99, true),
       lowerIsBetter: true,
     },
+    cpuRow('end to end', measured.cpu, measured.replies.unique, {
+      used: baseline.cpu,
+      handled: baseline.replies.unique,
+    }),
   );
 }
 
@@ -360,9 +404,12 @@ async function burst(): Promise<void> {
   let replies;
   let database: Record<string, number> = {};
   let canary;
+  let cpu: CpuUsed;
   try {
+    const window = new CpuWindow(app.pids);
     load = await runLoad(spec(app.url, 'ba', marker), `switchboard burst of ${settings.burst.toLocaleString('en-US')}`);
     replies = await waitForReplies('ba', load.ok, 'switchboard burst');
+    cpu = window.finish();
     database = await withAdmin(async (client) => {
       const { rows: counts } = await client.query(
         `SELECT (SELECT count(*) FROM inbound_events)::int AS events,
@@ -385,7 +432,7 @@ async function burst(): Promise<void> {
   } finally {
     await app.stop();
   }
-  details.burst = { baseLoad, baseReplies, load, replies, database, canary };
+  details.burst = { baseLoad, baseReplies, load, replies, database, canary, cpu };
   const ackSeconds = load.elapsedMs / 1000;
   const replySeconds = replies.lastArrival ? (replies.lastArrival - load.startedAt) / 1000 : null;
   const baseReplySeconds = baseReplies.lastArrival ? (baseReplies.lastArrival - baseLoad.startedAt) / 1000 : null;
@@ -432,6 +479,7 @@ async function burst(): Promise<void> {
       pass: replies.duplicates === 0,
       note: `database after the burst: ${JSON.stringify(database)}`,
     },
+    cpuRow('burst', cpu, replies.unique),
   );
   const searched = canary.filter((place) => place.searched);
   const hits = canary.reduce((sum, place) => sum + place.hits, 0);

@@ -8,7 +8,7 @@ import { Pool } from 'undici';
  * ceiling for an end-to-end pipeline on this hardware.
  */
 const graphUrl = process.env.GRAPH_URL;
-const graph = graphUrl ? new Pool(new URL(graphUrl).origin, { connections: 50 }) : undefined;
+const graph = graphUrl ? new Pool(new URL(graphUrl).origin, { connections: 512 }) : undefined;
 const graphPath = graphUrl ? `${new URL(graphUrl).pathname}/me/messages` : '';
 
 const app = fastify({ logger: false });

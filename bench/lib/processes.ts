@@ -96,7 +96,13 @@ export function appEnvironment(options: AppEnv): Record<string, string> {
   };
 }
 
-/** Starts `node dist/<entry>` and, for the API, waits until /health/ready answers 200. */
+/**
+ * The app as compiled together with the bench (dist-bench/src), so a concurrent `npm run build` of dist/
+ * cannot swap the code under a running benchmark; BENCH_APP_DIST=dist runs dist/ instead.
+ */
+export const APP_DIST = join(ROOT, process.env.BENCH_APP_DIST ?? 'dist-bench/src');
+
+/** Starts `node <APP_DIST>/<entry>` and, for the API, waits until /health/ready answers 200. */
 export async function startApp(
   entry: 'main.js' | 'worker.js',
   env: Record<string, string>,
@@ -104,7 +110,7 @@ export async function startApp(
 ): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
-    [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), join(ROOT, 'dist', entry)],
+    [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), join(APP_DIST, entry)],
     {
       env,
       cwd: ROOT,
