@@ -145,4 +145,199 @@ describe('admin: dead letters (real Postgres, Redis and a fake Graph API)', () =
     expect((await ops.get('/admin/dead-letters?surprise=1')).status).toBe(400);
     expect((await ops.get('/admin/dead-letters?cursor=garbage')).status).toBe(400);
   });
+
+  describe('replay', () => {
+    const replyStatus = async (eventId: string) =>
+      (await rows<{ status: string }>(`SELECT status FROM replies WHERE event_id = $1`, [eventId]))[0]?.status;
+    const eventStatus = async (eventId: string) =>
+      (await rows<{ status: string }>(`SELECT status FROM inbound_events WHERE id = $1`, [eventId]))[0]?.status;
+
+    it('sends a dead-lettered message back through the processor: exactly one reply once the Graph API accepts', async () => {
+      const { eventId, deadLetterId } = await deadLetteredMessage('m_replay_one', 'patient-replay-1');
+      expect(t.graph.repliesTo('patient-replay-1')).toHaveLength(1); // the 400
+
+      const res = await ops.post(`/admin/dead-letters/${deadLetterId}/replay`);
+      expect(res.status).toBe(202);
+      expect(res.body).toEqual({ id: deadLetterId, eventId, jobId: `${eventId}-replay-1` });
+
+      await waitFor(async () => (await replyStatus(eventId)) === 'sent', { message: 'reply sent after replay' });
+      expect(await eventStatus(eventId)).toBe('processed');
+      expect(t.graph.repliesTo('patient-replay-1')).toHaveLength(2);
+      const [letter] = await rows<{ status: string; replay_count: number; replayed_at: Date | null }>(
+        `SELECT status, replay_count, replayed_at FROM dead_letters WHERE id = $1`,
+        [deadLetterId],
+      );
+      expect(letter).toMatchObject({ status: 'replayed', replay_count: 1 });
+      expect(letter.replayed_at).not.toBeNull();
+      const audit = await rows<{ actor: string; metadata: Record<string, unknown> }>(
+        `SELECT actor, metadata FROM audit_log WHERE action = 'deadletter.replayed' AND event_id = $1`,
+        [eventId],
+      );
+      expect(audit).toEqual([{ actor: 'env:ops:1', metadata: { deadLetterId, replayCount: 1, category: 'policy' } }]);
+
+      const job = await ops.get(`/admin/jobs/inbound-events/${eventId}-replay-1`);
+      expect(job.status).toBe(200);
+      expect(job.body).toMatchObject({ id: `${eventId}-replay-1`, state: 'completed', data: { eventId } });
+      const failedJob = await ops.get(`/admin/jobs/inbound-events/${eventId}`);
+      expect(failedJob.body).toMatchObject({
+        state: 'failed',
+        attempts: 1,
+        lastError: expect.stringContaining('code 10'),
+      });
+
+      const again = await ops.post(`/admin/dead-letters/${deadLetterId}/replay`);
+      expect(again.status).toBe(409);
+      expect(t.graph.repliesTo('patient-replay-1')).toHaveLength(2);
+    });
+
+    it('never resends a reply that was already sent', async () => {
+      const body = instagramEnvelope([messagingItem({ mid: 'm_replay_sent', sender: 'patient-replay-2', text: 'hi' })]);
+      await request(t.url)
+        .post('/webhooks/instagram')
+        .set('content-type', 'application/json')
+        .set('x-hub-signature-256', sign(body, TEST_APP_SECRET))
+        .send(body)
+        .expect(200);
+      const { id: eventId } = await waitFor(() =>
+        rows<{ id: string }>(
+          `SELECT e.id FROM inbound_events e JOIN replies r ON r.event_id = e.id
+            WHERE e.meta_message_id = 'm_replay_sent' AND r.status = 'sent' AND e.status = 'processed'`,
+        ).then((r) => r[0]),
+      );
+      // As if a later step had failed permanently after the reply went out.
+      await t.db.pool.query(`UPDATE inbound_events SET status = 'failed' WHERE id = $1`, [eventId]);
+      const [{ id: deadLetterId }] = await rows<{ id: string }>(
+        `INSERT INTO dead_letters (id, event_id, provider, correlation_id, category, error, attempts)
+         VALUES ('00000000-0000-7000-8000-0000000000aa', $1, 'instagram', 'corr-sent', 'unknown', 'Error', 1) RETURNING id`,
+        [eventId],
+      );
+
+      expect((await ops.post(`/admin/dead-letters/${deadLetterId}/replay`)).status).toBe(202);
+      await waitFor(async () => (await eventStatus(eventId)) === 'processed', { message: 'replayed event processed' });
+      expect(await replyStatus(eventId)).toBe('sent');
+      expect(t.graph.repliesTo('patient-replay-2')).toHaveLength(1);
+    });
+
+    it('answers 409 for a malformed body (no event to replay), whose raw body the payload view shows', async () => {
+      const body = '{"object":"instagram","entry":"not-a-list"}';
+      await request(t.url)
+        .post('/webhooks/instagram')
+        .set('content-type', 'application/json')
+        .set('x-hub-signature-256', sign(body, TEST_APP_SECRET))
+        .send(body)
+        .expect(200);
+      const [letter] = await waitFor(() =>
+        rows<{ id: string }>(`SELECT id FROM dead_letters WHERE category = 'malformed' AND event_id IS NULL`).then(
+          (r) => (r.length ? r : null),
+        ),
+      );
+      const res = await ops.post(`/admin/dead-letters/${letter.id}/replay`);
+      expect(res.status).toBe(409);
+      expect(res.body.message).toMatch(/no event to replay/);
+      const payload = await ops.get(`/admin/dead-letters/${letter.id}/payload`);
+      expect(payload.body).toMatchObject({ payload: null, receiptBody: body });
+    });
+
+    it('bulk: dryRun counts without replaying; a real run replays every match in the background (202)', async () => {
+      const [{ since }] = await rows<{ since: string }>(`SELECT to_json(now())#>>'{}' AS since`);
+      const letters = [];
+      for (let i = 0; i < 3; i++) letters.push(await deadLetteredMessage(`m_bulk_${i}`, `patient-bulk-${i}`));
+
+      const dry = await ops.post('/admin/dead-letters/replay', {
+        filter: { from: since, category: 'policy' },
+        dryRun: true,
+      });
+      expect(dry.status).toBe(202);
+      expect(dry.body).toEqual({ dryRun: true, matched: 3, skippedReceiptsOnly: 0 });
+      const byIds = await ops.post('/admin/dead-letters/replay', {
+        ids: letters.slice(0, 2).map((l) => l.deadLetterId),
+        dryRun: true,
+      });
+      expect(byIds.body.matched).toBe(2);
+      expect(
+        await rows(`SELECT 1 FROM dead_letters WHERE status = 'replayed' AND id = ANY($1)`, [
+          letters.map((l) => l.deadLetterId),
+        ]),
+      ).toHaveLength(0);
+
+      const real = await ops.post('/admin/dead-letters/replay', { filter: { from: since, category: 'policy' } });
+      expect(real.status).toBe(202);
+      expect(real.body).toMatchObject({ dryRun: false, matched: 3, status: 'running', actor: 'env:ops:1' });
+      const progress = await waitFor(async () => {
+        const res = await ops.get(`/admin/dead-letters/replays/${real.body.replayId}`);
+        return res.body.status === 'finished' ? res.body : null;
+      });
+      expect(progress.replayed).toBe(3);
+      for (let i = 0; i < 3; i++) {
+        await waitFor(async () => (await replyStatus(letters[i].eventId)) === 'sent', { message: `bulk reply ${i}` });
+        expect(t.graph.repliesTo(`patient-bulk-${i}`)).toHaveLength(2);
+      }
+      const audit = await rows<{ outcome: string }>(
+        `SELECT outcome FROM audit_log WHERE action = 'deadletter.bulk_replay' AND metadata->>'bulkReplayId' = $1 ORDER BY id`,
+        [real.body.replayId],
+      );
+      expect(audit.map((a) => a.outcome)).toEqual(['info', 'success']);
+
+      expect((await ops.post('/admin/dead-letters/replay', {})).status).toBe(400);
+      expect((await ops.post('/admin/dead-letters/replay', { ids: ['nope'] })).status).toBe(400);
+      expect((await ops.post('/admin/dead-letters/replay', { filter: {}, extra: 1 })).status).toBe(400);
+    });
+  });
+
+  describe('purge', () => {
+    it('needs confirm=true, never deletes rows younger than DLQ_RETENTION_DAYS, and is audited', async () => {
+      await t.db.pool.query(
+        `INSERT INTO dead_letters (id, provider, category, error, created_at) VALUES
+           ('00000000-0000-7000-8000-000000000d40', 'instagram', 'network', 'x', now() - interval '40 days'),
+           ('00000000-0000-7000-8000-000000000d20', 'instagram', 'network', 'x', now() - interval '20 days'),
+           ('00000000-0000-7000-8000-000000000d01', 'instagram', 'network', 'x', now() - interval '1 day')`,
+      );
+      const now = new Date().toISOString();
+      expect((await ops.delete(`/admin/dead-letters?olderThan=${now}`)).status).toBe(400);
+      expect((await ops.delete(`/admin/dead-letters?olderThan=${now}&confirm=false`)).status).toBe(400);
+      expect((await ops.delete(`/admin/dead-letters?olderThan=yesterday&confirm=true`)).status).toBe(400);
+
+      const res = await ops.delete(`/admin/dead-letters?olderThan=${now}&confirm=true`);
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ deleted: 1, retentionDays: 30, clampedToRetention: true });
+      const left = await rows<{ id: string }>(
+        `SELECT id FROM dead_letters WHERE id::text LIKE '00000000-0000-7000-8000-000000000d%' ORDER BY id`,
+      );
+      expect(left.map((r) => r.id)).toEqual([
+        '00000000-0000-7000-8000-000000000d01',
+        '00000000-0000-7000-8000-000000000d20',
+      ]);
+      const [audit] = await rows<{ actor: string; metadata: { deleted: number } }>(
+        `SELECT actor, metadata FROM audit_log WHERE action = 'deadletter.purged' ORDER BY id DESC LIMIT 1`,
+      );
+      expect(audit).toMatchObject({ actor: 'env:ops:1', metadata: { deleted: 1 } });
+    });
+  });
+
+  it('pages with an opaque cursor in (created_at, id) order', async () => {
+    await t.db.pool.query(
+      `INSERT INTO dead_letters (id, provider, category, error, source, created_at)
+       SELECT ('00000000-0000-7000-8000-' || lpad(g::text, 12, '0'))::uuid, 'paging', 'timeout', 'x', 'inbound',
+              now() - interval '1 hour' - (g % 3) * interval '1 second'
+         FROM generate_series(1, 7) g`,
+    );
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const res: request.Response = await ops.get(
+        `/admin/dead-letters?provider=paging&limit=3${cursor ? `&cursor=${cursor}` : ''}`,
+      );
+      expect(res.status).toBe(200);
+      seen.push(...res.body.items.map((i: { id: string }) => i.id));
+      cursor = res.body.nextCursor;
+      pages++;
+    } while (cursor);
+    expect(pages).toBe(3);
+    expect(new Set(seen).size).toBe(7);
+    const created = await rows<{ id: string }>(
+      `SELECT id FROM dead_letters WHERE provider = 'paging' ORDER BY created_at DESC, id DESC`,
+    );
+    expect(seen).toEqual(created.map((r) => r.id));
+  });
 });

@@ -24,9 +24,9 @@ import {
 } from './dead-letter.repository';
 
 /** Rows per page of a bulk replay (one statement and one addBulk each). */
-const REPLAY_PAGE = 500;
+export const REPLAY_PAGE = 500;
 /** A bulk replay waits while more jobs than this are waiting, so it never floods the queue. */
-const REPLAY_HIGH_WATER = 2000;
+export const REPLAY_HIGH_WATER = 2000;
 const REPLAY_POLL_MS = 250;
 
 export interface DeadLetterPage {

@@ -1,7 +1,9 @@
-import { Injectable, OnModuleDestroy } from '@nestjs/common';
+import { Injectable, OnModuleDestroy, Optional } from '@nestjs/common';
 import { Pool } from 'undici';
 import { ClassifiedFailure } from '../common/failure';
 import { AppConfig } from '../config/app-config';
+import { MetricsService } from '../metrics/metrics.service';
+import { OutgoingText, ReplyClient, SendResult } from '../processing/reply-client';
 import {
   classifyGraphResponse,
   classifyTransportError,
@@ -9,18 +11,17 @@ import {
   parseRetryAfter,
 } from '../processing/failure-classifier';
 
-export interface SendResult {
-  providerMessageId: string | null;
-  httpStatus: number;
-}
-
 /** The Instagram Send API (`POST {graph}/me/messages`) over a keep-alive undici Pool. */
 @Injectable()
-export class InstagramClient implements OnModuleDestroy {
+export class InstagramClient implements ReplyClient, OnModuleDestroy {
+  readonly provider = 'instagram';
   private readonly pool: Pool;
   private readonly path: string;
 
-  constructor(private readonly config: AppConfig) {
+  constructor(
+    private readonly config: AppConfig,
+    @Optional() private readonly metrics?: MetricsService,
+  ) {
     const url = new URL(`${config.instagram.graphUrl}/me/messages`);
     this.path = url.pathname;
     this.pool = new Pool(url.origin, {
@@ -32,11 +33,12 @@ export class InstagramClient implements OnModuleDestroy {
     });
   }
 
-  async sendText(recipientId: string, text: string): Promise<SendResult> {
+  async sendText({ recipientId, text }: OutgoingText): Promise<SendResult> {
     const token = this.config.instagram.accessToken;
     if (!token) throw new ClassifiedFailure({ category: 'auth', summary: 'INSTAGRAM_ACCESS_TOKEN is not configured' });
 
     let response;
+    const started = performance.now();
     try {
       response = await this.pool.request({
         method: 'POST',
@@ -45,6 +47,7 @@ export class InstagramClient implements OnModuleDestroy {
         body: JSON.stringify({ recipient: { id: recipientId }, message: { text } }),
       });
     } catch (error) {
+      this.metrics?.sendApiDuration.observe({ status: 'error' }, (performance.now() - started) / 1000);
       throw classifyTransportError(error);
     }
 
@@ -54,6 +57,10 @@ export class InstagramClient implements OnModuleDestroy {
     } catch {
       body = undefined;
     }
+    this.metrics?.sendApiDuration.observe(
+      { status: String(response.statusCode) },
+      (performance.now() - started) / 1000,
+    );
     if (response.statusCode >= 200 && response.statusCode < 300) {
       return {
         providerMessageId: typeof body?.message_id === 'string' ? body.message_id : null,

@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
 import { AuditAction, AuditEntry } from '../audit/audit-actions';
 import { AuditService } from '../audit/audit.service';
 import { DataCipher } from '../common/data-cipher';
@@ -9,6 +9,7 @@ import { ConversationRepository } from '../conversations/conversation.repository
 import { DeadLetterRepository } from '../dead-letter/dead-letter.repository';
 import { ClaimedEvent, InboundEventRepository } from '../idempotency/inbound-event.repository';
 import { InstagramClient } from '../instagram/instagram.client';
+import { MetricsService } from '../metrics/metrics.service';
 
 export interface AttemptContext {
   /** 1-based attempt number. */
@@ -52,17 +53,32 @@ export class InboundEventHandler {
     private readonly deadLetters: DeadLetterRepository,
     private readonly audit: AuditService,
     private readonly instagram: InstagramClient,
+    @Optional() private readonly metrics?: MetricsService,
   ) {}
 
   async handle(eventId: string, context: AttemptContext): Promise<HandleOutcome> {
     const event = await this.events.claim(eventId);
     if (!event) return 'already-finished';
+    const started = performance.now();
+    this.metrics?.processingAttempts.inc({ provider: event.provider });
     try {
       await this.process(event);
+      this.observe(event, 'processed', started);
       return 'processed';
     } catch (error) {
-      throw await this.fail(event, classifyUnexpected(error), context);
+      const failure = classifyUnexpected(error);
+      const thrown = await this.fail(event, failure, context);
+      this.observe(event, 'failed', started);
+      this.metrics?.processingFailures.inc({
+        category: failure.category,
+        final: String(thrown instanceof PermanentFailure),
+      });
+      throw thrown;
     }
+  }
+
+  private observe(event: ClaimedEvent, outcome: 'processed' | 'failed', started: number): void {
+    this.metrics?.processingDuration.observe({ kind: event.kind, outcome }, (performance.now() - started) / 1000);
   }
 
   private async process(event: ClaimedEvent): Promise<void> {

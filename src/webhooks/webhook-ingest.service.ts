@@ -5,12 +5,14 @@ import { DataCipher } from '../common/data-cipher';
 import { GroupCommit } from '../common/group-commit';
 import { uuidv7 } from '../common/ids';
 import { AppConfig } from '../config/app-config';
-import { InboundEventRepository, ReceiptToStore } from '../idempotency/inbound-event.repository';
+import { InboundEventRepository, QueueableEvent, ReceiptToStore } from '../idempotency/inbound-event.repository';
+import { MetricsService } from '../metrics/metrics.service';
 import { InboundEventHandler } from '../processing/inbound-event.handler';
 import { InboundEventProducer } from '../queue/inbound-event.producer';
 import { MalformedEnvelopeError, ParsedEvent } from './inbound-event';
 import { InboundProvider } from './inbound-providers';
 import { SignatureVerifier, SignatureVerdict } from './signature-verifier';
+import { VIP_PRIORITY, VipSenders } from './vip-senders';
 
 export type IngestResult =
   | { outcome: 'rejected'; verdict: Exclude<SignatureVerdict, 'valid'> }
@@ -41,6 +43,8 @@ export class WebhookIngestService implements OnModuleDestroy {
     private readonly audit: AuditService,
     @Optional() private readonly producer?: InboundEventProducer,
     @Optional() private readonly inlineHandler?: InboundEventHandler,
+    @Optional() private readonly metrics?: MetricsService,
+    @Optional() private readonly vip?: VipSenders,
   ) {
     this.verifier = new SignatureVerifier(config.metaAppSecrets);
     this.store = new GroupCommit<ReceiptToStore, Set<string>>(
@@ -58,8 +62,10 @@ export class WebhookIngestService implements OnModuleDestroy {
     signature: string | undefined,
     correlationId: string,
   ): Promise<IngestResult> {
+    this.metrics?.webhooksReceived.inc({ provider: provider.name });
     const verdict = this.verifier.verify(rawBody, signature);
     if (verdict !== 'valid') {
+      this.metrics?.webhooksRejected.inc({ provider: provider.name, reason: verdict });
       void this.audit
         .record({
           action: AuditAction.WebhookRejected,
@@ -99,7 +105,22 @@ export class WebhookIngestService implements OnModuleDestroy {
       throw new StoreUnavailableError();
     }
     const newEvents = receipt.events.filter((event) => inserted.has(event.id));
-    if (newEvents.length > 0) await this.dispatch(newEvents.map((event) => event.id));
+    this.metrics?.webhooksAccepted.inc({ provider: provider.name });
+    this.metrics?.eventsReceived.inc({ provider: provider.name }, newEvents.length);
+    this.metrics?.webhooksDuplicate.inc({ provider: provider.name }, receipt.events.length - newEvents.length);
+    if (newEvents.length > 0) {
+      const vipIds = new Set(
+        newEvents
+          .filter((event) => (this.vip?.priorityOf(provider.name, event.senderId) ?? 0) > 0)
+          .map((event) => event.id),
+      );
+      // Best effort: the job's priority is what matters now; the column serves the relay and replays.
+      if (vipIds.size > 0) await this.vip?.persist([...vipIds]).catch(() => undefined);
+      await this.dispatch(
+        newEvents.map((event) => event.id),
+        vipIds,
+      );
+    }
     return {
       outcome: 'stored',
       events: receipt.events.length,
@@ -123,10 +144,10 @@ export class WebhookIngestService implements OnModuleDestroy {
     }
   }
 
-  private async dispatch(eventIds: string[]): Promise<void> {
+  private async dispatch(eventIds: string[], vipIds: ReadonlySet<string> = new Set()): Promise<void> {
     if (this.config.useQueue && this.producer) {
       // The events are durable; the acknowledgement does not wait for Redis.
-      const enqueue = this.producer.enqueue(eventIds.map((id) => ({ id, priority: 0 })));
+      const enqueue = this.producer.enqueue(eventIds.map(this.withPriority(vipIds)));
       this.backgroundEnqueues.add(enqueue);
       void enqueue.finally(() => this.backgroundEnqueues.delete(enqueue));
       return;
@@ -141,6 +162,10 @@ export class WebhookIngestService implements OnModuleDestroy {
           );
       }
     }
+  }
+
+  private withPriority(vipIds: ReadonlySet<string>): (id: string) => QueueableEvent {
+    return (id) => ({ id, priority: vipIds.has(id) ? VIP_PRIORITY : 0 });
   }
 
   async onModuleDestroy(): Promise<void> {

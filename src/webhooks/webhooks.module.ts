@@ -1,11 +1,12 @@
 import { Module } from '@nestjs/common';
 import { ProcessingModule } from '../processing/processing.module';
+import { VipSenders } from './vip-senders';
 import { WebhookIngestService } from './webhook-ingest.service';
 import { WebhooksController } from './webhooks.controller';
 
 @Module({
   imports: [ProcessingModule],
   controllers: [WebhooksController],
-  providers: [WebhookIngestService],
+  providers: [WebhookIngestService, VipSenders],
 })
 export class WebhooksModule {}
