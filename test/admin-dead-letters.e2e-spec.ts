@@ -240,7 +240,7 @@ describe('admin: dead letters (real Postgres, Redis and a fake Graph API)', () =
 
     it('bulk: dryRun counts without replaying; a real run replays every match in the background (202)', async () => {
       const [{ since }] = await rows<{ since: string }>(`SELECT to_json(now())#>>'{}' AS since`);
-      const letters = [];
+      const letters: Array<{ eventId: string; deadLetterId: string }> = [];
       for (let i = 0; i < 3; i++) letters.push(await deadLetteredMessage(`m_bulk_${i}`, `patient-bulk-${i}`));
 
       const dry = await ops.post('/admin/dead-letters/replay', {
