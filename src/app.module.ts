@@ -5,6 +5,7 @@ import { CoreModule } from './core.module';
 import { ErasureModule } from './erasure/erasure.module';
 import { HealthModule } from './health/health.module';
 import { MaintenanceModule } from './maintenance/maintenance.module';
+import { OutboundModule } from './outbound/outbound.module';
 import { WorkerModule } from './processing/worker.module';
 import { UiModule } from './ui/ui.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
@@ -29,6 +30,7 @@ export class ApiModule {
         UiModule,
         MaintenanceModule,
         ErasureModule,
+        OutboundModule,
         ...(options.withWorkers ? [WorkerModule] : []),
       ],
     };

@@ -48,6 +48,16 @@ export class AppConfig {
   /** Bearer token for GET /metrics; open when unset. */
   readonly metricsToken?: string;
   readonly vipSenderIds: readonly string[];
+  readonly outbound: {
+    allowPrivateNetworks: boolean;
+    /** Milliseconds before each attempt; its length is the number of attempts. */
+    retryScheduleMs: readonly number[];
+    breakerThreshold: number;
+    timeoutMs: number;
+    rotationGraceMs: number;
+    workerConcurrency: number;
+    endpointConcurrency: number;
+  };
   /** Development fallbacks that were used; logged loudly at boot. */
   readonly warnings: readonly string[];
 
@@ -118,6 +128,15 @@ export class AppConfig {
     this.ingestBacklogLimit = env.INGEST_BACKLOG_LIMIT;
     this.metricsToken = env.METRICS_TOKEN?.trim() || undefined;
     this.vipSenderIds = list(env.VIP_SENDER_IDS);
+    this.outbound = {
+      allowPrivateNetworks: env.OUTBOUND_ALLOW_PRIVATE_NETWORKS,
+      retryScheduleMs: env.OUTBOUND_RETRY_SCHEDULE.split(',').map((seconds) => Math.round(Number(seconds) * 1000)),
+      breakerThreshold: env.OUTBOUND_BREAKER_THRESHOLD,
+      timeoutMs: env.OUTBOUND_TIMEOUT_MS,
+      rotationGraceMs: env.OUTBOUND_ROTATION_GRACE_HOURS * 3600_000,
+      workerConcurrency: env.OUTBOUND_WORKER_CONCURRENCY,
+      endpointConcurrency: env.OUTBOUND_ENDPOINT_CONCURRENCY,
+    };
     this.warnings = warnings;
   }
 

@@ -207,6 +207,47 @@ export class Environment {
   @IsInt()
   @Min(0)
   RELAY_GRACE_MS = 2000;
+
+  /** Lets outbound deliveries reach private, loopback and link-local addresses (tests only). */
+  @Transform(toBoolean)
+  @IsBoolean()
+  OUTBOUND_ALLOW_PRIVATE_NETWORKS = false;
+
+  /** Seconds before each outbound delivery attempt (jitter added); its length is the number of attempts. */
+  @Transform(trimmed)
+  @Matches(/^\d+(\.\d+)?(\s*,\s*\d+(\.\d+)?)*$/, { message: 'must be comma-separated seconds, e.g. 0,5,300' })
+  OUTBOUND_RETRY_SCHEDULE = '0,5,300,1800,7200,18000,36000,36000';
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  OUTBOUND_BREAKER_THRESHOLD = 10;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(50)
+  @Max(120_000)
+  OUTBOUND_TIMEOUT_MS = 15_000;
+
+  /** How long a rotated-out endpoint secret keeps signing next to the new one. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  OUTBOUND_ROTATION_GRACE_HOURS = 24;
+
+  /** Outbound deliveries in flight per worker process. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  OUTBOUND_WORKER_CONCURRENCY = 100;
+
+  /** Default cap on deliveries in flight to one endpoint, across all processes. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  OUTBOUND_ENDPOINT_CONCURRENCY = 10;
 }
 
 export class ConfigurationError extends Error {}

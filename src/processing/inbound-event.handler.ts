@@ -9,6 +9,7 @@ import { ConversationRepository } from '../conversations/conversation.repository
 import { DeadLetterRepository } from '../dead-letter/dead-letter.repository';
 import { ClaimedEvent, InboundEventRepository } from '../idempotency/inbound-event.repository';
 import { InstagramClient } from '../instagram/instagram.client';
+import { InstagramMessageBridge } from '../outbound/instagram-message.bridge';
 import { MetricsService } from '../metrics/metrics.service';
 
 export interface AttemptContext {
@@ -54,6 +55,8 @@ export class InboundEventHandler {
     private readonly audit: AuditService,
     private readonly instagram: InstagramClient,
     @Optional() private readonly metrics?: MetricsService,
+    /** Absent where the outbound module is not loaded. */
+    @Optional() private readonly outbound?: InstagramMessageBridge,
   ) {}
 
   async handle(eventId: string, context: AttemptContext): Promise<HandleOutcome> {
@@ -136,6 +139,17 @@ export class InboundEventHandler {
       cooldownMinutes: this.config.autoReply.cooldownMinutes,
       newIds: { conversation: uuidv7(), message: uuidv7(), reply: uuidv7() },
     });
+    // The message is stored: subscribers hear of it (ids only) whatever becomes of the auto-reply.
+    if (event.provider === 'instagram') {
+      await this.outbound?.messageReceived({
+        eventId: event.id,
+        conversationId: recorded.conversationId,
+        accountId,
+        senderId: participantId,
+        occurredAt: event.occurredAt ?? new Date(),
+        correlationId: event.correlationId,
+      });
+    }
 
     if (recorded.createdReply?.status === 'sending') return this.sendReply(event, participantId);
     if (recorded.createdReply?.status === 'skipped') {

@@ -1,11 +1,13 @@
 /** Every queue, and the payload of each job. Payloads hold ids only: content never enters Redis. */
 export enum QueueName {
   InboundEvents = 'inbound-events',
+  OutboundDeliveries = 'outbound-deliveries',
   Maintenance = 'maintenance',
 }
 
 export const JobName = {
   ProcessInboundEvent: 'process-inbound-event',
+  DeliverOutbound: 'deliver-outbound',
   RunRetention: 'run-retention',
 } as const;
 
@@ -15,6 +17,12 @@ export interface ProcessInboundEventJob {
 
 /** A retention run; it carries nothing (the retention periods are read from configuration when it runs). */
 export type RunRetentionJob = Record<string, never>;
+
+export interface DeliverOutboundJob {
+  deliveryId: string;
+  /** Epoch ms of a rate-limit slot this job already holds (set when it was delayed to wait for it). */
+  slotAt?: number;
+}
 
 /** The custom backoff type every job uses; see retryDelay. */
 export const BACKOFF_TYPE = 'jittered-exponential';

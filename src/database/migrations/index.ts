@@ -1,6 +1,7 @@
 import { InboundPipeline1763800000000 } from './1763800000000-inbound-pipeline';
 import { ApiKeys1763800000100 } from './1763800000100-api-keys';
 import { OpsSurfaces1763800000200 } from './1763800000200-ops-surfaces';
+import { OutboundWebhooks1763800000300 } from './1763800000300-outbound-webhooks';
 import { RetentionIndexes1763800000400 } from './1763800000400-retention-indexes';
 
 /** Every migration, in order. A new migration is added here in the same commit as its file. */
@@ -8,5 +9,6 @@ export const MIGRATIONS = [
   InboundPipeline1763800000000,
   ApiKeys1763800000100,
   OpsSurfaces1763800000200,
+  OutboundWebhooks1763800000300,
   RetentionIndexes1763800000400,
 ];

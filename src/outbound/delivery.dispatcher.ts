@@ -1,0 +1,125 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { JobsOptions, Queue } from 'bullmq';
+import { AppConfig } from '../config/app-config';
+import { DeliverOutboundJob, JobName, QueueName } from '../queue/queue-names';
+import { DeliveryRepository, DispatchableEvent } from './delivery.repository';
+import { queuePriority } from './event-types';
+
+const PAGE = 1000;
+
+/** Job id of a delivery's n-th queueing: re-adding the same one is a no-op while it is on the queue. */
+export function deliveryJobId(deliveryId: string, requeues: number): string {
+  return `d${deliveryId}-${requeues}`;
+}
+
+/**
+ * Streams an event's deliveries onto the queue, a page at a time (`addBulk`), so memory stays flat
+ * whatever the fan-out. Progress is saved per page; a relay resumes events a dead process left half-way.
+ */
+@Injectable()
+export class DeliveryDispatcher implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(DeliveryDispatcher.name);
+  private readonly running = new Map<string, Promise<void>>();
+  private timer?: NodeJS.Timeout;
+  private sweeping?: Promise<void>;
+  private closing = false;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly deliveries: DeliveryRepository,
+    @InjectQueue(QueueName.OutboundDeliveries) readonly queue: Queue<DeliverOutboundJob>,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.queue.on('error', () => undefined);
+    this.timer = setInterval(() => void this.sweep(), this.config.relayIntervalMs);
+    this.timer.unref();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.closing = true;
+    clearInterval(this.timer);
+    await Promise.allSettled([this.sweeping, ...this.running.values()]);
+  }
+
+  /** Starts dispatching in the background; failures are left to the relay. */
+  dispatch(event: DispatchableEvent): Promise<void> {
+    let run = this.running.get(event.id);
+    if (!run) {
+      run = this.stream(event)
+        .catch((error: unknown) =>
+          this.logger.warn({
+            msg: 'dispatch interrupted; the relay will resume it',
+            eventId: event.id,
+            error: (error as Error)?.name,
+          }),
+        )
+        .finally(() => this.running.delete(event.id));
+      this.running.set(event.id, run);
+    }
+    return run;
+  }
+
+  /** Queues deliveries that were reset to pending (recover, single retry). */
+  async enqueue(deliveries: readonly { id: string; requeues: number; priority: number }[]): Promise<void> {
+    if (deliveries.length === 0) return;
+    await this.queue.addBulk(
+      deliveries.map((delivery) => ({
+        name: JobName.DeliverOutbound,
+        data: { deliveryId: delivery.id },
+        opts: this.jobOptions(deliveryJobId(delivery.id, delivery.requeues), delivery.priority, 0),
+      })),
+    );
+  }
+
+  private async stream(event: DispatchableEvent): Promise<void> {
+    const delay = Math.max(
+      this.config.outbound.retryScheduleMs[0] ?? 0,
+      event.deliver_at ? event.deliver_at.getTime() - Date.now() : 0,
+    );
+    let cursor = event.dispatch_cursor;
+    for (;;) {
+      if (this.closing) return;
+      const ids = await this.deliveries.deliveryPage(event.id, cursor, PAGE);
+      if (ids.length > 0) {
+        await this.queue.addBulk(
+          ids.map((id) => ({
+            name: JobName.DeliverOutbound,
+            data: { deliveryId: id },
+            opts: this.jobOptions(deliveryJobId(id, 0), event.priority, delay),
+          })),
+        );
+        cursor = ids[ids.length - 1];
+      }
+      const done = ids.length < PAGE;
+      await this.deliveries.markDispatchProgress(event.id, cursor, done);
+      if (done) return;
+    }
+  }
+
+  private jobOptions(jobId: string, priority: number, delay: number): JobsOptions {
+    return {
+      jobId,
+      priority: queuePriority(priority),
+      delay: delay > 0 ? delay : undefined,
+      // Our own retry schedule delays the job; these attempts only cover infrastructure errors (Postgres down).
+      attempts: 5,
+      backoff: { type: 'exponential', delay: 1000 },
+      removeOnComplete: { age: 3600, count: 10_000 },
+      removeOnFail: { age: 7 * 24 * 3600 },
+    };
+  }
+
+  private sweep(): Promise<void> {
+    this.sweeping ??= (async () => {
+      for (const event of await this.deliveries.findUndispatched(this.config.relayGraceMs, 100)) {
+        if (this.closing) return;
+        await this.dispatch(event);
+      }
+    })()
+      .catch(() => undefined)
+      .finally(() => (this.sweeping = undefined));
+    return this.sweeping;
+  }
+}

@@ -1,0 +1,71 @@
+import { Processor, WorkerHost } from '@nestjs/bullmq';
+import { BeforeApplicationShutdown, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { DelayedError, Job, UnrecoverableError } from 'bullmq';
+import { classifyUnexpected } from '../common/failure';
+import { AppConfig } from '../config/app-config';
+import { DeliverOutboundJob, QueueName } from '../queue/queue-names';
+import { DeliveryService } from './delivery.service';
+
+/**
+ * The outbound delivery consumer. A job that must wait (rate limit, endpoint busy, next retry) is
+ * moved back to the delayed set, never failed: waiting costs no attempt, and a slow endpoint's jobs do
+ * not hold worker slots while they wait.
+ */
+@Processor(QueueName.OutboundDeliveries)
+export class DeliveryProcessor extends WorkerHost implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(DeliveryProcessor.name);
+
+  constructor(
+    private readonly deliveries: DeliveryService,
+    private readonly config: AppConfig,
+  ) {
+    super();
+  }
+
+  onApplicationBootstrap(): void {
+    this.worker.concurrency = this.config.outbound.workerConcurrency;
+  }
+
+  async process(job: Job<DeliverOutboundJob>, token?: string): Promise<string> {
+    const step = await this.deliveries
+      .run({
+        deliveryId: job.data.deliveryId,
+        runId: `${job.id}:${token ?? ''}`,
+        jobId: job.id ?? null,
+        slotAt: job.data.slotAt,
+      })
+      .catch((error: unknown) => {
+        const failure = classifyUnexpected(error);
+        this.logger.error({
+          msg: 'delivery run failed; BullMQ retries it',
+          jobId: job.id,
+          category: failure.category,
+          error: failure.message,
+        });
+        throw failure;
+      });
+    switch (step.kind) {
+      case 'done':
+        return step.outcome;
+      case 'dead-lettered':
+        throw new UnrecoverableError('delivery attempts exhausted');
+      case 'later':
+        if (step.slotAt !== undefined || job.data.slotAt !== undefined) {
+          await job.updateData({ deliveryId: job.data.deliveryId, slotAt: step.slotAt });
+        }
+        await job.moveToDelayed(Date.now() + step.delayMs, token);
+        throw new DelayedError();
+    }
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    const drained = this.worker.close().then(() => true);
+    const timedOut = new Promise<false>((resolve) =>
+      setTimeout(() => resolve(false), this.config.shutdownTimeoutMs).unref(),
+    );
+    if (!(await Promise.race([drained, timedOut]))) {
+      this.logger.warn({ msg: 'deliveries still in flight at shutdown; closing anyway (they will be re-run)' });
+      await this.worker.close(true);
+    }
+  }
+}

@@ -1,0 +1,434 @@
+import { Injectable } from '@nestjs/common';
+import { AuditEntry } from '../audit/audit-actions';
+import { auditInsert, auditParams } from '../audit/audit-sql';
+import { GroupCommit } from '../common/group-commit';
+import { Sql } from '../database/sql';
+
+export interface NewOutboundEvent {
+  id: string;
+  eventType: string;
+  tenantId: string | null;
+  priority: number;
+  deliverAt: Date | null;
+  dataSealed: Buffer;
+  publisher: string;
+  idempotencyKey: string | null;
+  correlationId: string | null;
+}
+
+export interface TriggerResult {
+  eventId: string;
+  endpointCount: number;
+  /** An earlier trigger with the same Idempotency-Key: nothing new was stored. */
+  duplicate: boolean;
+  priority: number;
+  deliverAt: Date | null;
+}
+
+export interface DispatchableEvent {
+  id: string;
+  priority: number;
+  deliver_at: Date | null;
+  dispatch_cursor: string;
+}
+
+/** Everything one attempt needs, read in one statement (the event's data is read separately, once per event). */
+export interface DeliveryTarget {
+  id: string;
+  status: 'pending' | 'succeeded' | 'failed';
+  attempts: number;
+  event_id: string;
+  endpoint_id: string;
+  event_type: string;
+  event_created_at: Date;
+  correlation_id: string | null;
+  url: string | null;
+  endpoint_status: 'active' | 'disabled' | null;
+  secret_sealed: Buffer | null;
+  previous_secret_sealed: Buffer | null;
+  previous_secret_until: Date | null;
+  headers_sealed: Buffer | null;
+  rate_limit_per_second: number | null;
+  max_concurrency: number | null;
+  timeout_ms: number | null;
+}
+
+export interface AttemptRecord {
+  deliveryId: string;
+  endpointId: string;
+  eventId: string;
+  attempt: number;
+  category: string | null;
+  responseCode: number | null;
+  durationMs: number;
+  responseBody: string | null;
+}
+
+export interface AttemptRow {
+  id: string;
+  delivery_id: string;
+  event_id: string;
+  attempt: number;
+  status: 'success' | 'failure';
+  category: string | null;
+  response_code: number | null;
+  duration_ms: number;
+  response_body: string | null;
+  created_at: Date;
+}
+
+export interface OutboundDeadLetter {
+  id: string;
+  deliveryId: string;
+  endpointId: string;
+  eventId: string;
+  correlationId: string | null;
+  category: string;
+  error: string;
+  attempts: number;
+  jobId: string | null;
+}
+
+export interface RequeuedDelivery {
+  id: string;
+  requeues: number;
+  priority: number;
+}
+
+/** Outbound events, their deliveries (one per matching endpoint) and every attempt. */
+@Injectable()
+export class DeliveryRepository {
+  private readonly targets: GroupCommit<string, DeliveryTarget | undefined>;
+  private readonly successes: GroupCommit<AttemptRecord, void>;
+
+  constructor(private readonly db: Sql) {
+    this.targets = new GroupCommit<string, DeliveryTarget | undefined>(
+      async (ids) => {
+        const rows = await this.db.query<DeliveryTarget>(
+          `SELECT d.id, d.status, d.attempts, d.event_id, d.endpoint_id,
+                  ev.event_type, ev.created_at AS event_created_at, ev.correlation_id,
+                  e.url, e.status AS endpoint_status, e.secret_sealed, e.previous_secret_sealed, e.previous_secret_until,
+                  e.headers_sealed, e.rate_limit_per_second, e.max_concurrency, e.timeout_ms
+             FROM outbound_deliveries d
+             JOIN outbound_events ev ON ev.id = d.event_id
+             LEFT JOIN outbound_endpoints e ON e.id = d.endpoint_id
+            WHERE d.id = ANY($1::bigint[])`,
+          [ids],
+        );
+        const byId = new Map(rows.map((row) => [row.id, row]));
+        return ids.map((id) => byId.get(id));
+      },
+      { maxBatchWeight: 200, maxInFlight: 4 },
+    );
+    this.successes = new GroupCommit<AttemptRecord, void>(
+      async (records) => {
+        await this.writeSuccesses(records);
+        return records.map(() => undefined);
+      },
+      { maxBatchWeight: 500, maxInFlight: 1 },
+    );
+  }
+
+  /**
+   * Stores the event and one delivery per matching active endpoint, in one transaction: the fan-out
+   * is a single INSERT … SELECT, so no endpoint list ever enters this process.
+   */
+  async trigger(event: NewOutboundEvent, filters: string[], audit: AuditEntry): Promise<TriggerResult> {
+    return this.db.transaction(async (client) => {
+      const inserted = await client.query(
+        `INSERT INTO outbound_events (id, event_type, tenant_id, priority, deliver_at, data_sealed, publisher,
+                                      idempotency_key, correlation_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (publisher, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+         RETURNING id`,
+        [
+          event.id,
+          event.eventType,
+          event.tenantId,
+          event.priority,
+          event.deliverAt,
+          event.dataSealed,
+          event.publisher,
+          event.idempotencyKey,
+          event.correlationId,
+        ],
+      );
+      if (inserted.rowCount === 0) {
+        const first = await client.query<{
+          id: string;
+          endpoint_count: number;
+          priority: number;
+          deliver_at: Date | null;
+        }>(
+          `SELECT id, endpoint_count, priority, deliver_at FROM outbound_events WHERE publisher = $1 AND idempotency_key = $2`,
+          [event.publisher, event.idempotencyKey],
+        );
+        const row = first.rows[0];
+        return {
+          eventId: row.id,
+          endpointCount: row.endpoint_count,
+          duplicate: true,
+          priority: row.priority,
+          deliverAt: row.deliver_at,
+        };
+      }
+      const counted = await client.query<{ endpoint_count: number }>(
+        `WITH fanout AS (
+           INSERT INTO outbound_deliveries (event_id, endpoint_id)
+           SELECT $1, id FROM outbound_endpoints
+            WHERE status = 'active' AND event_types && $2::text[] AND (tenant_id IS NULL OR tenant_id = $3)
+           RETURNING 1
+         ), total AS (SELECT count(*)::int AS n FROM fanout),
+         audited AS (
+           ${auditInsert(4)}
+         )
+         UPDATE outbound_events
+            SET endpoint_count = total.n, dispatched_at = CASE WHEN total.n = 0 THEN now() END
+           FROM total
+          WHERE id = $1
+         RETURNING endpoint_count`,
+        [event.id, filters, event.tenantId, ...auditParams([audit])],
+      );
+      return {
+        eventId: event.id,
+        endpointCount: counted.rows[0].endpoint_count,
+        duplicate: false,
+        priority: event.priority,
+        deliverAt: event.deliverAt,
+      };
+    });
+  }
+
+  /** The next page of an event's deliveries for the dispatcher (keyset on the delivery id). */
+  async deliveryPage(eventId: string, afterId: string, limit: number): Promise<string[]> {
+    const rows = await this.db.query<{ id: string }>(
+      `SELECT id FROM outbound_deliveries WHERE event_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
+      [eventId, afterId, limit],
+    );
+    return rows.map((row) => row.id);
+  }
+
+  async markDispatchProgress(eventId: string, cursor: string, done: boolean): Promise<void> {
+    await this.db.query(
+      `UPDATE outbound_events SET dispatch_cursor = GREATEST(dispatch_cursor, $2::bigint),
+              dispatched_at = CASE WHEN $3 THEN now() ELSE dispatched_at END
+        WHERE id = $1`,
+      [eventId, cursor, done],
+    );
+  }
+
+  /** Events whose deliveries are not all on the queue yet (the dispatcher died, or Redis was away). */
+  findUndispatched(olderThanMs: number, limit: number): Promise<DispatchableEvent[]> {
+    return this.db.query<DispatchableEvent>(
+      `SELECT id, priority, deliver_at, dispatch_cursor FROM outbound_events
+        WHERE dispatched_at IS NULL AND created_at < now() - make_interval(secs => $1::float / 1000)
+        ORDER BY created_at LIMIT $2`,
+      [olderThanMs, limit],
+    );
+  }
+
+  findDispatchable(eventId: string): Promise<DispatchableEvent | undefined> {
+    return this.db.one<DispatchableEvent>(
+      `SELECT id, priority, deliver_at, dispatch_cursor FROM outbound_events WHERE id = $1`,
+      [eventId],
+    );
+  }
+
+  target(deliveryId: string): Promise<DeliveryTarget | undefined> {
+    return this.targets.submit(deliveryId);
+  }
+
+  async eventData(eventId: string): Promise<Buffer | undefined> {
+    const row = await this.db.one<{ data_sealed: Buffer }>(`SELECT data_sealed FROM outbound_events WHERE id = $1`, [
+      eventId,
+    ]);
+    return row?.data_sealed;
+  }
+
+  /** A successful attempt; concurrent ones share one statement (attempt rows, deliveries, endpoint stats). */
+  recordSuccess(record: AttemptRecord): Promise<void> {
+    return this.successes.submit(record);
+  }
+
+  /** A failed attempt; `final` closes the delivery as failed, otherwise it stays pending for its retry. */
+  async recordFailure(record: AttemptRecord, final: boolean): Promise<void> {
+    await this.db.query(
+      `WITH attempt AS (
+         INSERT INTO outbound_attempts (delivery_id, endpoint_id, event_id, attempt, status, category, response_code,
+                                        duration_ms, response_body)
+         VALUES ($1, $2, $3, $4, 'failure', $5, $6, $7, $8)
+       )
+       UPDATE outbound_deliveries
+          SET attempts = $4, last_category = $5, last_status_code = $6, last_attempt_at = now(),
+              status = CASE WHEN $9 THEN 'failed' ELSE 'pending' END,
+              completed_at = CASE WHEN $9 THEN now() END
+        WHERE id = $1`,
+      [
+        record.deliveryId,
+        record.endpointId,
+        record.eventId,
+        record.attempt,
+        record.category,
+        record.responseCode,
+        record.durationMs,
+        record.responseBody,
+        final,
+      ],
+    );
+  }
+
+  /** Closes a delivery that cannot be attempted (its endpoint is disabled or gone) without an attempt. */
+  async closeUnattempted(deliveryId: string, category: string): Promise<void> {
+    await this.db.query(
+      `UPDATE outbound_deliveries SET status = 'failed', last_category = $2, completed_at = now()
+        WHERE id = $1 AND status = 'pending'`,
+      [deliveryId, category],
+    );
+  }
+
+  /** Dead-letters an exhausted delivery (no content: ids, category, status codes) with its audit entry. */
+  async deadLetter(letter: OutboundDeadLetter, audit: readonly AuditEntry[]): Promise<void> {
+    await this.db.query(
+      `WITH letter AS (
+         INSERT INTO dead_letters (id, source, provider, correlation_id, category, error, attempts, job_id,
+                                   delivery_id, endpoint_id, outbound_event_id)
+         VALUES ($1, 'outbound', 'outbound', $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (delivery_id) WHERE status = 'pending' AND delivery_id IS NOT NULL DO UPDATE
+            SET category = EXCLUDED.category, error = EXCLUDED.error, attempts = EXCLUDED.attempts,
+                job_id = EXCLUDED.job_id, last_failed_at = now()
+       )
+       ${auditInsert(10)}`,
+      [
+        letter.id,
+        letter.correlationId,
+        letter.category,
+        letter.error,
+        letter.attempts,
+        letter.jobId,
+        letter.deliveryId,
+        letter.endpointId,
+        letter.eventId,
+        ...auditParams(audit),
+      ],
+    );
+  }
+
+  /**
+   * Puts one batch of an endpoint's failed deliveries (created since `since`) back to pending, marks
+   * their dead letters replayed, and returns them for the queue. Call until it returns fewer than `limit`.
+   */
+  requeueFailed(endpointId: string, since: Date, afterId: string, limit: number): Promise<RequeuedDelivery[]> {
+    return this.db.query<RequeuedDelivery>(
+      `WITH picked AS (
+         SELECT id FROM outbound_deliveries
+          WHERE endpoint_id = $1 AND status = 'failed' AND id > $3 AND created_at >= $2
+          ORDER BY id LIMIT $4
+          FOR UPDATE SKIP LOCKED
+       ), reset AS (
+         UPDATE outbound_deliveries d
+            SET status = 'pending', attempts = 0, requeues = requeues + 1, completed_at = NULL
+           FROM picked WHERE d.id = picked.id
+         RETURNING d.id, d.requeues, d.event_id
+       ), letters AS (
+         UPDATE dead_letters SET status = 'replayed', replayed_at = now(), replay_count = replay_count + 1
+          WHERE delivery_id IN (SELECT id FROM reset) AND status = 'pending'
+       )
+       SELECT reset.id, reset.requeues, ev.priority
+         FROM reset JOIN outbound_events ev ON ev.id = reset.event_id
+        ORDER BY reset.id`,
+      [endpointId, since, afterId, limit],
+    );
+  }
+
+  /** Single delivery retry: back to pending with a fresh attempt budget, whatever its state. */
+  async requeueOne(endpointId: string, deliveryId: string): Promise<RequeuedDelivery | undefined> {
+    return this.db.one<RequeuedDelivery>(
+      `WITH reset AS (
+         UPDATE outbound_deliveries
+            SET status = 'pending', attempts = 0, requeues = requeues + 1, completed_at = NULL
+          WHERE id = $2 AND endpoint_id = $1
+         RETURNING id, requeues, event_id
+       ), letters AS (
+         UPDATE dead_letters SET status = 'replayed', replayed_at = now(), replay_count = replay_count + 1
+          WHERE delivery_id IN (SELECT id FROM reset) AND status = 'pending'
+       )
+       SELECT reset.id, reset.requeues, ev.priority FROM reset JOIN outbound_events ev ON ev.id = reset.event_id`,
+      [endpointId, deliveryId],
+    );
+  }
+
+  attempts(endpointId: string, beforeId: string | null, limit: number): Promise<AttemptRow[]> {
+    return this.db.query<AttemptRow>(
+      `SELECT id, delivery_id, event_id, attempt, status, category, response_code, duration_ms, response_body, created_at
+         FROM outbound_attempts
+        WHERE endpoint_id = $1 AND ($2::bigint IS NULL OR id < $2)
+        ORDER BY id DESC LIMIT $3`,
+      [endpointId, beforeId, limit],
+    );
+  }
+
+  async eventSummary(eventId: string): Promise<
+    | {
+        id: string;
+        event_type: string;
+        tenant_id: string | null;
+        priority: number;
+        deliver_at: Date | null;
+        endpoint_count: number;
+        dispatched_at: Date | null;
+        created_at: Date;
+        pending: number;
+        succeeded: number;
+        failed: number;
+      }
+    | undefined
+  > {
+    return this.db.one(
+      `SELECT ev.id, ev.event_type, ev.tenant_id, ev.priority, ev.deliver_at, ev.endpoint_count, ev.dispatched_at,
+              ev.created_at, s.pending, s.succeeded, s.failed
+         FROM outbound_events ev
+         CROSS JOIN LATERAL (
+           SELECT count(*) FILTER (WHERE status = 'pending')::int AS pending,
+                  count(*) FILTER (WHERE status = 'succeeded')::int AS succeeded,
+                  count(*) FILTER (WHERE status = 'failed')::int AS failed
+             FROM outbound_deliveries WHERE event_id = ev.id
+         ) s
+        WHERE ev.id = $1`,
+      [eventId],
+    );
+  }
+
+  private async writeSuccesses(records: readonly AttemptRecord[]): Promise<void> {
+    await this.db.query(
+      `WITH attempt AS (
+         INSERT INTO outbound_attempts (delivery_id, endpoint_id, event_id, attempt, status, response_code, duration_ms,
+                                        response_body)
+         SELECT d, e, ev, a, 'success', c, ms, b
+           FROM unnest($1::bigint[], $2::uuid[], $3::uuid[], $4::int[], $5::int[], $6::int[], $7::text[])
+                AS u(d, e, ev, a, c, ms, b)
+       ), delivered AS (
+         UPDATE outbound_deliveries d
+            SET status = 'succeeded', attempts = u.a, last_status_code = u.c, last_category = NULL,
+                last_attempt_at = now(), completed_at = now()
+           FROM unnest($1::bigint[], $4::int[], $5::int[]) AS u(id, a, c)
+          WHERE d.id = u.id
+       ), locked AS (
+         -- in id order, so concurrent batches touching the same endpoints cannot deadlock
+         SELECT id FROM outbound_endpoints WHERE id = ANY($2::uuid[]) ORDER BY id FOR UPDATE
+       )
+       UPDATE outbound_endpoints e
+          SET deliveries_total = deliveries_total + s.n, consecutive_failures = 0, last_success_at = now()
+         FROM (SELECT id, count(*) AS n FROM unnest($2::uuid[]) AS id GROUP BY id) s, locked
+        WHERE e.id = s.id AND locked.id = s.id`,
+      [
+        records.map((r) => r.deliveryId),
+        records.map((r) => r.endpointId),
+        records.map((r) => r.eventId),
+        records.map((r) => r.attempt),
+        records.map((r) => r.responseCode),
+        records.map((r) => r.durationMs),
+        records.map((r) => r.responseBody),
+      ],
+    );
+  }
+}

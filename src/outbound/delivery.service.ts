@@ -1,0 +1,262 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { AuditAction, AuditEntry } from '../audit/audit-actions';
+import { AuditService } from '../audit/audit.service';
+import { DataCipher } from '../common/data-cipher';
+import { uuidv7 } from '../common/ids';
+import { AppConfig } from '../config/app-config';
+import { DeliveryClient } from './delivery.client';
+import { AttemptFailure, classifyStatus, classifyTransport, isPermanent, nextAttemptDelay } from './delivery-outcome';
+import { AttemptRecord, DeliveryRepository, DeliveryTarget } from './delivery.repository';
+import { EndpointRepository } from './endpoint.repository';
+import { signDelivery } from './endpoint-secret';
+import { OutboundEventType } from './event-types';
+import { OutboundEventPublisher } from './outbound-event.publisher';
+import { RateLimiter } from './rate-limiter';
+
+/** What the processor must do with the job after one run. */
+export type DeliveryStep =
+  | { kind: 'done'; outcome: 'delivered' | 'skipped' }
+  | { kind: 'dead-lettered' }
+  /** Come back later: the attempt budget is untouched unless an attempt was made. */
+  | { kind: 'later'; delayMs: number; slotAt?: number };
+
+export interface DeliveryRun {
+  deliveryId: string;
+  /** Unique per run of a job (names the concurrency lease). */
+  runId: string;
+  jobId: string | null;
+  slotAt?: number;
+}
+
+const BODY_CACHE_SIZE = 1000;
+
+/**
+ * One run of a delivery job: admission (rate limit, concurrency cap), one signed attempt, and its
+ * consequences (stats, circuit breaker, retry schedule, dead letter). Never throws for a delivery failure.
+ */
+@Injectable()
+export class DeliveryService {
+  private readonly logger = new Logger(DeliveryService.name);
+  private readonly bodies = new Map<string, string>();
+  /** Recent latency per endpoint: how long a job waits when the endpoint's slots are all taken. */
+  private readonly latency = new Map<string, number>();
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly cipher: DataCipher,
+    private readonly deliveries: DeliveryRepository,
+    private readonly endpoints: EndpointRepository,
+    private readonly limiter: RateLimiter,
+    private readonly client: DeliveryClient,
+    private readonly publisher: OutboundEventPublisher,
+    private readonly audit: AuditService,
+  ) {}
+
+  async run(run: DeliveryRun): Promise<DeliveryStep> {
+    const target = await this.deliveries.target(run.deliveryId);
+    if (!target || target.status !== 'pending') return { kind: 'done', outcome: 'skipped' };
+    if (!target.url || target.endpoint_status !== 'active') {
+      await this.deliveries.closeUnattempted(target.id, target.url ? 'endpoint_disabled' : 'endpoint_deleted');
+      return { kind: 'done', outcome: 'skipped' };
+    }
+    const timeoutMs = target.timeout_ms ?? this.config.outbound.timeoutMs;
+    const admission = await this.limiter.admit({
+      endpointId: target.endpoint_id,
+      ratePerSecond: target.rate_limit_per_second,
+      maxConcurrency: target.max_concurrency ?? this.config.outbound.endpointConcurrency,
+      leaseId: run.runId,
+      leaseMs: timeoutMs + 5000,
+      heldSlotAt: run.slotAt,
+    });
+    if (admission.verdict === 'busy') return { kind: 'later', delayMs: this.busyDelay(target.endpoint_id) };
+    if (admission.verdict === 'wait') return { kind: 'later', delayMs: admission.waitMs, slotAt: admission.slotAt };
+    try {
+      return await this.attempt(target, timeoutMs, run);
+    } finally {
+      await admission.release();
+    }
+  }
+
+  private async attempt(target: DeliveryTarget, timeoutMs: number, run: DeliveryRun): Promise<DeliveryStep> {
+    const attempt = target.attempts + 1;
+    const body = await this.body(target);
+    const headers = {
+      ...(target.headers_sealed ? this.cipher.decryptJson<Record<string, string>>(target.headers_sealed) : {}),
+      'content-type': 'application/json',
+      'user-agent': 'Switchboard-Webhooks/1.0',
+      ...signDelivery(this.secrets(target), target.event_id, new Date(), body),
+    };
+    const started = performance.now();
+    let failure: AttemptFailure | undefined;
+    let responseCode: number | null = null;
+    let responseBody: string | null = null;
+    try {
+      const response = await this.client.post({ url: target.url as string, headers, body, timeoutMs });
+      responseCode = response.statusCode;
+      responseBody = response.bodyPrefix;
+      if (response.statusCode < 200 || response.statusCode >= 300) {
+        failure = classifyStatus(response.statusCode, response.retryAfter);
+      }
+    } catch (error) {
+      failure = classifyTransport(error);
+    }
+    const durationMs = Math.round(performance.now() - started);
+    this.observeLatency(target.endpoint_id, durationMs);
+    const record: AttemptRecord = {
+      deliveryId: target.id,
+      endpointId: target.endpoint_id,
+      eventId: target.event_id,
+      attempt,
+      category: failure?.category ?? null,
+      responseCode,
+      durationMs,
+      responseBody,
+    };
+    if (!failure) {
+      await this.deliveries.recordSuccess(record);
+      return { kind: 'done', outcome: 'delivered' };
+    }
+    return this.failed(target, record, failure, run);
+  }
+
+  private async failed(
+    target: DeliveryTarget,
+    record: AttemptRecord,
+    failure: AttemptFailure,
+    run: DeliveryRun,
+  ): Promise<DeliveryStep> {
+    const delayMs = isPermanent(failure.category)
+      ? undefined
+      : nextAttemptDelay(this.config.outbound.retryScheduleMs, record.attempt, failure);
+    const final = delayMs === undefined;
+    await this.deliveries.recordFailure(record, final);
+    const threshold = this.config.outbound.breakerThreshold;
+    const verdict = await this.endpoints.recordFailure(
+      target.endpoint_id,
+      threshold,
+      failure.category === 'gone' ? 'gone: the endpoint answered 410' : null,
+      `circuit breaker: ${threshold} consecutive failures`,
+    );
+    if (verdict.disabledNow) await this.endpointDisabled(target, failure, verdict.consecutiveFailures);
+    if (!final) return { kind: 'later', delayMs };
+
+    this.logger.warn({
+      msg: 'outbound delivery dead-lettered',
+      deliveryId: target.id,
+      endpointId: target.endpoint_id,
+      eventId: target.event_id,
+      correlationId: target.correlation_id,
+      category: failure.category,
+      attempts: record.attempt,
+    });
+    await this.deliveries.deadLetter(
+      {
+        id: uuidv7(),
+        deliveryId: target.id,
+        endpointId: target.endpoint_id,
+        eventId: target.event_id,
+        correlationId: target.correlation_id,
+        category: failure.category,
+        error: failure.summary,
+        attempts: record.attempt,
+        jobId: run.jobId,
+      },
+      [
+        this.entry(target, AuditAction.OutboundDeliveryDeadLettered, 'failure', {
+          deliveryId: target.id,
+          endpointId: target.endpoint_id,
+          category: failure.category,
+          responseCode: failure.responseCode,
+          attempts: record.attempt,
+        }),
+      ],
+    );
+    return { kind: 'dead-lettered' };
+  }
+
+  /** Audit entry, then the `endpoint.disabled` operational event to whoever subscribes to it. */
+  private async endpointDisabled(target: DeliveryTarget, failure: AttemptFailure, consecutive: number): Promise<void> {
+    const reason =
+      failure.category === 'gone'
+        ? 'gone: the endpoint answered 410'
+        : `circuit breaker: ${this.config.outbound.breakerThreshold} consecutive failures`;
+    this.logger.warn({ msg: 'outbound endpoint disabled', endpointId: target.endpoint_id, reason });
+    await this.audit
+      .record(
+        this.entry(target, AuditAction.OutboundEndpointDisabled, 'info', {
+          endpointId: target.endpoint_id,
+          reason,
+          category: failure.category,
+          consecutiveFailures: consecutive,
+        }),
+      )
+      .catch(() => undefined);
+    await this.publisher
+      .publish({
+        eventType: OutboundEventType.EndpointDisabled,
+        data: {
+          endpointId: target.endpoint_id,
+          reason,
+          lastCategory: failure.category,
+          consecutiveFailures: consecutive,
+          disabledAt: new Date().toISOString(),
+        },
+        publisher: 'system',
+        idempotencyKey: `endpoint.disabled:${target.endpoint_id}:${target.id}:${target.attempts + 1}`,
+        correlationId: target.correlation_id,
+      })
+      .catch((error: unknown) =>
+        this.logger.warn({ msg: 'could not publish endpoint.disabled', error: (error as Error)?.name }),
+      );
+  }
+
+  private secrets(target: DeliveryTarget): string[] {
+    const secrets = [this.cipher.decryptText(target.secret_sealed as Buffer)];
+    if (target.previous_secret_sealed && target.previous_secret_until && target.previous_secret_until > new Date()) {
+      secrets.push(this.cipher.decryptText(target.previous_secret_sealed));
+    }
+    return secrets;
+  }
+
+  /** `{"type","timestamp","data"}`, built once per event (the same bytes go to every endpoint). */
+  private async body(target: DeliveryTarget): Promise<string> {
+    const cached = this.bodies.get(target.event_id);
+    if (cached !== undefined) return cached;
+    const sealed = await this.deliveries.eventData(target.event_id);
+    const data = sealed ? this.cipher.decryptText(sealed) : 'null';
+    const body = `{"type":${JSON.stringify(target.event_type)},"timestamp":${JSON.stringify(
+      new Date(target.event_created_at).toISOString(),
+    )},"data":${data}}`;
+    if (this.bodies.size >= BODY_CACHE_SIZE) this.bodies.delete(this.bodies.keys().next().value as string);
+    this.bodies.set(target.event_id, body);
+    return body;
+  }
+
+  private observeLatency(endpointId: string, durationMs: number): void {
+    const previous = this.latency.get(endpointId);
+    if (previous === undefined && this.latency.size >= 10_000) this.latency.clear();
+    this.latency.set(endpointId, previous === undefined ? durationMs : previous * 0.8 + durationMs * 0.2);
+  }
+
+  /** A busy endpoint's job comes back after about one of its typical response times (bounded), jittered. */
+  private busyDelay(endpointId: string): number {
+    const typical = Math.min(2000, Math.max(20, this.latency.get(endpointId) ?? 100));
+    return Math.round(typical * (0.5 + Math.random()));
+  }
+
+  private entry(
+    target: DeliveryTarget,
+    action: string,
+    outcome: AuditEntry['outcome'],
+    metadata: Record<string, unknown>,
+  ): AuditEntry {
+    return {
+      action,
+      outcome,
+      provider: 'outbound',
+      eventId: target.event_id,
+      correlationId: target.correlation_id,
+      metadata,
+    };
+  }
+}

@@ -1,0 +1,234 @@
+import { Injectable, NotFoundException } from '@nestjs/common';
+import { AuditAction, AuditEntry } from '../audit/audit-actions';
+import { Actor } from '../auth/api-key';
+import { DataCipher } from '../common/data-cipher';
+import { uuidv7 } from '../common/ids';
+import { AppConfig } from '../config/app-config';
+import { DeliveryDispatcher } from './delivery.dispatcher';
+import { AttemptRow, DeliveryRepository } from './delivery.repository';
+import {
+  AttemptDto,
+  AttemptPageDto,
+  CreatedEndpointDto,
+  CreateEndpointDto,
+  EndpointDto,
+  EndpointPageDto,
+  RotatedSecretDto,
+  UpdateEndpointDto,
+} from './dto/endpoint.dto';
+import { EndpointChanges, EndpointRepository, EndpointRow } from './endpoint.repository';
+import { generateEndpointSecret } from './endpoint-secret';
+
+const RECOVER_BATCH = 1000;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Endpoint management for ops: CRUD, secrets (returned once, stored sealed), enable/disable, attempts, replay. */
+@Injectable()
+export class EndpointService {
+  constructor(
+    private readonly config: AppConfig,
+    private readonly cipher: DataCipher,
+    private readonly endpoints: EndpointRepository,
+    private readonly deliveries: DeliveryRepository,
+    private readonly dispatcher: DeliveryDispatcher,
+  ) {}
+
+  async create(input: CreateEndpointDto, actor: Actor): Promise<CreatedEndpointDto> {
+    const id = uuidv7();
+    const secret = generateEndpointSecret();
+    const row = await this.endpoints.create(
+      {
+        id,
+        url: input.url,
+        description: input.description ?? null,
+        eventTypes: [...new Set(input.events)],
+        tenantId: input.tenantId ?? null,
+        secretSealed: this.cipher.encrypt(secret),
+        headersSealed: this.sealHeaders(input.headers),
+        rateLimitPerSecond: input.rateLimitPerSecond ?? null,
+        maxConcurrency: input.maxConcurrency ?? null,
+        timeoutMs: input.timeoutMs ?? null,
+      },
+      [this.entry(AuditAction.OutboundEndpointCreated, actor, id, { events: input.events })],
+    );
+    return { ...this.view(row), secret };
+  }
+
+  async list(cursor: string | undefined, limit = 50, status?: string): Promise<EndpointPageDto> {
+    const rows = await this.endpoints.list(cursor && UUID.test(cursor) ? cursor : null, limit, status);
+    return {
+      items: rows.map((row) => this.view(row)),
+      nextCursor: rows.length === limit ? rows[rows.length - 1].id : null,
+    };
+  }
+
+  async get(id: string): Promise<EndpointDto> {
+    return this.view(this.found(UUID.test(id) ? await this.endpoints.find(id) : undefined));
+  }
+
+  async update(id: string, input: UpdateEndpointDto, actor: Actor): Promise<EndpointDto> {
+    const changes: EndpointChanges = {
+      url: input.url,
+      description: input.description,
+      eventTypes: input.events ? [...new Set(input.events)] : undefined,
+      tenantId: input.tenantId,
+      headersSealed: input.headers ? this.sealHeaders(input.headers) : undefined,
+      rateLimitPerSecond: input.rateLimitPerSecond,
+      maxConcurrency: input.maxConcurrency,
+      timeoutMs: input.timeoutMs,
+    };
+    const fields = Object.keys(input);
+    return this.view(
+      this.found(
+        await this.endpoints.update(this.uuid(id), changes, [
+          this.entry(AuditAction.OutboundEndpointUpdated, actor, id, { fields }),
+        ]),
+      ),
+    );
+  }
+
+  async remove(id: string, actor: Actor): Promise<void> {
+    const deleted = await this.endpoints.delete(this.uuid(id), [
+      this.entry(AuditAction.OutboundEndpointDeleted, actor, id, {}),
+    ]);
+    if (!deleted) throw new NotFoundException('endpoint not found');
+  }
+
+  async disable(id: string, reason: string | undefined, actor: Actor): Promise<EndpointDto> {
+    const why = reason?.trim() || 'disabled by an operator';
+    return this.view(
+      this.found(
+        await this.endpoints.setDisabled(this.uuid(id), why, [
+          this.entry(AuditAction.OutboundEndpointDisabled, actor, id, { reason: why }),
+        ]),
+      ),
+    );
+  }
+
+  async enable(id: string, actor: Actor): Promise<EndpointDto> {
+    return this.view(
+      this.found(
+        await this.endpoints.enable(this.uuid(id), [this.entry(AuditAction.OutboundEndpointEnabled, actor, id, {})]),
+      ),
+    );
+  }
+
+  async rotateSecret(id: string, actor: Actor): Promise<RotatedSecretDto> {
+    const secret = generateEndpointSecret();
+    const until = new Date(Date.now() + this.config.outbound.rotationGraceMs);
+    this.found(
+      await this.endpoints.rotateSecret(this.uuid(id), this.cipher.encrypt(secret), until, [
+        this.entry(AuditAction.OutboundSecretRotated, actor, id, { previousSecretExpiresAt: until.toISOString() }),
+      ]),
+    );
+    return { secret, previousSecretExpiresAt: until.toISOString() };
+  }
+
+  async attempts(id: string, cursor: string | undefined, limit = 50): Promise<AttemptPageDto> {
+    await this.get(id);
+    const rows = await this.deliveries.attempts(id, cursor ?? null, limit);
+    return {
+      items: rows.map((row) => attemptView(row)),
+      nextCursor: rows.length === limit ? rows[rows.length - 1].id : null,
+    };
+  }
+
+  /** Queues the endpoint's failed deliveries since `since` again, a batch at a time. */
+  async recover(id: string, since: Date, actor: Actor): Promise<number> {
+    await this.get(id);
+    let afterId = '0';
+    let total = 0;
+    for (;;) {
+      const batch = await this.deliveries.requeueFailed(id, since, afterId, RECOVER_BATCH);
+      await this.dispatcher.enqueue(batch);
+      total += batch.length;
+      if (batch.length < RECOVER_BATCH) break;
+      afterId = batch[batch.length - 1].id;
+    }
+    await this.audit(AuditAction.OutboundDeliveriesRequeued, actor, id, { since: since.toISOString(), count: total });
+    return total;
+  }
+
+  async retryDelivery(id: string, deliveryId: string, actor: Actor): Promise<void> {
+    if (!/^\d{1,18}$/.test(deliveryId)) throw new NotFoundException('delivery not found');
+    const delivery = await this.deliveries.requeueOne(this.uuid(id), deliveryId);
+    if (!delivery) throw new NotFoundException('delivery not found');
+    await this.dispatcher.enqueue([delivery]);
+    await this.audit(AuditAction.OutboundDeliveriesRequeued, actor, id, { deliveryId, count: 1 });
+  }
+
+  private async audit(action: string, actor: Actor, endpointId: string, metadata: Record<string, unknown>) {
+    await this.endpoints.appendAudit([this.entry(action, actor, endpointId, metadata)]);
+  }
+
+  private sealHeaders(headers: Record<string, string> | undefined): Buffer | null {
+    if (!headers || Object.keys(headers).length === 0) return null;
+    const clean: Record<string, string> = {};
+    for (const [name, value] of Object.entries(headers)) clean[name.toLowerCase()] = String(value);
+    return this.cipher.encryptJson(clean);
+  }
+
+  private view(row: EndpointRow): EndpointDto {
+    const iso = (value: Date | null) => (value ? new Date(value).toISOString() : null);
+    return {
+      id: row.id,
+      url: row.url,
+      description: row.description,
+      events: row.event_types,
+      tenantId: row.tenant_id,
+      status: row.status,
+      disabledReason: row.disabled_reason,
+      disabledAt: iso(row.disabled_at),
+      rateLimitPerSecond: row.rate_limit_per_second,
+      maxConcurrency: row.max_concurrency,
+      timeoutMs: row.timeout_ms,
+      headers: row.headers_sealed ? this.cipher.decryptJson<Record<string, string>>(row.headers_sealed) : {},
+      previousSecretExpiresAt:
+        row.previous_secret_until && row.previous_secret_until > new Date() ? iso(row.previous_secret_until) : null,
+      stats: {
+        deliveries: Number(row.deliveries_total),
+        failures: Number(row.failures_total),
+        consecutiveFailures: row.consecutive_failures,
+        lastSuccessAt: iso(row.last_success_at),
+        lastFailureAt: iso(row.last_failure_at),
+      },
+      createdAt: new Date(row.created_at).toISOString(),
+      updatedAt: new Date(row.updated_at).toISOString(),
+    };
+  }
+
+  private found(row: EndpointRow | undefined): EndpointRow {
+    if (!row) throw new NotFoundException('endpoint not found');
+    return row;
+  }
+
+  private uuid(id: string): string {
+    if (!UUID.test(id)) throw new NotFoundException('endpoint not found');
+    return id;
+  }
+
+  private entry(action: string, actor: Actor, endpointId: string, metadata: Record<string, unknown>): AuditEntry {
+    return {
+      action,
+      outcome: 'success',
+      provider: 'outbound',
+      actor: actor.name,
+      metadata: { endpointId, ...metadata },
+    };
+  }
+}
+
+function attemptView(row: AttemptRow): AttemptDto {
+  return {
+    id: row.id,
+    deliveryId: row.delivery_id,
+    eventId: row.event_id,
+    attempt: row.attempt,
+    status: row.status,
+    category: row.category,
+    responseCode: row.response_code,
+    durationMs: row.duration_ms,
+    responseBody: row.response_body,
+    createdAt: new Date(row.created_at).toISOString(),
+  };
+}

@@ -1,0 +1,107 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { Actor } from '../auth/api-key';
+import { CurrentActor, Roles } from '../auth/roles.decorator';
+import {
+  AttemptPageDto,
+  CreatedEndpointDto,
+  CreateEndpointDto,
+  DisableEndpointDto,
+  EndpointDto,
+  EndpointPageDto,
+  ListAttemptsQuery,
+  ListEndpointsQuery,
+  RecoverDto,
+  RequeuedDto,
+  RotatedSecretDto,
+  UpdateEndpointDto,
+} from './dto/endpoint.dto';
+import { EndpointService } from './endpoint.service';
+
+@ApiTags('outbound endpoints')
+@Roles('ops')
+@Controller('endpoints')
+export class EndpointsController {
+  constructor(private readonly endpoints: EndpointService) {}
+
+  @Post()
+  @ApiCreatedResponse({ type: CreatedEndpointDto, description: 'the secret is shown in this answer only' })
+  create(@Body() body: CreateEndpointDto, @CurrentActor() actor: Actor): Promise<CreatedEndpointDto> {
+    return this.endpoints.create(body, actor);
+  }
+
+  @Get()
+  @ApiOkResponse({ type: EndpointPageDto })
+  list(@Query() query: ListEndpointsQuery): Promise<EndpointPageDto> {
+    return this.endpoints.list(query.cursor, query.limit, query.status);
+  }
+
+  @Get(':id')
+  @ApiOkResponse({ type: EndpointDto })
+  get(@Param('id') id: string): Promise<EndpointDto> {
+    return this.endpoints.get(id);
+  }
+
+  @Patch(':id')
+  @ApiOkResponse({ type: EndpointDto })
+  update(@Param('id') id: string, @Body() body: UpdateEndpointDto, @CurrentActor() actor: Actor): Promise<EndpointDto> {
+    return this.endpoints.update(id, body, actor);
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @ApiNoContentResponse()
+  async remove(@Param('id') id: string, @CurrentActor() actor: Actor): Promise<void> {
+    await this.endpoints.remove(id, actor);
+  }
+
+  @Post(':id/rotate-secret')
+  @HttpCode(200)
+  @ApiOkResponse({ type: RotatedSecretDto, description: 'the old secret keeps signing until previousSecretExpiresAt' })
+  rotateSecret(@Param('id') id: string, @CurrentActor() actor: Actor): Promise<RotatedSecretDto> {
+    return this.endpoints.rotateSecret(id, actor);
+  }
+
+  @Post(':id/enable')
+  @HttpCode(200)
+  @ApiOkResponse({ type: EndpointDto })
+  enable(@Param('id') id: string, @CurrentActor() actor: Actor): Promise<EndpointDto> {
+    return this.endpoints.enable(id, actor);
+  }
+
+  @Post(':id/disable')
+  @HttpCode(200)
+  @ApiOkResponse({ type: EndpointDto })
+  disable(
+    @Param('id') id: string,
+    @Body() body: DisableEndpointDto,
+    @CurrentActor() actor: Actor,
+  ): Promise<EndpointDto> {
+    return this.endpoints.disable(id, body?.reason, actor);
+  }
+
+  @Get(':id/attempts')
+  @ApiOkResponse({ type: AttemptPageDto })
+  attempts(@Param('id') id: string, @Query() query: ListAttemptsQuery): Promise<AttemptPageDto> {
+    return this.endpoints.attempts(id, query.cursor, query.limit);
+  }
+
+  @Post(':id/recover')
+  @HttpCode(202)
+  @ApiOkResponse({ type: RequeuedDto })
+  async recover(@Param('id') id: string, @Body() body: RecoverDto, @CurrentActor() actor: Actor): Promise<RequeuedDto> {
+    return { requeued: await this.endpoints.recover(id, new Date(body.since), actor) };
+  }
+
+  @Post(':id/deliveries/:deliveryId/retry')
+  @HttpCode(202)
+  @ApiOkResponse({ type: RequeuedDto })
+  async retry(
+    @Param('id') id: string,
+    @Param('deliveryId') deliveryId: string,
+    @CurrentActor() actor: Actor,
+  ): Promise<RequeuedDto> {
+    await this.endpoints.retryDelivery(id, deliveryId, actor);
+    return { requeued: 1 };
+  }
+}

@@ -1,0 +1,26 @@
+import { BullModule } from '@nestjs/bullmq';
+import { Global, Module } from '@nestjs/common';
+import { QueueName } from '../queue/queue-names';
+import { DeliveryDispatcher } from './delivery.dispatcher';
+import { DeliveryRepository } from './delivery.repository';
+import { EndpointRepository } from './endpoint.repository';
+import { InstagramMessageBridge } from './instagram-message.bridge';
+import { OutboundEventPublisher } from './outbound-event.publisher';
+
+/**
+ * Publishing outbound events: stores, repositories and the dispatcher (a producer). Global so that any
+ * part of the product (the inbound handler's bridge) can publish; consumers live in OutboundWorkerModule.
+ */
+@Global()
+@Module({
+  imports: [BullModule.registerQueue({ name: QueueName.OutboundDeliveries })],
+  providers: [
+    EndpointRepository,
+    DeliveryRepository,
+    DeliveryDispatcher,
+    OutboundEventPublisher,
+    InstagramMessageBridge,
+  ],
+  exports: [EndpointRepository, DeliveryRepository, DeliveryDispatcher, OutboundEventPublisher, InstagramMessageBridge],
+})
+export class OutboundCoreModule {}
