@@ -26,6 +26,7 @@ export class AppConfig {
   readonly metaVerifyToken: string;
   readonly instagram: { graphUrl: string; accessToken?: string; timeoutMs: number };
   readonly autoReply: { text: string; cooldownMinutes: number };
+  readonly sendPacing: { ratePerSecond: number; burst: number; throttlePenaltyMs: number };
   readonly encryptionKey: Buffer;
   readonly workers: { enabled: boolean; concurrency: number; healthPort?: number };
   readonly useQueue: boolean;
@@ -92,6 +93,11 @@ export class AppConfig {
       warnings.push('INSTAGRAM_ACCESS_TOKEN is not set: auto-replies will fail with category "auth".');
     }
     this.autoReply = { text: env.AUTO_REPLY_TEXT, cooldownMinutes: env.AUTO_REPLY_COOLDOWN_MINUTES };
+    this.sendPacing = {
+      ratePerSecond: env.SEND_RATE_PER_SECOND,
+      burst: env.SEND_BURST,
+      throttlePenaltyMs: env.SEND_THROTTLE_PENALTY_SECONDS * 1000,
+    };
     this.encryptionKey = parseEncryptionKey(
       required('DATA_ENCRYPTION_KEY', env.DATA_ENCRYPTION_KEY, DEVELOPMENT_ENCRYPTION_KEY),
     );

@@ -65,6 +65,25 @@ export class Environment {
   @Min(0)
   AUTO_REPLY_COOLDOWN_MINUTES = 0;
 
+  /** Replies per second per provider account, across all workers (the Send API allows about 100). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  SEND_RATE_PER_SECOND = 100;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  SEND_BURST = 10;
+
+  /** After a Graph throttling error, the account's rate is halved for this long. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  SEND_THROTTLE_PENALTY_SECONDS = 60;
+
   @IsOptional()
   @IsString()
   DATA_ENCRYPTION_KEY?: string;

@@ -111,14 +111,25 @@ export class ConversationRepository {
     };
   }
 
-  /** A previous attempt failed in a known way (nothing was delivered): take the reply for another try. */
-  async claimRetry(eventId: string): Promise<boolean> {
-    const rows = await this.db.query(
+  /**
+   * Takes a reply left `retrying` for another try. `notBefore` is set when the earlier run deferred it to
+   * a reserved send slot (pacing): that slot is already held, so the send must not reserve again.
+   */
+  async claimRetry(eventId: string): Promise<{ notBefore: Date | null } | null> {
+    const row = await this.db.one<{ not_before: Date | null }>(
       `UPDATE replies SET status = 'sending', attempts = attempts + 1, updated_at = now()
-        WHERE event_id = $1 AND status = 'retrying' RETURNING id`,
+        WHERE event_id = $1 AND status = 'retrying' RETURNING not_before`,
       [eventId],
     );
-    return rows.length > 0;
+    return row ? { notBefore: row.not_before } : null;
+  }
+
+  /** Nothing was sent yet: park the reply until its reserved slot (the job is delayed, not failed). */
+  async deferReply(eventId: string, notBefore: Date): Promise<void> {
+    await this.db.query(
+      `UPDATE replies SET status = 'retrying', not_before = $2, updated_at = now() WHERE event_id = $1 AND status = 'sending'`,
+      [eventId, notBefore],
+    );
   }
 
   /** Records the reply's final state and completes the event, with their audit entries, in one statement. */
@@ -158,7 +169,8 @@ export class ConversationRepository {
   /** A transient failure: nothing was delivered, so the next attempt may send again. */
   async markReplyRetrying(eventId: string, category: string, httpStatus: number | null): Promise<void> {
     await this.db.query(
-      `UPDATE replies SET status = 'retrying', last_error_category = $2, last_http_status = $3, updated_at = now()
+      `UPDATE replies SET status = 'retrying', last_error_category = $2, last_http_status = $3, not_before = NULL,
+                          updated_at = now()
         WHERE event_id = $1 AND status = 'sending'`,
       [eventId, category, httpStatus],
     );

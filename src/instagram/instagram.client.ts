@@ -3,6 +3,7 @@ import { Pool } from 'undici';
 import { ClassifiedFailure } from '../common/failure';
 import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
+import { OutgoingText, ReplyClient, SendResult } from '../processing/reply-client';
 import {
   classifyGraphResponse,
   classifyTransportError,
@@ -10,14 +11,10 @@ import {
   parseRetryAfter,
 } from '../processing/failure-classifier';
 
-export interface SendResult {
-  providerMessageId: string | null;
-  httpStatus: number;
-}
-
 /** The Instagram Send API (`POST {graph}/me/messages`) over a keep-alive undici Pool. */
 @Injectable()
-export class InstagramClient implements OnModuleDestroy {
+export class InstagramClient implements ReplyClient, OnModuleDestroy {
+  readonly provider = 'instagram';
   private readonly pool: Pool;
   private readonly path: string;
 
@@ -36,7 +33,7 @@ export class InstagramClient implements OnModuleDestroy {
     });
   }
 
-  async sendText(recipientId: string, text: string): Promise<SendResult> {
+  async sendText({ recipientId, text }: OutgoingText): Promise<SendResult> {
     const token = this.config.instagram.accessToken;
     if (!token) throw new ClassifiedFailure({ category: 'auth', summary: 'INSTAGRAM_ACCESS_TOKEN is not configured' });
 

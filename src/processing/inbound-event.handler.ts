@@ -1,4 +1,5 @@
-import { Injectable, Logger, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { AuditAction, AuditEntry } from '../audit/audit-actions';
 import { AuditService } from '../audit/audit.service';
 import { DataCipher } from '../common/data-cipher';
@@ -8,9 +9,10 @@ import { AppConfig } from '../config/app-config';
 import { ConversationRepository } from '../conversations/conversation.repository';
 import { DeadLetterRepository } from '../dead-letter/dead-letter.repository';
 import { ClaimedEvent, InboundEventRepository } from '../idempotency/inbound-event.repository';
-import { InstagramClient } from '../instagram/instagram.client';
-import { InstagramMessageBridge } from '../outbound/instagram-message.bridge';
 import { MetricsService } from '../metrics/metrics.service';
+import { REPLY_CLIENTS, ReplyClient } from './reply-client';
+import { SendPacer } from './send-pacer';
+import { InstagramMessageBridge } from '../outbound/instagram-message.bridge';
 
 export interface AttemptContext {
   /** 1-based attempt number. */
@@ -21,6 +23,19 @@ export interface AttemptContext {
 }
 
 export type HandleOutcome = 'processed' | 'already-finished';
+
+/** Waits shorter than this are slept through in the worker; longer ones park the job. */
+const PACING_SLEEP_LIMIT_MS = 250;
+/** How many times throttling may defer one event before it counts as a failed attempt again. */
+const THROTTLE_DEFERRALS = 10;
+
+/** Not a failure: the reply must wait for its send slot. The job is delayed until `until` without using an attempt. */
+export class SendDeferred extends Error {
+  constructor(readonly until: number) {
+    super('reply deferred to its send slot');
+    this.name = 'SendDeferred';
+  }
+}
 
 /** Thrown for a failure that must not be retried (permanent, or the last attempt). Already dead-lettered. */
 export class PermanentFailure extends Error {
@@ -53,7 +68,8 @@ export class InboundEventHandler {
     private readonly conversations: ConversationRepository,
     private readonly deadLetters: DeadLetterRepository,
     private readonly audit: AuditService,
-    private readonly instagram: InstagramClient,
+    private readonly pacer: SendPacer,
+    @Inject(REPLY_CLIENTS) private readonly replyClients: ReplyClient[],
     @Optional() private readonly metrics?: MetricsService,
     /** Absent where the outbound module is not loaded. */
     @Optional() private readonly outbound?: InstagramMessageBridge,
@@ -69,6 +85,7 @@ export class InboundEventHandler {
       this.observe(event, 'processed', started);
       return 'processed';
     } catch (error) {
+      if (error instanceof SendDeferred) throw error;
       const failure = classifyUnexpected(error);
       const thrown = await this.fail(event, failure, context);
       this.observe(event, 'failed', started);
@@ -158,9 +175,11 @@ export class InboundEventHandler {
       ]);
     }
     switch (recorded.existingReply?.status) {
-      case 'retrying':
-        if (await this.conversations.claimRetry(event.id)) return this.sendReply(event, participantId);
+      case 'retrying': {
+        const claimed = await this.conversations.claimRetry(event.id);
+        if (claimed) return this.sendReply(event, participantId, claimed.notBefore);
         return this.complete(event);
+      }
       case 'sending':
         // A run died while its request was in flight: Meta may have delivered it. Never resend blindly.
         return this.finishUnknown(event, 'interrupted');
@@ -169,15 +188,35 @@ export class InboundEventHandler {
     }
   }
 
-  private async sendReply(event: ClaimedEvent, recipientId: string): Promise<void> {
+  /** Sends the auto-reply in the account's next send slot (`heldSlot`: a slot an earlier run reserved). */
+  private async sendReply(event: ClaimedEvent, recipientId: string, heldSlot: Date | null = null): Promise<void> {
+    const accountId = event.accountId ?? event.recipientId ?? '';
+    const wait = heldSlot ? heldSlot.getTime() - Date.now() : await this.pacer.reserve(event.provider, accountId);
+    if (wait > PACING_SLEEP_LIMIT_MS) {
+      const until = Date.now() + wait;
+      await this.conversations.deferReply(event.id, new Date(until));
+      throw new SendDeferred(until);
+    }
+    if (wait > 0) await sleep(wait);
+
     let result;
     try {
-      result = await this.instagram.sendText(recipientId, this.config.autoReply.text);
+      result = await this.replyClient(event.provider).sendText({
+        accountId,
+        recipientId,
+        text: this.config.autoReply.text,
+      });
     } catch (error) {
       const failure = classifyUnexpected(error);
       if (failure.ambiguous) return this.finishUnknown(event, failure.category, failure.httpStatus);
-      if (failure.transient)
+      if (failure.transient) {
         await this.conversations.markReplyRetrying(event.id, failure.category, failure.httpStatus ?? null);
+      }
+      if (failure.category === 'rate_limited' && event.attempts <= this.config.retry.maxAttempts + THROTTLE_DEFERRALS) {
+        // Throttled: slow the account down and wait, rather than burn one of the event's attempts.
+        await this.pacer.slowDown(event.provider, accountId);
+        throw new SendDeferred(Date.now() + (failure.retryAfterMs ?? 1000));
+      }
       throw failure;
     }
     await this.conversations.finishReply(
@@ -188,6 +227,13 @@ export class InboundEventHandler {
         this.entry(event, AuditAction.EventProcessed, 'success', { kind: event.kind }),
       ],
     );
+  }
+
+  private replyClient(provider: string): ReplyClient {
+    const client = this.replyClients.find((candidate) => candidate.provider === provider);
+    if (!client)
+      throw new ClassifiedFailure({ category: 'client_error', summary: `no reply client for provider ${provider}` });
+    return client;
   }
 
   private async finishUnknown(event: ClaimedEvent, category: string, httpStatus?: number): Promise<void> {

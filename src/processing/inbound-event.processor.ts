@@ -1,11 +1,11 @@
 import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { BeforeApplicationShutdown, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { Job, UnrecoverableError } from 'bullmq';
+import { DelayedError, Job, UnrecoverableError } from 'bullmq';
 import { ClassifiedFailure } from '../common/failure';
 import { AppConfig } from '../config/app-config';
 import { BACKOFF_TYPE, ProcessInboundEventJob, QueueName } from '../queue/queue-names';
 import { retryDelay } from '../queue/retry-delay';
-import { InboundEventHandler, PermanentFailure } from './inbound-event.handler';
+import { InboundEventHandler, PermanentFailure, SendDeferred } from './inbound-event.handler';
 
 @Processor(QueueName.InboundEvents)
 export class InboundEventProcessor extends WorkerHost implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -37,7 +37,7 @@ export class InboundEventProcessor extends WorkerHost implements OnApplicationBo
     this.worker.concurrency = this.config.workers.concurrency;
   }
 
-  async process(job: Job<ProcessInboundEventJob>): Promise<string> {
+  async process(job: Job<ProcessInboundEventJob>, token?: string): Promise<string> {
     const attempt = job.attemptsMade + 1;
     try {
       return await this.handler.handle(job.data.eventId, {
@@ -46,6 +46,11 @@ export class InboundEventProcessor extends WorkerHost implements OnApplicationBo
         jobId: job.id ?? null,
       });
     } catch (error) {
+      if (error instanceof SendDeferred) {
+        // Paced: run again at the reserved slot, without using an attempt.
+        await job.moveToDelayed(error.until, token);
+        throw new DelayedError();
+      }
       // Already dead-lettered by the handler: stop BullMQ from trying again.
       if (error instanceof PermanentFailure) throw new UnrecoverableError(error.message);
       throw error;

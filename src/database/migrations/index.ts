@@ -3,6 +3,7 @@ import { ApiKeys1763800000100 } from './1763800000100-api-keys';
 import { OpsSurfaces1763800000200 } from './1763800000200-ops-surfaces';
 import { OutboundWebhooks1763800000300 } from './1763800000300-outbound-webhooks';
 import { RetentionIndexes1763800000400 } from './1763800000400-retention-indexes';
+import { ReplyPacing1763800000500 } from './1763800000500-reply-pacing';
 
 /** Every migration, in order. A new migration is added here in the same commit as its file. */
 export const MIGRATIONS = [
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   OpsSurfaces1763800000200,
   OutboundWebhooks1763800000300,
   RetentionIndexes1763800000400,
+  ReplyPacing1763800000500,
 ];
