@@ -283,7 +283,9 @@ const SECRET_VARIABLES = new Set([
 
 /** Validates the environment; the message names every offending variable. */
 export function validateEnvironment(raw: Record<string, unknown>): Environment {
-  const env = plainToInstance(Environment, raw, { exposeDefaultValues: true, excludeExtraneousValues: false });
+  // `NAME=` (as in a copied .env.example) means "not set": the default applies.
+  const given = Object.fromEntries(Object.entries(raw).filter(([, value]) => value !== ''));
+  const env = plainToInstance(Environment, given, { exposeDefaultValues: true, excludeExtraneousValues: false });
   const errors = validateSync(env, { skipMissingProperties: false, forbidUnknownValues: false });
   if (errors.length > 0) {
     const lines = errors.map((error) => {
