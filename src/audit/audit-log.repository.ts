@@ -55,7 +55,7 @@ export class AuditLogRepository {
               correlation_id AS "correlationId", actor, metadata
          FROM audit_log
         ${conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : ''}
-        ORDER BY id DESC
+        ORDER BY audit_log.id DESC
         LIMIT $${params.length}`,
       params,
     );
