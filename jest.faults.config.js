@@ -1,0 +1,13 @@
+// `npm run test:faults`: the fault-injection suite (kills workers, restarts a private Redis, cuts Postgres
+// through a proxy). Long-running, so it is not part of `npm test`; files run one at a time.
+const transform = { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, tsconfig: 'tsconfig.json' }] };
+
+module.exports = {
+  globalSetup: '<rootDir>/test/faults/global-setup.ts',
+  maxWorkers: 1,
+  testTimeout: 300_000,
+  testEnvironment: 'node',
+  transform,
+  rootDir: __dirname,
+  testMatch: ['<rootDir>/test/faults/**/*.fault-spec.ts'],
+};
