@@ -86,7 +86,7 @@ describe('GET /audit-logs (real Postgres)', () => {
   });
 
   it('answers 400 in the shared error shape for invalid or unknown parameters', async () => {
-    for (const query of [
+    for (const query of <Array<Record<string, string>>>[
       { limit: '501' },
       { eventId: 'nope' },
       { from: 'yesterday' },

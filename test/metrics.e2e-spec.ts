@@ -5,10 +5,22 @@ import { waitFor } from './support/wait';
 
 const POLICY_ERROR = { status: 400, body: { error: { code: 10, error_subcode: 2018278 } } };
 
-/** The value of one series in Prometheus text, e.g. `name{label="x"}`; undefined when absent. */
+/**
+ * The value of one series in Prometheus text, e.g. `name{a="x",b="y"}`; undefined when absent. The series
+ * matches when it has at least the given labels (other labels may be added without breaking this test).
+ */
 function sample(text: string, series: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+  const [, name, labels = ''] = /^([^{]+)(?:\{(.*)\})?$/.exec(series) ?? [];
+  const wanted = labels ? labels.split(',') : [];
+  for (const line of text.split('\n')) {
+    const match = /^([^{\s]+)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const have = match[2] ? match[2].split(',') : [];
+    if (wanted.every((label) => have.includes(label)) && (wanted.length > 0 || have.length === 0)) {
+      return Number(match[3]);
+    }
+  }
+  return undefined;
 }
 
 describe('GET /metrics (Prometheus)', () => {

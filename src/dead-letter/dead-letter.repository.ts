@@ -241,7 +241,7 @@ export class DeadLetterRepository {
 
   /**
    * Puts pending event dead letters back in the pipeline, in one statement: each letter marked replayed,
-   * its event back to `received` (un-queued, so the relay covers a failed enqueue), a failed reply back to
+   * its event back to `received` (marked queued: the replay enqueues it, not the relay), a failed reply back to
    * `retrying` (a sent one is never touched), and one audit entry per letter. Locked rows are skipped.
    */
   async markReplayed(ids: readonly string[], actor: string, bulkReplayId: string | null): Promise<ReplayedLetter[]> {
@@ -258,7 +258,7 @@ export class DeadLetterRepository {
           RETURNING d.id, d.event_id, d.replay_count, d.provider, d.correlation_id, d.category
        ), events AS (
          UPDATE inbound_events e
-            SET status = 'received', queued_at = NULL, processed_at = NULL, last_error_category = NULL
+            SET status = 'received', queued_at = now(), processed_at = NULL, last_error_category = NULL
            FROM marked m WHERE e.id = m.event_id AND e.status = 'failed'
        ), replies AS (
          UPDATE replies r SET status = 'retrying', updated_at = now()
@@ -273,6 +273,29 @@ export class DeadLetterRepository {
        SELECT m.id, m.event_id AS "eventId", m.replay_count AS "replayCount", e.priority
          FROM marked m JOIN inbound_events e ON e.id = m.event_id`,
       [ids, actor, bulkReplayId],
+    );
+  }
+
+  /** Undoes markReplayed when the jobs could not be queued (Redis unavailable): the letters are pending again. */
+  async revertReplay(letters: readonly ReplayedLetter[], actor: string): Promise<void> {
+    if (letters.length === 0) return;
+    await this.db.query(
+      `WITH letters AS (
+         UPDATE dead_letters SET status = 'pending', replay_count = replay_count - 1, replayed_at = NULL
+          WHERE id = ANY($1::uuid[]) AND status = 'replayed'
+          RETURNING id, event_id, provider, correlation_id
+       ), events AS (
+         UPDATE inbound_events e SET status = 'failed', processed_at = now()
+           FROM letters l WHERE e.id = l.event_id AND e.status = 'received'
+       ), replies AS (
+         UPDATE replies r SET status = 'failed', updated_at = now()
+           FROM letters l WHERE r.event_id = l.event_id AND r.status = 'retrying'
+       )
+       INSERT INTO audit_log (action, outcome, provider, event_id, correlation_id, actor, metadata)
+       SELECT '${AuditAction.DeadLetterReplayed}', 'failure', l.provider, l.event_id, l.correlation_id, $2,
+              jsonb_build_object('deadLetterId', l.id, 'reason', 'queue_unavailable')
+         FROM letters l`,
+      [letters.map((letter) => letter.id), actor],
     );
   }
 

@@ -5,6 +5,7 @@ import {
   Logger,
   NotFoundException,
   OnModuleDestroy,
+  ServiceUnavailableException,
 } from '@nestjs/common';
 import { AuditAction } from '../audit/audit-actions';
 import { AuditService } from '../audit/audit.service';
@@ -131,7 +132,7 @@ export class DeadLetterService implements OnModuleDestroy {
     }
     const [replayed] = await this.deadLetters.markReplayed([id], actor.name, null);
     if (!replayed) throw new ConflictException('this dead letter is being replayed by another request');
-    const [jobId] = await this.enqueue([replayed]);
+    const [jobId] = await this.enqueue([replayed], actor.name);
     this.logger.log({ msg: 'dead letter replayed', deadLetterId: id, eventId: replayed.eventId, actor: actor.name });
     void this.alert.check();
     return { id, eventId: replayed.eventId, jobId };
@@ -224,7 +225,7 @@ export class DeadLetterService implements OnModuleDestroy {
         replay.actor,
         replay.replayId,
       );
-      await this.enqueue(replayed);
+      await this.enqueue(replayed, replay.actor);
       replay.replayed += replayed.length;
       if (page.length < REPLAY_PAGE) break;
     }
@@ -249,15 +250,20 @@ export class DeadLetterService implements OnModuleDestroy {
 
   /**
    * New job ids (`<event>-replay-<n>`): the failed job keeps the event's id in BullMQ. If Redis refuses
-   * the add, the events stay un-queued in Postgres and the relay enqueues them.
+   * the add, the replay is undone (the letters are pending again) and the caller gets a 503.
    */
-  private async enqueue(letters: readonly ReplayedLetter[]): Promise<string[]> {
+  private async enqueue(letters: readonly ReplayedLetter[], actor: string): Promise<string[]> {
     const jobs = letters.map((letter) => ({
       id: letter.eventId,
       priority: letter.priority,
       jobId: `${letter.eventId}-replay-${letter.replayCount}`,
     }));
-    await this.producer.addAndMark(jobs);
+    try {
+      await this.producer.addJobs(jobs);
+    } catch {
+      await this.deadLetters.revertReplay(letters, actor);
+      throw new ServiceUnavailableException('the queue (Redis) is unavailable: nothing was replayed; try again later');
+    }
     return jobs.map((job) => job.jobId);
   }
 

@@ -50,6 +50,13 @@ export class InboundEventProducer implements OnModuleInit, OnModuleDestroy {
   /** Adds jobs (job id = event id, so a second add of a live job is a no-op) and records them as queued. */
   async addAndMark(events: readonly QueueableEvent[]): Promise<void> {
     if (events.length === 0) return;
+    await this.addJobs(events);
+    await this.events.markQueued(events.map((event) => event.id));
+  }
+
+  /** Adds jobs only (for callers that have already recorded the events as queued, like a replay). */
+  async addJobs(events: readonly QueueableEvent[]): Promise<void> {
+    if (events.length === 0) return;
     await this.queue.addBulk(
       events.map((event) => ({
         name: JobName.ProcessInboundEvent,
@@ -65,7 +72,6 @@ export class InboundEventProducer implements OnModuleInit, OnModuleDestroy {
         },
       })),
     );
-    await this.events.markQueued(events.map((event) => event.id));
   }
 
   private logEnqueueFailure(error: unknown, count: number): void {
