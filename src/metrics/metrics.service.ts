@@ -85,8 +85,8 @@ export class MetricsService {
   });
   readonly sendApiDuration = new Histogram({
     name: 'switchboard_send_api_duration_seconds',
-    help: 'Instagram Send API request latency',
-    labelNames: ['status'] as const,
+    help: 'Send API request latency, per provider',
+    labelNames: ['provider', 'status'] as const,
     buckets: [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
