@@ -18,6 +18,9 @@ describe('classifyGraphResponse', () => {
     [400, { code: 190 }, 'auth', false],
     [400, { code: 10, error_subcode: 2018278 }, 'policy', false],
     [400, { code: 10, error_subcode: 2534022 }, 'policy', false],
+    [400, { code: 131047 }, 'policy', false],
+    [400, { code: 130429 }, 'rate_limited', true],
+    [400, { code: 131056 }, 'rate_limited', true],
     [400, { code: 100 }, 'client_error', false],
     [404, undefined, 'client_error', false],
   ])('%i %j is %s', (status, error, category, transient) => {

@@ -2,9 +2,12 @@ import { ClassifiedFailure, FailureCategory } from '../common/failure';
 
 /** Graph error codes that mean "try again later" (temporary issue, throttling, service unavailable). */
 const TRANSIENT_GRAPH_CODES = new Set([1, 2, 341, 1200]);
-const THROTTLING_GRAPH_CODES = new Set([4, 17, 32, 613]);
+/** Graph throttling, plus WhatsApp's account (80007, 130429) and per-recipient pair (131056) limits. */
+const THROTTLING_GRAPH_CODES = new Set([4, 17, 32, 613, 80007, 130429, 131056]);
 /** Code 10 with these subcodes: the 24-hour messaging window has closed. Retrying cannot help. */
 const POLICY_SUBCODES = new Set([2018278, 2534022]);
+/** WhatsApp's re-engagement error: more than 24 hours since the person last wrote. */
+const WHATSAPP_WINDOW_CLOSED = 131047;
 
 export interface GraphError {
   code?: number;
@@ -49,6 +52,7 @@ function graphCategory(
   isTransient: boolean,
 ): FailureCategory {
   if (code === 10 && subcode !== undefined && POLICY_SUBCODES.has(subcode)) return 'policy';
+  if (code === WHATSAPP_WINDOW_CLOSED) return 'policy';
   if (code === 190 || status === 401) return 'auth';
   if (status === 429 || (code !== undefined && THROTTLING_GRAPH_CODES.has(code))) return 'rate_limited';
   if (isTransient || (code !== undefined && TRANSIENT_GRAPH_CODES.has(code))) return 'server_error';
