@@ -12,6 +12,8 @@ export const EVENT_KINDS = [
   'referral',
   'comment',
   'change',
+  /** A delivery status (sent, delivered, read, failed) of a message the account sent: WhatsApp. */
+  'status',
   'unknown',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];

@@ -1,3 +1,4 @@
+import { parseWhatsAppEnvelope } from '../whatsapp/whatsapp-envelope-parser';
 import { ParsedEvent, Provider } from './inbound-event';
 import { parseMetaEnvelope } from './meta-envelope-parser';
 
@@ -12,4 +13,10 @@ export const INBOUND_PROVIDERS: ReadonlyMap<string, InboundProvider> = new Map<s
     'instagram',
     { name: 'instagram', parse: (body, fingerprint) => parseMetaEnvelope(body, 'instagram', 'instagram', fingerprint) },
   ],
+  // Messenger shares Instagram's envelope; its object is the Page.
+  [
+    'facebook',
+    { name: 'facebook', parse: (body, fingerprint) => parseMetaEnvelope(body, 'facebook', 'page', fingerprint) },
+  ],
+  ['whatsapp', { name: 'whatsapp', parse: (body, fingerprint) => parseWhatsAppEnvelope(body, fingerprint) }],
 ]);
