@@ -25,6 +25,8 @@ export class AppConfig {
   readonly metaAppSecrets: readonly string[];
   readonly metaVerifyToken: string;
   readonly instagram: { graphUrl: string; accessToken?: string; timeoutMs: number };
+  readonly facebook: { graphUrl: string; pageAccessToken?: string; timeoutMs: number };
+  readonly whatsapp: { graphUrl: string; accessToken?: string; timeoutMs: number };
   readonly autoReply: { text: string; cooldownMinutes: number };
   readonly sendPacing: { ratePerSecond: number; burst: number; throttlePenaltyMs: number };
   readonly encryptionKey: Buffer;
@@ -92,6 +94,16 @@ export class AppConfig {
     if (!this.instagram.accessToken) {
       warnings.push('INSTAGRAM_ACCESS_TOKEN is not set: auto-replies will fail with category "auth".');
     }
+    this.facebook = {
+      graphUrl: env.FACEBOOK_GRAPH_URL.replace(/\/+$/, ''),
+      pageAccessToken: env.FACEBOOK_PAGE_ACCESS_TOKEN?.trim() || undefined,
+      timeoutMs: env.INSTAGRAM_TIMEOUT_MS,
+    };
+    this.whatsapp = {
+      graphUrl: env.WHATSAPP_GRAPH_URL.replace(/\/+$/, ''),
+      accessToken: env.WHATSAPP_ACCESS_TOKEN?.trim() || undefined,
+      timeoutMs: env.INSTAGRAM_TIMEOUT_MS,
+    };
     this.autoReply = { text: env.AUTO_REPLY_TEXT, cooldownMinutes: env.AUTO_REPLY_COOLDOWN_MINUTES };
     this.sendPacing = {
       ratePerSecond: env.SEND_RATE_PER_SECOND,

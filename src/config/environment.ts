@@ -51,11 +51,28 @@ export class Environment {
   @IsString()
   INSTAGRAM_ACCESS_TOKEN?: string;
 
+  /** The Send API timeout, for every provider's client. */
   @Transform(toInt)
   @IsInt()
   @Min(100)
   @Max(120_000)
   INSTAGRAM_TIMEOUT_MS = 10_000;
+
+  @Transform(trimmed)
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
+  FACEBOOK_GRAPH_URL = 'https://graph.facebook.com/v23.0';
+
+  @IsOptional()
+  @IsString()
+  FACEBOOK_PAGE_ACCESS_TOKEN?: string;
+
+  @Transform(trimmed)
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
+  WHATSAPP_GRAPH_URL = 'https://graph.facebook.com/v23.0';
+
+  @IsOptional()
+  @IsString()
+  WHATSAPP_ACCESS_TOKEN?: string;
 
   @IsString()
   AUTO_REPLY_TEXT = 'Thank you for your message. Our team will get back to you as soon as possible.';
@@ -275,6 +292,8 @@ const SECRET_VARIABLES = new Set([
   'META_APP_SECRETS',
   'META_VERIFY_TOKEN',
   'INSTAGRAM_ACCESS_TOKEN',
+  'FACEBOOK_PAGE_ACCESS_TOKEN',
+  'WHATSAPP_ACCESS_TOKEN',
   'DATA_ENCRYPTION_KEY',
   'DATABASE_URL',
   'REDIS_URL',
