@@ -1,4 +1,6 @@
-import { Module } from '@nestjs/common';
+import { Module, OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { FastifyInstance } from 'fastify';
 import { UiAssets } from './ui-assets';
 import { UiController } from './ui.controller';
 
@@ -7,4 +9,12 @@ import { UiController } from './ui.controller';
   controllers: [UiController],
   providers: [UiAssets],
 })
-export class UiModule {}
+export class UiModule implements OnModuleInit {
+  constructor(private readonly adapterHost: HttpAdapterHost) {}
+
+  /** Nest routes ignore a trailing slash, Fastify does not: `/ui/` is sent to the sign-in page too. */
+  onModuleInit(): void {
+    const fastify = this.adapterHost.httpAdapter?.getInstance<FastifyInstance>();
+    fastify?.get('/ui/', (_request, reply) => reply.redirect('/ui', 301));
+  }
+}

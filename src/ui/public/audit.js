@@ -15,6 +15,9 @@ import {
 
 const PAGE_SIZE = 50;
 const ACTIONS = [
+  'event.*',
+  'reply.*',
+  'deadletter.*',
   'event.received',
   'event.duplicate',
   'event.processed',

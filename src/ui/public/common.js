@@ -185,7 +185,11 @@ export function showRefusal(main, error) {
   const box = el(
     'section',
     { className: 'refusal', role: 'alert', 'aria-labelledby': 'refusal-title' },
-    el('h2', { id: 'refusal-title' }, error.status === 403 ? 'This page needs an ops key' : 'Not signed in'),
+    el(
+      'h2',
+      { id: 'refusal-title' },
+      error.status === 403 ? 'This page needs an ops key' : 'Your key was not accepted',
+    ),
     el('p', {}, error.message),
     el('p', {}, signIn),
   );

@@ -30,6 +30,12 @@ let nextCursor = null;
 let shown = 0;
 
 const filters = () => formValues(form);
+/** The bulk-replay filter: the list's filters except status (a bulk replay takes pending dead letters only). */
+function replayFilter() {
+  const { status: _status, ...filter } = filters();
+  return filter;
+}
+const QUEUE_OF_SOURCE = { inbound: 'inbound-events', outbound: 'outbound-deliveries' };
 
 function refuseOr(error) {
   if (error.status === 401 || error.status === 403) showRefusal(main, error);
@@ -87,9 +93,9 @@ function row(letter) {
     'tr',
     { 'data-id': letter.id },
     el('td', {}, checkbox),
-    el('td', { className: 'nowrap' }, formatTime(letter.lastFailedAt ?? letter.createdAt)),
+    el('td', { className: 'nowrap' }, formatTime(letter.createdAt)),
     el('td', {}, el('span', { className: 'pill', 'data-tone': 'warn' }, letter.category)),
-    el('td', {}, letter.provider ?? '—'),
+    el('td', {}, [letter.source, letter.provider].filter(Boolean).join(' · ') || '—'),
     el('td', {}, letter.error ?? '—'),
     el('td', { className: 'num' }, letter.attempts ?? '—'),
     el('td', {}, el('span', { className: 'pill', 'data-tone': STATUS_TONES[letter.status] }, letter.status)),
@@ -189,15 +195,38 @@ replaySelected.addEventListener('click', async () => {
   if (!confirmed) return;
   try {
     const result = await api('/admin/dead-letters/replay', { method: 'POST', body: { ids } });
-    await search({ quiet: true });
-    announce(status, `${describeCount(countOf(result), 'dead letter')} replayed.`, 'success');
+    announce(status, `Replay started for ${describeCount(countOf(result), 'dead letter')}.${skippedNote(result)}`);
+    if (result?.replayId) await followBulkReplay(result.replayId);
+    else await search({ quiet: true });
   } catch (error) {
     refuseOr(error);
   }
 });
 
+/** Follows a bulk replay started on the server until it finishes (it is paced, so it may take a while). */
+async function followBulkReplay(replayId) {
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    let progress;
+    try {
+      progress = await api(`/admin/dead-letters/replays/${encodeURIComponent(replayId)}`);
+    } catch {
+      return;
+    }
+    if (progress.status === 'running') {
+      announce(status, `Bulk replay running: ${progress.replayed} of ${progress.matched} replayed so far.`);
+      continue;
+    }
+    await search({ quiet: true });
+    if (progress.status === 'finished')
+      announce(status, `Bulk replay finished: ${describeCount(progress.replayed, 'dead letter')} replayed.`, 'success');
+    else announce(status, `Bulk replay stopped after ${progress.replayed} of ${progress.matched}.`, 'error');
+    return;
+  }
+}
+
 document.getElementById('replay-matching').addEventListener('click', async () => {
-  const filter = filters();
+  const filter = replayFilter();
   announce(status, 'Counting the dead letters that match (dry run)…');
   try {
     const dryRun = await api('/admin/dead-letters/replay', { method: 'POST', body: { filter, dryRun: true } });
@@ -209,10 +238,13 @@ document.getElementById('replay-matching').addEventListener('click', async () =>
       );
       return;
     }
-    announce(status, `Dry run: ${describeCount(count, 'dead letter')} match these filters.${skippedNote(dryRun)}`);
+    announce(
+      status,
+      `Dry run: ${describeCount(count, 'pending dead letter')} would be replayed.${skippedNote(dryRun)}`,
+    );
     const confirmed = await confirmAction({
       title: 'Replay every matching dead letter?',
-      text: `Dry run: ${describeCount(count, 'pending dead letter')} match the current filters.${skippedNote(dryRun)} They are queued gradually so the queue is not flooded; replies already sent are not sent twice.`,
+      text: `Dry run: ${describeCount(count, 'pending dead letter')} matching the current filters would be replayed.${skippedNote(dryRun)} They are queued gradually so the queue is not flooded; replies already sent are not sent twice.`,
       confirmLabel: `Replay ${count}`,
     });
     if (!confirmed) {
@@ -220,12 +252,12 @@ document.getElementById('replay-matching').addEventListener('click', async () =>
       return;
     }
     const result = await api('/admin/dead-letters/replay', { method: 'POST', body: { filter, dryRun: false } });
-    await search({ quiet: true });
     announce(
       status,
-      `Bulk replay started for ${describeCount(countOf(result), 'dead letter')}; they are queued gradually. Search again to follow progress.`,
-      'success',
+      `Bulk replay started for ${describeCount(countOf(result), 'dead letter')}; they are queued gradually.`,
     );
+    if (result?.replayId) await followBulkReplay(result.replayId);
+    else await search({ quiet: true });
   } catch (error) {
     refuseOr(error);
   }
@@ -278,7 +310,7 @@ function detailList(letter) {
   ];
   return el(
     'dl',
-    { className: 'details' },
+    { className: 'details summary' },
     entries
       .filter(([, value]) => value !== undefined && value !== null && value !== '')
       .flatMap(([label, value, mono]) => [
@@ -304,6 +336,28 @@ function section(id, title, figures) {
       shown.flatMap(([label, value]) => [el('dt', {}, label), el('dd', {}, value)]),
     ),
   );
+}
+
+/** The queue job behind a dead letter, when Redis still keeps it (failed jobs are kept for days, not forever). */
+async function jobSection(letter) {
+  const queue = QUEUE_OF_SOURCE[letter.source];
+  if (!letter.jobId || !queue) return '';
+  try {
+    const job = await api(`/admin/jobs/${queue}/${encodeURIComponent(letter.jobId)}`);
+    return section('job-title', 'Queue job', [
+      ['Queue', job.queue],
+      ['State', job.state],
+      ['Attempts', job.maxAttempts ? `${job.attempts} of ${job.maxAttempts}` : job.attempts],
+      [`Created (${timeZone})`, time(job.createdAt)],
+      [`Last started (${timeZone})`, time(job.startedAt)],
+      [`Finished (${timeZone})`, time(job.finishedAt)],
+      ['Last error (sanitised)', job.lastError],
+      [`Next retry (${timeZone})`, time(job.nextRetryAt)],
+    ]);
+  } catch (error) {
+    if (error.status === 404) return el('p', { className: 'hint' }, 'The queue job is no longer kept in Redis.');
+    return '';
+  }
 }
 
 function relatedSections(letter) {
@@ -348,6 +402,7 @@ async function inspect(id) {
   inspectDialog.addEventListener('close', () => opener?.focus?.(), { once: true });
   try {
     const letter = await api(`/admin/dead-letters/${encodeURIComponent(id)}`);
+    const job = await jobSection(letter);
     const payloadArea = el('div', { 'aria-live': 'polite' });
     const showPayload = el(
       'button',
@@ -378,7 +433,13 @@ async function inspect(id) {
     );
     inspectBody.replaceChildren(
       detailList(letter),
-      ...relatedSections(letter),
+      letter.source === 'outbound'
+        ? el(
+            'p',
+            { className: 'hint' },
+            'A failed outbound delivery is sent again from its endpoint (POST /endpoints/:id/recover), not from here.',
+          )
+        : '',
       el(
         'p',
         { id: 'payload-warning', className: 'warning' },
@@ -393,6 +454,7 @@ async function inspect(id) {
           : '',
       ),
       payloadArea,
+      el('div', { className: 'related' }, ...relatedSections(letter), job),
     );
     document.getElementById('inspect-title').textContent = `Dead letter · ${letter.category}`;
   } catch (error) {

@@ -11,10 +11,10 @@ const FIGURES = [
   ['failed', 'Failed jobs'],
   ['completed', 'Completed'],
   ['deadLetters', 'Dead letters', 'bad'],
-  ['failuresLast15m', 'Failures, last 15 min', 'bad'],
-  ['avgProcessingMs', 'Average time', 'ms'],
-  ['p95ProcessingMs', 'p95 time', 'ms'],
-  ['throughputPerMinute', 'Done, last minute'],
+  ['failuresLast15Minutes', 'Failures, last 15 min', 'bad'],
+  ['averageMs', 'Average processing', 'ms'],
+  ['p95Ms', 'p95 processing', 'ms'],
+  ['throughputLastMinute', 'Finished, last minute'],
 ];
 
 const main = document.getElementById('main');
@@ -62,9 +62,10 @@ function drawChart(chart, samples, name) {
   const top = 10;
   chart.setAttribute('viewBox', `0 0 ${width} ${height}`);
   const values = samples.map((sample) => sample.perMinute);
-  const peak = Math.max(1, ...values);
+  const peak = Math.max(2, ...values);
   const magnitude = 10 ** Math.floor(Math.log10(peak));
-  const max = Math.ceil(peak / magnitude) * magnitude;
+  // An even top keeps the middle grid line on a whole number.
+  const max = Math.ceil(peak / magnitude) * magnitude + (Math.ceil(peak / magnitude) % 2 && magnitude === 1 ? 1 : 0);
   const span = Math.max(1, samples.length - 1);
   const x = (i) => left + ((width - left - right) * i) / span;
   const y = (v) => top + (height - top - bottom) * (1 - v / max);
@@ -146,10 +147,13 @@ async function poll() {
   clearTimeout(timer);
   try {
     const body = await api('/admin/queues');
-    render(queueList(body));
-    updated.textContent = `Updated ${formatTime(new Date())}`;
-    if (lastError) announce(status, 'Connection restored; counts are live again.', 'success');
-    lastError = '';
+    render(body?.queues ?? []);
+    updated.textContent = `Updated ${formatTime(body?.generatedAt ?? new Date())}`;
+    const problem =
+      body?.redisConnected === false ? 'Redis did not answer: job counts are unavailable (shown as —).' : '';
+    if (problem && problem !== lastError) announce(status, problem, 'error');
+    else if (!problem && lastError) announce(status, 'Connection restored; counts are live again.', 'success');
+    lastError = problem;
   } catch (error) {
     if (error.status === 401 || error.status === 403) {
       showRefusal(main, error);

@@ -1,0 +1,203 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BrowserContext, chromium, Page } from 'playwright-core';
+import request from 'supertest';
+import { instagramEnvelope, messagingItem, sign } from './support/meta-payloads';
+import { startTestApp, TEST_APP_SECRET, TestApp } from './support/test-app';
+import { waitFor } from './support/wait';
+
+const OPS_KEY = 'ui-ops-key';
+const STAFF_KEY = 'ui-staff-key';
+const DOCS = join(__dirname, '..', 'docs');
+/** Debian's chromium (`apt-get install -y chromium`; .ci/run installs it when missing). */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** The web pages in real headless Chromium (Debian's), against the real app, its database and queues. */
+describe('web pages (headless Chromium)', () => {
+  let t: TestApp;
+  let context: BrowserContext;
+  let userDataDir: string;
+  let page: Page;
+  let deadLetterId: string;
+  let eventId: string;
+  /** Uncaught page errors and Content-Security-Policy violations: there must be none. */
+  const pageProblems: string[] = [];
+
+  const post = (body: string) =>
+    request(t.url)
+      .post('/webhooks/instagram')
+      .set('content-type', 'application/json')
+      .set('x-hub-signature-256', sign(body, TEST_APP_SECRET))
+      .send(body);
+
+  async function newPage(): Promise<Page> {
+    const created = await context.newPage();
+    created.on('pageerror', (error) => pageProblems.push(`page error: ${error.message}`));
+    created.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text())) pageProblems.push(`CSP: ${message.text()}`);
+    });
+    return created;
+  }
+
+  async function signIn(target: Page, key: string): Promise<void> {
+    await target.goto(`${t.url}/ui`);
+    await target.getByLabel('API key').fill(key);
+    await target.getByRole('button', { name: 'Sign in' }).click();
+  }
+
+  const statusSays = (target: Page, text: string | RegExp) =>
+    target.getByRole('status').filter({ hasText: text }).waitFor();
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: apt-get install -y chromium`);
+    t = await startTestApp({ env: { OPS_API_KEYS: OPS_KEY, STAFF_API_KEYS: STAFF_KEY } });
+    userDataDir = mkdtempSync(join(tmpdir(), 'switchboard-chromium-'));
+    context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+      viewport: { width: 1280, height: 800 },
+      timezoneId: 'UTC',
+      locale: 'en-GB',
+    });
+    context.setDefaultTimeout(10_000);
+    page = await newPage();
+    mkdirSync(DOCS, { recursive: true });
+
+    // One reply refused as outside the 24-hour window (policy: dead-lettered at once), one unreadable body.
+    t.graph.answerNext({ status: 400, body: { error: { code: 10, error_subcode: 2018278, type: 'OAuthException' } } });
+    expect(
+      (await post(instagramEnvelope([messagingItem({ mid: 'm_ui_late', sender: 'ui-patient', text: 'late' })]))).status,
+    ).toBe(200);
+    expect((await post('{"object": "instagram", "entry": [')).status).toBe(200);
+    const letter = await waitFor(
+      async () =>
+        (
+          await t.db.pool.query<{ id: string; event_id: string }>(
+            `SELECT d.id, d.event_id FROM dead_letters d JOIN inbound_events e ON e.id = d.event_id WHERE e.meta_message_id = 'm_ui_late'`,
+          )
+        ).rows[0],
+      { message: 'the dead letter' },
+    );
+    deadLetterId = letter.id;
+    eventId = letter.event_id;
+  });
+
+  afterAll(async () => {
+    await context?.close();
+    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+    await t?.close();
+  });
+
+  it('serves the pages with a strict Content-Security-Policy and refuses a wrong key with a clear message', async () => {
+    const response = await page.goto(`${t.url}/ui`);
+    const csp = response!.headers()['content-security-policy'];
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).not.toContain('unsafe-inline');
+
+    await signIn(page, 'not-a-key');
+    await statusSays(page, 'not accepted (401)');
+    expect(await page.evaluate('sessionStorage.length')).toBe(0);
+  });
+
+  it('signs in with an ops key and shows its role', async () => {
+    await signIn(page, OPS_KEY);
+    await statusSays(page, 'Signed in with an ops key');
+    await page.getByText('This is an ops key').waitFor();
+    expect(await page.evaluate("sessionStorage.getItem('switchboard.apiKey')")).toBe(OPS_KEY);
+    await page.screenshot({ path: join(DOCS, 'ui-sign-in.png') });
+  });
+
+  it('filters the audit log by event id and downloads it as CSV', async () => {
+    await page.getByRole('link', { name: 'Audit log' }).first().click();
+    await statusSays(page, /Showing \d+ entr/);
+    await page.getByLabel('Event id').fill(eventId);
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByRole('cell', { name: 'event.dead_lettered' }).waitFor();
+    const actions = await page.locator('#rows tr td:nth-child(2)').allTextContents();
+    expect(actions).toEqual(expect.arrayContaining(['event.received', 'event.dead_lettered']));
+    const eventIds = await page.locator('#rows tr td:nth-child(5)').allTextContents();
+    expect(new Set(eventIds)).toEqual(new Set([eventId]));
+    await page.screenshot({ path: join(DOCS, 'ui-audit-log.png'), fullPage: true });
+
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Download CSV' }).click(),
+    ]);
+    const csv = readFileSync((await download.path())!, 'utf8');
+    expect(csv.split('\n')[0]).toMatch(/action/);
+    expect(csv).toContain('event.dead_lettered');
+    expect(csv).not.toContain('late');
+  });
+
+  it('inspects a dead letter, counts a bulk replay by dry run, replays it and sees it leave the list', async () => {
+    await page.getByRole('link', { name: 'Dead letters' }).click();
+    const row = page.locator(`#rows tr[data-id="${deadLetterId}"]`);
+    await row.waitFor();
+    expect(await page.locator('#rows tr[data-id]').count()).toBe(2);
+    await page.screenshot({ path: join(DOCS, 'ui-dead-letters.png'), fullPage: true });
+
+    await row.getByRole('button', { name: /Inspect/ }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByText('Graph API answered 400 (code 10, subcode 2018278)').first().waitFor();
+    await page.screenshot({ path: join(DOCS, 'ui-dead-letter-inspect.png') });
+    await dialog.getByRole('button', { name: 'Show payload' }).click();
+    await dialog.locator('pre.payload').filter({ hasText: 'm_ui_late' }).waitFor();
+    await dialog.getByRole('button', { name: 'Close' }).click();
+    await waitFor(
+      async () =>
+        (
+          await t.db.pool.query(
+            `SELECT 1 FROM audit_log WHERE action = 'deadletter.payload_viewed' AND actor = 'env:ops:1'`,
+          )
+        ).rowCount === 1,
+      { message: 'the payload view audited' },
+    );
+
+    await page.getByRole('button', { name: 'Replay all matching…' }).click();
+    const confirm = page.getByRole('dialog', { name: 'Replay every matching dead letter?' });
+    await confirm.getByText('Dry run: 1 pending dead letter matching the current filters would be replayed').waitFor();
+    await confirm.getByRole('button', { name: 'Cancel' }).click();
+    await statusSays(page, 'nothing was replayed');
+
+    await row.getByRole('button', { name: /^Replay/ }).click();
+    await statusSays(page, 'replayed');
+    await row.waitFor({ state: 'detached' });
+    expect(await page.locator('#rows tr[data-id]').count()).toBe(1);
+    await waitFor(() => t.graph.repliesTo('ui-patient').length === 2, { message: 'the replayed reply sent' });
+  });
+
+  it('shows live queue counts and a throughput chart', async () => {
+    await page.getByRole('link', { name: 'Queues' }).click();
+    await page.locator('[data-figure="completed"]').first().waitFor();
+    // Two readings draw the line.
+    await page.locator('svg.chart polyline').first().waitFor({ state: 'attached' });
+    await page.screenshot({ path: join(DOCS, 'ui-queues.png') });
+  });
+
+  it('lets a staff key read the audit log but refuses it the dead-letter page', async () => {
+    const staff = await newPage();
+    await signIn(staff, STAFF_KEY);
+    await statusSays(staff, 'Signed in with a staff key');
+    expect(await staff.getByRole('link', { name: 'Dead letters' }).count()).toBe(0);
+    await staff.getByRole('link', { name: 'Audit log' }).first().click();
+    await staff.getByRole('cell', { name: 'event.received' }).first().waitFor();
+
+    await staff.goto(`${t.url}/ui/dead-letters`);
+    await staff.getByRole('alert').filter({ hasText: '(403)' }).waitFor();
+    await staff.getByRole('heading', { name: 'This page needs an ops key' }).waitFor();
+    await staff.close();
+
+    expect(pageProblems).toEqual([]);
+  });
+});
