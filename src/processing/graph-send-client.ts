@@ -1,4 +1,4 @@
-import { OnModuleDestroy } from '@nestjs/common';
+import { OnApplicationShutdown } from '@nestjs/common';
 import { Pool } from 'undici';
 import { ClassifiedFailure } from '../common/failure';
 import { MetricsService } from '../metrics/metrics.service';
@@ -25,7 +25,7 @@ export interface GraphPost {
  * What every Meta Send API client shares: a keep-alive undici Pool to the Graph host, one JSON POST,
  * and the same failure classification. A provider's client only says where and what to post.
  */
-export abstract class GraphSendClient implements ReplyClient, OnModuleDestroy {
+export abstract class GraphSendClient implements ReplyClient, OnApplicationShutdown {
   abstract readonly provider: string;
   private readonly pool: Pool;
   private readonly basePath: string;
@@ -80,7 +80,8 @@ export abstract class GraphSendClient implements ReplyClient, OnModuleDestroy {
     this.metrics?.sendApiDuration.observe({ provider: this.provider, status }, (performance.now() - started) / 1000);
   }
 
-  async onModuleDestroy(): Promise<void> {
+  /** After the workers have drained (beforeApplicationShutdown): a job active at SIGTERM still sends its reply. */
+  async onApplicationShutdown(): Promise<void> {
     if (!this.pool.closed && !this.pool.destroyed) await this.pool.close();
   }
 }
