@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { ApiKeyRepository } from '../src/auth/api-key.repository';
+import { DataCipher } from '../src/common/data-cipher';
 import { ACCOUNT_ID, instagramEnvelope, messagingItem, sign } from './support/meta-payloads';
 import { startTestApp, TEST_APP_SECRET, TestApp } from './support/test-app';
 import { waitFor } from './support/wait';
@@ -158,7 +159,7 @@ describe('admin: dead letters (real Postgres, Redis and a fake Graph API)', () =
 
       const res = await ops.post(`/admin/dead-letters/${deadLetterId}/replay`);
       expect(res.status).toBe(202);
-      expect(res.body).toEqual({ id: deadLetterId, eventId, jobId: `${eventId}-replay-1` });
+      expect(res.body).toEqual({ id: deadLetterId, eventId, jobId: `${eventId}-replay-1`, eventIds: [eventId] });
 
       await waitFor(async () => (await replyStatus(eventId)) === 'sent', { message: 'reply sent after replay' });
       expect(await eventStatus(eventId)).toBe('processed');
@@ -282,6 +283,39 @@ describe('admin: dead letters (real Postgres, Redis and a fake Graph API)', () =
       expect((await ops.post('/admin/dead-letters/replay', { ids: ['nope'] })).status).toBe(400);
       expect((await ops.post('/admin/dead-letters/replay', { filter: {}, extra: 1 })).status).toBe(400);
     });
+  });
+
+  it('re-reads a malformed body that the parser now understands, and processes its events once', async () => {
+    // As if an older parser had refused this body: stored sealed, dead-lettered as malformed.
+    const cipher = t.app.get(DataCipher);
+    const body = instagramEnvelope([messagingItem({ mid: 'm_reparse', sender: 'patient-reparse', text: 'hola' })]);
+    await t.db.pool.query(
+      `WITH receipt AS (
+         INSERT INTO webhook_receipts (id, provider, correlation_id, body_bytes, event_count, body, parse_error)
+         VALUES ('00000000-0000-7000-8000-0000000000c1', 'instagram', 'corr-reparse', $1, 0, $2, 'not_an_envelope')
+         RETURNING id
+       )
+       INSERT INTO dead_letters (id, source, receipt_id, provider, correlation_id, category, error)
+       SELECT '00000000-0000-7000-8000-0000000000b1', 'inbound', id, 'instagram', 'corr-reparse', 'malformed', 'not_an_envelope'
+         FROM receipt`,
+      [body.length, cipher.encrypt(body)],
+    );
+    const res = await ops.post('/admin/dead-letters/00000000-0000-7000-8000-0000000000b1/replay');
+    expect(res.status).toBe(202);
+    expect(res.body.eventIds).toHaveLength(1);
+    const [eventId] = res.body.eventIds;
+    await waitFor(
+      async () =>
+        (await rows<{ status: string }>(`SELECT status FROM replies WHERE event_id = $1`, [eventId]))[0]?.status ===
+        'sent',
+      { message: 'reply to the re-read event' },
+    );
+    expect(t.graph.repliesTo('patient-reparse')).toHaveLength(1);
+    const [receipt] = await rows<{ parse_error: string | null; event_count: number }>(
+      `SELECT parse_error, event_count FROM webhook_receipts WHERE id = '00000000-0000-7000-8000-0000000000c1'`,
+    );
+    expect(receipt).toEqual({ parse_error: null, event_count: 1 });
+    expect((await ops.post('/admin/dead-letters/00000000-0000-7000-8000-0000000000b1/replay')).status).toBe(409);
   });
 
   describe('purge', () => {

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { AuditAction, AuditEntry } from '../audit/audit-actions';
 import { auditInsert, auditParams } from '../audit/audit-sql';
 import { Sql } from '../database/sql';
+import { EventToStore } from '../idempotency/inbound-event.repository';
 
 export const DEAD_LETTER_STATUSES = ['pending', 'replayed', 'resolved'] as const;
 export type DeadLetterStatus = (typeof DEAD_LETTER_STATUSES)[number];
@@ -274,6 +275,66 @@ export class DeadLetterRepository {
          FROM marked m JOIN inbound_events e ON e.id = m.event_id`,
       [ids, actor, bulkReplayId],
     );
+  }
+
+  /**
+   * Replays a malformed-body dead letter whose stored body now parses: in one statement the letter is marked
+   * replayed, the events are stored under the original receipt (a known idempotency key is skipped), the
+   * receipt loses its parse error, and the replay is audited. Null when the letter was not pending.
+   */
+  async replayReceipt(
+    letter: { id: string; receiptId: string; provider: string; correlationId: string | null },
+    events: readonly EventToStore[],
+    actor: string,
+  ): Promise<{ insertedIds: string[] } | null> {
+    const [row] = await this.db.query<{ replayed: boolean; inserted: string[] | null }>(
+      `WITH letter AS (
+         UPDATE dead_letters SET status = 'replayed', replay_count = replay_count + 1, replayed_at = now()
+          WHERE id = $1 AND status = 'pending' AND event_id IS NULL
+          RETURNING id, replay_count
+       ), incoming AS (
+         SELECT * FROM unnest($3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
+                              $10::text[], $11::timestamptz[], $12::bytea[])
+                AS i(id, kind, channel, idempotency_key, account_id, sender_id, recipient_id, meta_message_id,
+                     occurred_at, payload)
+       ), inserted AS (
+         INSERT INTO inbound_events (id, receipt_id, provider, kind, channel, idempotency_key, account_id, sender_id,
+                                     recipient_id, meta_message_id, occurred_at, payload, correlation_id)
+         SELECT i.id, $2, $13, i.kind, i.channel, i.idempotency_key, i.account_id, i.sender_id, i.recipient_id,
+                i.meta_message_id, i.occurred_at, i.payload, $14
+           FROM incoming i WHERE EXISTS (SELECT 1 FROM letter)
+         ON CONFLICT (idempotency_key) DO NOTHING
+         RETURNING id
+       ), receipt AS (
+         UPDATE webhook_receipts SET parse_error = NULL, event_count = cardinality($3::uuid[])
+          WHERE id = $2 AND EXISTS (SELECT 1 FROM letter)
+       ), audited AS (
+         INSERT INTO audit_log (action, outcome, provider, correlation_id, actor, metadata)
+         SELECT '${AuditAction.DeadLetterReplayed}', 'success', $13, $14, $15,
+                jsonb_build_object('deadLetterId', l.id, 'replayCount', l.replay_count, 'receiptId', $2::uuid,
+                                   'events', cardinality($3::uuid[]), 'newEvents', (SELECT count(*) FROM inserted))
+           FROM letter l
+       )
+       SELECT EXISTS (SELECT 1 FROM letter) AS replayed, (SELECT array_agg(id) FROM inserted) AS inserted`,
+      [
+        letter.id,
+        letter.receiptId,
+        events.map((event) => event.id),
+        events.map((event) => event.kind),
+        events.map((event) => event.channel),
+        events.map((event) => event.idempotencyKey),
+        events.map((event) => event.accountId),
+        events.map((event) => event.senderId),
+        events.map((event) => event.recipientId),
+        events.map((event) => event.metaMessageId),
+        events.map((event) => event.occurredAt),
+        events.map((event) => event.sealedPayload),
+        letter.provider,
+        letter.correlationId ?? 'replay',
+        actor,
+      ],
+    );
+    return row?.replayed ? { insertedIds: row.inserted ?? [] } : null;
   }
 
   /** Undoes markReplayed when the jobs could not be queued (Redis unavailable): the letters are pending again. */

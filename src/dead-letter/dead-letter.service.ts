@@ -13,7 +13,10 @@ import { Actor } from '../auth/api-key';
 import { DataCipher } from '../common/data-cipher';
 import { uuidv7 } from '../common/ids';
 import { AppConfig } from '../config/app-config';
+import { EventToStore } from '../idempotency/inbound-event.repository';
 import { InboundEventProducer } from '../queue/inbound-event.producer';
+import { MalformedEnvelopeError, ParsedEvent } from '../webhooks/inbound-event';
+import { INBOUND_PROVIDERS } from '../webhooks/inbound-providers';
 import { DeadLetterAlert } from './dead-letter-alert';
 import {
   DeadLetterDetailRecord,
@@ -43,6 +46,14 @@ export interface DeadLetterPayload {
   payload: unknown;
   /** The decrypted raw webhook body, only for a dead letter without an event (a malformed body). */
   receiptBody: string | null;
+}
+
+export interface ReplayResult {
+  id: string;
+  /** The replayed event (the first one, for a malformed body that now yields several). */
+  eventId: string | null;
+  jobId: string | null;
+  eventIds: string[];
 }
 
 export interface BulkReplay {
@@ -120,22 +131,65 @@ export class DeadLetterService implements OnModuleDestroy {
   }
 
   /** Replays one dead letter: 404 when unknown, 409 when it is not pending or has no event to replay. */
-  async replay(id: string, actor: Actor): Promise<{ id: string; eventId: string; jobId: string }> {
+  async replay(id: string, actor: Actor): Promise<ReplayResult> {
     const record = await this.detail(id);
     if (record.status !== 'pending') {
       throw new ConflictException(`this dead letter is ${record.status}; only pending dead letters can be replayed`);
     }
-    if (!record.eventId) {
-      throw new ConflictException(
-        'this dead letter is a webhook body that could not be read as a Meta envelope; it holds no event to replay',
-      );
-    }
+    if (!record.eventId) return this.replayReceipt(record, actor);
     const [replayed] = await this.deadLetters.markReplayed([id], actor.name, null);
     if (!replayed) throw new ConflictException('this dead letter is being replayed by another request');
     const [jobId] = await this.enqueue([replayed], actor.name);
     this.logger.log({ msg: 'dead letter replayed', deadLetterId: id, eventId: replayed.eventId, actor: actor.name });
     void this.alert.check();
-    return { id, eventId: replayed.eventId, jobId };
+    return { id, eventId: replayed.eventId, jobId, eventIds: [replayed.eventId] };
+  }
+
+  /**
+   * A malformed body is read again with the provider's parser (which may have learnt its shape since); its
+   * events are stored and queued like a new delivery. 409 when it still cannot be read.
+   */
+  private async replayReceipt(record: DeadLetterDetailRecord, actor: Actor): Promise<ReplayResult> {
+    const provider = INBOUND_PROVIDERS.get(record.provider ?? '');
+    const sealed = await this.deadLetters.sealedContent(record.id);
+    if (!record.receiptId || !provider || !sealed?.receiptBody) {
+      throw new ConflictException('this dead letter holds no event and no readable webhook body to replay');
+    }
+    let parsed: ParsedEvent[];
+    try {
+      parsed = provider.parse(JSON.parse(this.cipher.decryptText(sealed.receiptBody)), (value) =>
+        this.cipher.fingerprint(value),
+      );
+    } catch (error) {
+      const reason = error instanceof MalformedEnvelopeError ? error.reason : 'invalid_json';
+      throw new ConflictException(
+        `the stored webhook body still cannot be read (${reason}); there is no event to replay`,
+      );
+    }
+    const events: EventToStore[] = parsed.map((event) => ({
+      ...event,
+      id: uuidv7(),
+      sealedPayload: this.cipher.encryptJson(event.payload),
+    }));
+    const result = await this.deadLetters.replayReceipt(
+      { id: record.id, receiptId: record.receiptId, provider: provider.name, correlationId: record.correlationId },
+      events,
+      actor.name,
+    );
+    if (!result) throw new ConflictException('this dead letter is being replayed by another request');
+    // New events: job id = event id, and the relay enqueues them if Redis refuses now.
+    await this.producer
+      .addAndMark(result.insertedIds.map((eventId) => ({ id: eventId, priority: 0 })))
+      .catch(() => this.logger.warn({ msg: 'replayed events left for the relay to enqueue', deadLetterId: record.id }));
+    this.logger.log({
+      msg: 'malformed webhook replayed',
+      deadLetterId: record.id,
+      events: result.insertedIds.length,
+      actor: actor.name,
+    });
+    void this.alert.check();
+    const [first] = result.insertedIds;
+    return { id: record.id, eventId: first ?? null, jobId: first ?? null, eventIds: result.insertedIds };
   }
 
   /** What a bulk replay would take: pending dead letters matching the selection. */

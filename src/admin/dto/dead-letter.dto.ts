@@ -147,8 +147,15 @@ export class DeadLetterPayloadDto {
 
 export class ReplayResultDto {
   @ApiProperty({ format: 'uuid' }) id!: string;
-  @ApiProperty({ format: 'uuid' }) eventId!: string;
-  @ApiProperty({ description: 'the new BullMQ job', example: '0193…-replay-1' }) jobId!: string;
+  @ApiProperty({ format: 'uuid', nullable: true, type: String, description: 'null when a re-read body held no event' })
+  eventId!: string | null;
+  @ApiProperty({ nullable: true, type: String, description: 'the new BullMQ job', example: '0193…-replay-1' })
+  jobId!: string | null;
+  @ApiProperty({
+    type: [String],
+    description: 'every event queued (several when a malformed body, read again, yields several)',
+  })
+  eventIds!: string[];
 }
 
 export class BulkReplayBody {
