@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { QueueFiguresLogger } from '../src/metrics/queue-figures-logger';
 import { InboundEventProducer } from '../src/queue/inbound-event.producer';
 import { VipSenders } from '../src/webhooks/vip-senders';
 import { instagramEnvelope, messagingItem, sign } from './support/meta-payloads';
@@ -74,6 +75,18 @@ describe('admin: queues, jobs and VIP priority (real Postgres, Redis and a fake 
       processing: { sampleSize: 2, averageMs: expect.any(Number), p95Ms: expect.any(Number) },
     });
     expect(inbound.processing.p95Ms).toBeGreaterThanOrEqual(0);
+  });
+
+  it('the worker logs one line of queue figures (every minute)', async () => {
+    await t.app.get(QueueFiguresLogger).logOnce();
+    const line = t
+      .logs()
+      .split('\n')
+      .find((l) => l.includes('"msg":"queue figures"'));
+    expect(JSON.parse(line!)).toMatchObject({
+      level: 30,
+      queues: { 'inbound-events': { waiting: expect.any(Number), active: expect.any(Number), failed: 1 } },
+    });
   });
 
   it('GET /admin/jobs/:queue/:id: attempts, times, last sanitised error and the next retry; 404 when unknown', async () => {
