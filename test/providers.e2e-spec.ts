@@ -231,6 +231,37 @@ describe('Messenger and WhatsApp go through the same pipeline as Instagram', () 
     expect(await rows(`SELECT 1 FROM replies WHERE recipient_id = '16505550003'`)).toHaveLength(0);
   });
 
+  it('marks an accepted WhatsApp reply failed when its failed status arrives (131047 after the fact)', async () => {
+    expect((await post('whatsapp', whatsappText('wamid.in.async', '16505550005', 'hello'))).status).toBe(200);
+    await waitFor(() => eventStatus('whatsapp', 'wamid.in.async').then((s) => s === 'processed'));
+    const replyRow = () =>
+      rows<{ id: string; status: string; provider_message_id: string; last_error_category: string | null }>(
+        `SELECT id, status, provider_message_id, last_error_category FROM replies WHERE recipient_id = '16505550005'`,
+      ).then((r) => r[0]);
+    const sentReply = await replyRow();
+    expect(sentReply.status).toBe('sent');
+
+    const failed = {
+      id: sentReply.provider_message_id,
+      status: 'failed',
+      timestamp: String(Math.floor(Date.now() / 1000)),
+      recipient_id: '16505550005',
+      errors: [{ code: 131047, title: 'Re-engagement message', error_data: { details: 'more than 24 hours' } }],
+    };
+    expect((await post('whatsapp', whatsappEnvelope({ statuses: [failed] }))).status).toBe(200);
+    await waitFor(() =>
+      eventStatus('whatsapp', sentReply.provider_message_id, 'status').then((s) => s === 'processed'),
+    );
+    expect(await replyRow()).toMatchObject({ status: 'failed', last_error_category: 'policy' });
+    const [audit] = await rows<{ metadata: Record<string, unknown> }>(
+      `SELECT a.metadata FROM audit_log a JOIN inbound_events e ON e.id = a.event_id
+        WHERE e.kind = 'status' AND e.meta_message_id = $1 AND a.action = 'reply.failed'`,
+      [sentReply.provider_message_id],
+    );
+    expect(audit.metadata).toEqual({ replyId: sentReply.id, category: 'policy', code: 131047 });
+    expect(whatsappSends('16505550005')).toHaveLength(1);
+  });
+
   it('dead-letters a WhatsApp reply outside the 24-hour window (131047) after one call: policy, no retry', async () => {
     graph.answerNext({
       status: 400,

@@ -166,6 +166,16 @@ export class ConversationRepository {
     );
   }
 
+  /** The provider accepted a reply, then reported it undelivered (a WhatsApp `failed` status). */
+  async markReplyUndelivered(provider: string, providerMessageId: string, category: string): Promise<string | null> {
+    const rows = await this.db.query<{ id: string }>(
+      `UPDATE replies SET status = 'failed', last_error_category = $3, updated_at = now()
+        WHERE provider = $1 AND provider_message_id = $2 AND status IN ('sent', 'unknown') RETURNING id`,
+      [provider, providerMessageId, category],
+    );
+    return rows[0]?.id ?? null;
+  }
+
   /** A transient failure: nothing was delivered, so the next attempt may send again. */
   async markReplyRetrying(eventId: string, category: string, httpStatus: number | null): Promise<void> {
     await this.db.query(

@@ -10,6 +10,7 @@ import { ConversationRepository } from '../conversations/conversation.repository
 import { DeadLetterRepository } from '../dead-letter/dead-letter.repository';
 import { ClaimedEvent, InboundEventRepository } from '../idempotency/inbound-event.repository';
 import { MetricsService } from '../metrics/metrics.service';
+import { classifyGraphResponse, GraphError } from './failure-classifier';
 import { REPLY_CLIENTS, ReplyClient } from './reply-client';
 import { SendPacer } from './send-pacer';
 import { InstagramMessageBridge } from '../outbound/instagram-message.bridge';
@@ -50,6 +51,12 @@ interface MessagingPayload {
   recipient?: { id?: string };
   message?: { mid?: string; text?: string; attachments?: unknown[] };
   message_edit?: { mid?: string; text?: string; num_edit?: number };
+}
+
+/** A delivery status of a message the account sent (WhatsApp `statuses[]`). */
+interface DeliveryStatusPayload {
+  status?: string;
+  errors?: GraphError[];
 }
 
 /**
@@ -126,6 +133,8 @@ export class InboundEventHandler {
           );
         }
         return this.complete(event);
+      case 'status':
+        return this.handleDeliveryStatus(event);
       default:
         // Reactions, postbacks, referrals, comments and other changes are recorded, not answered.
         return this.complete(event);
@@ -271,6 +280,19 @@ export class InboundEventHandler {
       }
     }
     return this.complete(event, entries);
+  }
+
+  /** Sent, delivered and read are recorded; a failed status marks the auto-reply it concerns as failed. */
+  private async handleDeliveryStatus(event: ClaimedEvent): Promise<void> {
+    const status = this.cipher.decryptJson<DeliveryStatusPayload>(event.sealedPayload);
+    if (status.status !== 'failed' || !event.metaMessageId) return this.complete(event);
+    const error = Array.isArray(status.errors) ? status.errors[0] : undefined;
+    const category = classifyGraphResponse(400, error).category;
+    const replyId = await this.conversations.markReplyUndelivered(event.provider, event.metaMessageId, category);
+    if (!replyId) return this.complete(event);
+    return this.complete(event, [
+      this.entry(event, AuditAction.ReplyFailed, 'failure', { replyId, category, code: error?.code ?? null }),
+    ]);
   }
 
   private async complete(event: ClaimedEvent, extra: AuditEntry[] = []): Promise<void> {
