@@ -4,6 +4,7 @@ import { HealthIndicatorService } from '@nestjs/terminus';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Sql } from '../database/sql';
+import { BacklogMonitor } from '../queue/backlog-monitor';
 import { QueueName } from '../queue/queue-names';
 
 const PROBE_TIMEOUT_MS = 1500;
@@ -22,7 +23,17 @@ export class DependencyHealth {
     private readonly indicators: HealthIndicatorService,
     private readonly db: Sql,
     @InjectQueue(QueueName.InboundEvents) private readonly queue: Queue,
+    private readonly backlogMonitor: BacklogMonitor,
   ) {}
+
+  /** Flood protection: always up (events are still stored), with `degraded` while new ones are held back. */
+  backlog() {
+    return this.indicators.check('backlog').up({ ...this.backlogMonitor.state() });
+  }
+
+  get degraded(): boolean {
+    return this.backlogMonitor.degraded;
+  }
 
   async postgres() {
     const check = this.indicators.check('postgres');

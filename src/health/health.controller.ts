@@ -24,11 +24,19 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  /** Readiness: Postgres and Redis both answer. 503 with details otherwise. */
+  /**
+   * Readiness: Postgres and Redis both answer (503 with details otherwise). Status `degraded`, still 200,
+   * while ingest holds new events back over INGEST_BACKLOG_LIMIT (docs/flood-protection.md).
+   */
   @Get('ready')
   @HealthCheck()
-  ready() {
-    return this.health.check([() => this.dependencies.postgres(), () => this.dependencies.redis()]);
+  async ready() {
+    const result = await this.health.check([
+      () => this.dependencies.postgres(),
+      () => this.dependencies.redis(),
+      () => this.dependencies.backlog(),
+    ]);
+    return this.dependencies.degraded ? { ...result, status: 'degraded' } : result;
   }
 
   @Get('queue')

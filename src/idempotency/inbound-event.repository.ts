@@ -177,6 +177,12 @@ export class InboundEventRepository {
     await this.db.query(`UPDATE inbound_events SET queued_at = now() WHERE id = ANY($1::uuid[])`, [eventIds]);
   }
 
+  /** Redis lost its queue: these events count as never enqueued again, for the relay. */
+  async markUnqueued(eventIds: readonly string[]): Promise<void> {
+    if (eventIds.length === 0) return;
+    await this.db.query(`UPDATE inbound_events SET queued_at = NULL WHERE id = ANY($1::uuid[])`, [eventIds]);
+  }
+
   /** Stored but never handed to the queue (Redis was down, or the process died between commit and enqueue). */
   async findUnqueued(olderThanMs: number, limit: number): Promise<QueueableEvent[]> {
     return this.db.query<QueueableEvent>(

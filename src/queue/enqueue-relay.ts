@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
-import { InboundEventRepository } from '../idempotency/inbound-event.repository';
+import { InboundEventRepository, QueueableEvent } from '../idempotency/inbound-event.repository';
+import { BacklogMonitor } from './backlog-monitor';
 import { InboundEventProducer } from './inbound-event.producer';
 
 const PAGE = 500;
@@ -12,6 +13,7 @@ const PAGE = 500;
  * - every unfinished event when Redis has lost its data (restarted without persistence, flushed):
  *   detected by a marker key that only a completed sweep writes.
  * Re-adding is safe: the job id is the event id, and processing is idempotent in Postgres.
+ * It never takes the backlog over INGEST_BACKLOG_LIMIT: a pass enqueues at most limit − backlog events.
  */
 @Injectable()
 export class EnqueueRelay implements OnApplicationBootstrap, OnModuleDestroy {
@@ -23,6 +25,7 @@ export class EnqueueRelay implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly config: AppConfig,
     private readonly events: InboundEventRepository,
     private readonly producer: InboundEventProducer,
+    private readonly backlog: BacklogMonitor,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -46,6 +49,7 @@ export class EnqueueRelay implements OnApplicationBootstrap, OnModuleDestroy {
   private async pass(): Promise<void> {
     const redis = await this.producer.queue.getBackend().client;
     const markerKey = `${this.config.queuePrefix}:relay:epoch`;
+    await this.backlog.refresh();
     if ((await redis.get(markerKey)) === null) {
       const swept = await this.sweepUnfinished();
       await redis.set(markerKey, new Date().toISOString());
@@ -54,11 +58,22 @@ export class EnqueueRelay implements OnApplicationBootstrap, OnModuleDestroy {
     }
     let enqueued = 0;
     for (;;) {
-      const batch = await this.events.findUnqueued(this.config.relayGraceMs, PAGE);
-      if (batch.length === 0) break;
-      await this.producer.addAndMark(batch);
-      enqueued += batch.length;
-      if (batch.length < PAGE) break;
+      const room = Math.min(PAGE, this.backlog.room());
+      const batch = await this.events.findUnqueued(this.config.relayGraceMs, Math.max(room, 1));
+      if (room === 0 && batch.length > 0) {
+        this.backlog.setHolding(true);
+        break;
+      }
+      if (batch.length > 0) {
+        this.backlog.admit(batch.length);
+        await this.producer.addAndMark(batch);
+        enqueued += batch.length;
+      }
+      if (batch.length < room || batch.length === 0) {
+        // Held events younger than the grace period are still held: only an empty table ends degraded mode.
+        if (this.backlog.state().holding) this.backlog.setHolding((await this.events.findUnqueued(0, 1)).length > 0);
+        break;
+      }
     }
     if (enqueued > 0) this.logger.log({ msg: 'relay enqueued stored events', count: enqueued });
   }
@@ -69,9 +84,22 @@ export class EnqueueRelay implements OnApplicationBootstrap, OnModuleDestroy {
     for (;;) {
       const batch = await this.events.findUnfinished(afterId, PAGE);
       if (batch.length === 0) return total;
-      await this.producer.addAndMark(batch);
-      total += batch.length;
+      // Those without a job: enqueued within the backlog limit, the rest left un-queued for later passes.
+      const missing = await this.withoutJobs(batch);
+      const admitted = this.backlog.admit(missing.length);
+      await this.producer.addAndMark(missing.slice(0, admitted));
+      await this.events.markUnqueued(missing.slice(admitted).map((event) => event.id));
+      total += missing.length;
       afterId = batch[batch.length - 1].id;
     }
+  }
+
+  /** The events whose job is not in Redis (one pipelined round trip). */
+  private async withoutJobs(events: readonly QueueableEvent[]): Promise<QueueableEvent[]> {
+    const redis = await this.producer.queue.getBackend().client;
+    const pipeline = redis.pipeline();
+    for (const event of events) pipeline.runCommand('exists', [this.producer.queue.toKey(event.id)]);
+    const results = (await pipeline.exec()) ?? [];
+    return events.filter((_, index) => results[index]?.[1] === 0);
   }
 }

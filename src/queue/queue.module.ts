@@ -1,12 +1,13 @@
 import { BullModule } from '@nestjs/bullmq';
 import { Global, Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
+import { BacklogMonitor } from './backlog-monitor';
 import { EnqueueRelay } from './enqueue-relay';
 import { InboundEventProducer } from './inbound-event.producer';
 import { QueueName } from './queue-names';
 import { redisConnection } from './redis-connection';
 
-/** BullMQ's connection, the queues, the fail-fast producer used on the webhook path, and its relay. */
+/** BullMQ's connection, the queues, the webhook path's fail-fast producer, its relay, and the backlog monitor. */
 @Global()
 @Module({
   imports: [
@@ -19,7 +20,7 @@ import { redisConnection } from './redis-connection';
     }),
     BullModule.registerQueue({ name: QueueName.InboundEvents }),
   ],
-  providers: [InboundEventProducer, EnqueueRelay],
-  exports: [BullModule, InboundEventProducer, EnqueueRelay],
+  providers: [InboundEventProducer, EnqueueRelay, BacklogMonitor],
+  exports: [BullModule, InboundEventProducer, EnqueueRelay, BacklogMonitor],
 })
 export class QueueModule {}

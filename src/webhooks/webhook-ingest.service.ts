@@ -8,6 +8,7 @@ import { AppConfig } from '../config/app-config';
 import { InboundEventRepository, QueueableEvent, ReceiptToStore } from '../idempotency/inbound-event.repository';
 import { MetricsService } from '../metrics/metrics.service';
 import { InboundEventHandler } from '../processing/inbound-event.handler';
+import { BacklogMonitor } from '../queue/backlog-monitor';
 import { InboundEventProducer } from '../queue/inbound-event.producer';
 import { MalformedEnvelopeError, ParsedEvent } from './inbound-event';
 import { InboundProvider } from './inbound-providers';
@@ -45,6 +46,7 @@ export class WebhookIngestService implements OnModuleDestroy {
     @Optional() private readonly inlineHandler?: InboundEventHandler,
     @Optional() private readonly metrics?: MetricsService,
     @Optional() private readonly vip?: VipSenders,
+    @Optional() private readonly backlog?: BacklogMonitor,
   ) {
     this.verifier = new SignatureVerifier(config.metaAppSecrets);
     this.store = new GroupCommit<ReceiptToStore, Set<string>>(
@@ -146,8 +148,11 @@ export class WebhookIngestService implements OnModuleDestroy {
 
   private async dispatch(eventIds: string[], vipIds: ReadonlySet<string> = new Set()): Promise<void> {
     if (this.config.useQueue && this.producer) {
+      // Over INGEST_BACKLOG_LIMIT the rest stay stored but un-queued: the relay enqueues them as the backlog drains.
+      const admitted = this.backlog ? eventIds.slice(0, this.backlog.admit(eventIds.length)) : eventIds;
+      if (admitted.length === 0) return;
       // The events are durable; the acknowledgement does not wait for Redis.
-      const enqueue = this.producer.enqueue(eventIds.map(this.withPriority(vipIds)));
+      const enqueue = this.producer.enqueue(admitted.map(this.withPriority(vipIds)));
       this.backgroundEnqueues.add(enqueue);
       void enqueue.finally(() => this.backgroundEnqueues.delete(enqueue));
       return;
