@@ -59,7 +59,11 @@ export class QueueFigures implements OnModuleDestroy {
     metrics.onScrape(async () => {
       for (const [name, queue] of this.queues) {
         const counts = await this.counts(queue);
-        for (const state of STATES) metrics.queueJobs.set({ queue: name, state }, counts?.[state] ?? 0);
+        // Redis did not answer: no sample rather than a misleading zero.
+        for (const state of STATES) {
+          if (counts) metrics.queueJobs.set({ queue: name, state }, counts[state]);
+          else metrics.queueJobs.remove({ queue: name, state });
+        }
       }
     });
   }
