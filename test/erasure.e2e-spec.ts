@@ -125,6 +125,9 @@ describe('erasure (real Postgres and Redis)', () => {
         (await sql(`SELECT 1 FROM replies WHERE status = 'sent'`)).length === 4,
       { message: 'every event processed and the four replies sent' },
     );
+    await sql(`INSERT INTO vip_senders (provider, sender_id, note) VALUES ('instagram', $1, 'priority patient')`, [
+      PATIENT,
+    ]);
     expect((await decryptEverything()).some((text) => text.includes(PATIENT_MARKER))).toBe(true);
     expect(await dumpEverything()).toContain(PATIENT);
 
@@ -141,6 +144,7 @@ describe('erasure (real Postgres and Redis)', () => {
         eventPayloads: 5,
         events: 5,
         replies: 2,
+        vipSenders: 1,
       },
     });
 

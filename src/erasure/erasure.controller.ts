@@ -21,7 +21,15 @@ export class ErasureController {
       example: {
         provider: 'instagram',
         fingerprint: 'Zk3x…',
-        counts: { conversations: 1, messageContent: 12, receiptBodies: 14, eventPayloads: 14, events: 15, replies: 6 },
+        counts: {
+          conversations: 1,
+          messageContent: 12,
+          receiptBodies: 14,
+          eventPayloads: 14,
+          events: 15,
+          replies: 6,
+          vipSenders: 0,
+        },
       },
     },
   })

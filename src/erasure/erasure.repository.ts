@@ -17,6 +17,8 @@ export interface ErasureCounts {
   events: number;
   /** Replies whose recipient id was replaced by the fingerprint. */
   replies: number;
+  /** Their entry in the VIP list (vip_senders), removed. */
+  vipSenders: number;
 }
 
 /** Escapes a literal for a Postgres regular expression. */
@@ -100,6 +102,11 @@ export class ErasureRepository {
         [conversations, participantId, fingerprint, provider],
       );
 
+      const vipSenders = await count(client, `DELETE FROM vip_senders WHERE provider = $1 AND sender_id = $2`, [
+        provider,
+        participantId,
+      ]);
+
       // A conversation pseudonymised by an earlier erasure (the patient wrote again since) absorbs this one.
       const merges = await client.query<{ from_id: string; to_id: string }>(
         `SELECT c.id AS from_id, f.id AS to_id FROM conversations c
@@ -124,6 +131,7 @@ export class ErasureRepository {
         eventPayloads,
         events: pseudonymised,
         replies,
+        vipSenders,
       };
       await client.query(auditInsert(1), auditParams([audit(counts)]));
       return counts;
