@@ -35,6 +35,8 @@ function replayFilter() {
   const { status: _status, ...filter } = filters();
   return filter;
 }
+/** Pending inbound dead letters can be replayed here (a malformed body is read again); outbound ones per endpoint. */
+const replayable = (letter) => letter.status === 'pending' && letter.source !== 'outbound';
 const QUEUE_OF_SOURCE = { inbound: 'inbound-events', outbound: 'outbound-deliveries' };
 
 function refuseOr(error) {
@@ -114,7 +116,7 @@ function row(letter) {
         'Inspect',
       ),
       ' ',
-      letter.status === 'pending' && letter.eventId
+      replayable(letter)
         ? el(
             'button',
             {
@@ -164,11 +166,18 @@ async function search({ quiet = false } = {}) {
 
 async function replayOne(id) {
   try {
-    await api(`/admin/dead-letters/${encodeURIComponent(id)}/replay`, { method: 'POST' });
+    const result = await api(`/admin/dead-letters/${encodeURIComponent(id)}/replay`, { method: 'POST' });
     if (inspectDialog.open) inspectDialog.close();
     selected.delete(id);
     await search({ quiet: true });
-    announce(status, `Dead letter ${id} replayed: its event is processing again.`, 'success');
+    const events = result?.eventIds?.length ?? 1;
+    announce(
+      status,
+      events === 1
+        ? `Dead letter ${id} replayed: its event is processing again.`
+        : `Dead letter ${id} replayed: ${describeCount(events, 'event')} processing again.`,
+      'success',
+    );
   } catch (error) {
     refuseOr(error);
   }
@@ -181,7 +190,7 @@ const countOf = (result) => result?.matched ?? result?.count ?? 0;
 function skippedNote(result) {
   const skipped = result?.skippedReceiptsOnly ?? 0;
   return skipped
-    ? ` ${describeCount(skipped, 'unreadable webhook body', 'unreadable webhook bodies')} left out (no event to replay).`
+    ? ` ${describeCount(skipped, 'unreadable webhook body', 'unreadable webhook bodies')} left out (replay those one by one).`
     : '';
 }
 
@@ -449,7 +458,7 @@ async function inspect(id) {
         'div',
         { className: 'actions' },
         showPayload,
-        letter.status === 'pending' && letter.eventId
+        replayable(letter)
           ? el('button', { type: 'button', onclick: () => replayOne(letter.id) }, 'Replay this dead letter')
           : '',
       ),
