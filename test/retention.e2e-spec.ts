@@ -114,6 +114,7 @@ describe('retention (real Postgres and Redis)', () => {
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({
       trigger: 'on_demand',
+      interrupted: false,
       days: { raw: 7, messages: 90, deadLetters: 30, audit: 365 },
       // bodies: 3 old + mid + unfinished + 2 failed; payloads: 3 old + mid (processed), failed-resolved only
       counts: { receiptBodies: 7, eventPayloads: 5, messageContent: 3, deadLetters: 3, auditEntries: 3 },

@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { AuditAction } from '../audit/audit-actions';
 import { AuditService } from '../audit/audit.service';
 import { AppConfig } from '../config/app-config';
@@ -24,6 +24,8 @@ export interface RetentionReport {
   /** The retention periods applied, in days. */
   days: { raw: number; messages: number; deadLetters: number; audit: number };
   counts: RetentionCounts;
+  /** True when the process began shutting down mid-run: the counts are partial, the next run carries on. */
+  interrupted: boolean;
 }
 
 /**
@@ -32,10 +34,11 @@ export interface RetentionReport {
  * AUDIT_RETENTION_DAYS. Runs in batches, each its own short transaction; safe to run twice at once.
  */
 @Injectable()
-export class RetentionService {
+export class RetentionService implements BeforeApplicationShutdown {
   private readonly logger = new Logger(RetentionService.name);
   /** Rows per batch (and so per transaction). */
   batchSize = 5000;
+  private stopping = false;
 
   constructor(
     private readonly config: AppConfig,
@@ -74,10 +77,12 @@ export class RetentionService {
       durationMs: Date.now() - started,
       days,
       counts,
+      interrupted: this.stopping,
     });
     try {
       for (const [target, step] of steps) {
         for (;;) {
+          if (this.stopping) break;
           const changed = await step(this.batchSize);
           counts[target] += changed;
           if (changed < this.batchSize) break;
@@ -106,5 +111,10 @@ export class RetentionService {
     });
     this.logger.log({ msg: 'retention run finished', ...done });
     return done;
+  }
+
+  /** Stop between batches, so a shutdown never waits for a long run (each batch is already committed). */
+  beforeApplicationShutdown(): void {
+    this.stopping = true;
   }
 }
