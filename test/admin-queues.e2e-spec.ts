@@ -121,6 +121,38 @@ describe('admin: queues, jobs and VIP priority (real Postgres, Redis and a fake 
     expect((await ops('/admin/jobs/inbound-events/bad:id')).status).toBe(400);
   });
 
+  it('VIP senders are managed over HTTP by ops, audited without the sender id', async () => {
+    const auth = { authorization: `Bearer ${OPS}` };
+    const added = await request(t.url)
+      .post('/admin/vip-senders')
+      .set(auth)
+      .send({ provider: 'instagram', senderId: 'vip-over-http', note: 'board member' });
+    expect(added.status).toBe(200);
+    expect(added.body).toMatchObject({ provider: 'instagram', senderId: 'vip-over-http', note: 'board member' });
+    const list = await ops('/admin/vip-senders');
+    expect(list.body).toMatchObject({
+      items: [{ provider: 'instagram', senderId: 'vip-over-http' }],
+      fromConfig: ['vip-from-config'],
+    });
+    expect(
+      (await request(t.url).post('/admin/vip-senders').set(auth).send({ provider: 'myspace', senderId: 'x' })).status,
+    ).toBe(400);
+    expect((await request(t.url).post('/admin/vip-senders').set('authorization', 'Bearer nope').send({})).status).toBe(
+      401,
+    );
+    expect((await request(t.url).delete('/admin/vip-senders/instagram/vip-over-http').set(auth)).status).toBe(204);
+    expect((await request(t.url).delete('/admin/vip-senders/instagram/vip-over-http').set(auth)).status).toBe(404);
+    const audit = await t.db.pool.query(
+      `SELECT action, actor, metadata::text AS metadata FROM audit_log WHERE action LIKE 'vipsender.%' ORDER BY id`,
+    );
+    expect(audit.rows.map((r) => [r.action, r.actor])).toEqual([
+      ['vipsender.added', 'env:ops:1'],
+      ['vipsender.removed', 'env:ops:1'],
+    ]);
+    expect(audit.rows[0].metadata).toContain('senderFingerprint');
+    expect(audit.rows.map((r) => r.metadata).join()).not.toContain('vip-over-http');
+  });
+
   it('processes a VIP sender (VIP_SENDER_IDS or the vip_senders table) before a backlog of others', async () => {
     await t.db.pool.query(
       `INSERT INTO vip_senders (provider, sender_id, note) VALUES ('instagram', 'vip-from-table', 'test')`,

@@ -115,6 +115,8 @@ describe('GET /metrics (Prometheus)', () => {
         '/admin/dead-letters/replays/{id}',
         '/admin/queues',
         '/admin/jobs/{queue}/{id}',
+        '/admin/vip-senders',
+        '/admin/vip-senders/{provider}/{senderId}',
         '/audit-logs',
         '/metrics',
       ]),

@@ -20,6 +20,8 @@ export const AuditAction = {
   DeadLetterPurged: 'deadletter.purged',
   DeadLetterAlert: 'deadletter.alert',
   AuditLogExported: 'auditlog.exported',
+  VipSenderAdded: 'vipsender.added',
+  VipSenderRemoved: 'vipsender.removed',
   OutboundEndpointCreated: 'outbound.endpoint_created',
   OutboundEndpointUpdated: 'outbound.endpoint_updated',
   OutboundEndpointDeleted: 'outbound.endpoint_deleted',
