@@ -10,6 +10,7 @@ import { ApiModule, WorkerProcessModule } from './app.module';
 import { configureBodyParsing } from './common/http/body-parsing';
 import { correlationIdFor } from './common/http/correlation-id';
 import { ErrorBodyFilter } from './common/http/error-body.filter';
+import { documentErrorBody } from './common/http/error-body.openapi';
 import { AppConfig } from './config/app-config';
 import { DependencyUnavailableError, prepareDatabase } from './database/database-bootstrap';
 import { redisConnection } from './queue/redis-connection';
@@ -106,7 +107,7 @@ function configureHttp(app: NestFastifyApplication, config: AppConfig): void {
       .addBearerAuth()
       .build(),
   );
-  SwaggerModule.setup('docs', app, document);
+  SwaggerModule.setup('docs', app, documentErrorBody(document));
 }
 
 /** Start-up failures a person can act on: say which dependency and how to start it, then exit non-zero. */

@@ -125,5 +125,10 @@ describe('GET /metrics (Prometheus)', () => {
       expect.arrayContaining(['provider', 'category', 'status', 'source', 'from', 'to', 'cursor', 'limit']),
     );
     expect(res.body.components.schemas.BulkReplayBody.properties).toHaveProperty('dryRun');
+    const errorRef = { $ref: '#/components/schemas/ErrorBody' };
+    for (const code of ['400', '401', '403']) {
+      expect(res.body.paths['/admin/queues'].get.responses[code].content['application/json'].schema).toEqual(errorRef);
+    }
+    expect(res.body.components.schemas.ErrorBody.required).toEqual(['statusCode', 'error', 'message', 'correlationId']);
   });
 });
