@@ -141,7 +141,7 @@ export class DeadLetterService implements OnModuleDestroy {
     if (!replayed) throw new ConflictException('this dead letter is being replayed by another request');
     const [jobId] = await this.enqueue([replayed], actor.name);
     this.logger.log({ msg: 'dead letter replayed', deadLetterId: id, eventId: replayed.eventId, actor: actor.name });
-    void this.alert.check();
+    void this.alert.check().catch(() => undefined);
     return { id, eventId: replayed.eventId, jobId, eventIds: [replayed.eventId] };
   }
 
@@ -187,7 +187,7 @@ export class DeadLetterService implements OnModuleDestroy {
       events: result.insertedIds.length,
       actor: actor.name,
     });
-    void this.alert.check();
+    void this.alert.check().catch(() => undefined);
     const [first] = result.insertedIds;
     return { id: record.id, eventId: first ?? null, jobId: first ?? null, eventIds: result.insertedIds };
   }
@@ -232,7 +232,7 @@ export class DeadLetterService implements OnModuleDestroy {
       .finally(() => {
         replay.finishedAt = new Date();
         this.running.delete(work);
-        void this.alert.check();
+        void this.alert.check().catch(() => undefined);
       });
     this.running.add(work);
     return replay;
@@ -261,7 +261,7 @@ export class DeadLetterService implements OnModuleDestroy {
       metadata: { deleted, cutoff: cutoff.toISOString(), requestedOlderThan: olderThan.toISOString(), retentionDays },
     });
     this.logger.log({ msg: 'dead letters purged', deleted, cutoff: cutoff.toISOString(), actor: actor.name });
-    void this.alert.check();
+    void this.alert.check().catch(() => undefined);
     return { deleted, cutoff, retentionDays, clampedToRetention };
   }
 
