@@ -153,7 +153,12 @@ describe('web pages (headless Chromium)', () => {
     await page.screenshot({ path: join(DOCS, 'ui-dead-letter-inspect.png') });
     await dialog.getByRole('button', { name: 'Show payload' }).click();
     await dialog.locator('pre.payload').filter({ hasText: 'm_ui_late' }).waitFor();
-    await dialog.getByRole('button', { name: 'Close' }).click();
+    // Escape closes the dialog and gives keyboard focus back to the button that opened it.
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+    expect(await page.evaluate("document.activeElement.getAttribute('aria-label')")).toBe(
+      `Inspect dead letter ${deadLetterId}`,
+    );
     await waitFor(
       async () =>
         (

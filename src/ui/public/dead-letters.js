@@ -427,11 +427,14 @@ async function inspect(id) {
               content?.payload !== undefined && content?.payload !== null
                 ? JSON.stringify(content.payload, null, 2)
                 : (content?.receiptBody ?? 'No stored content.');
+            const pre = el('pre', { className: 'payload', tabindex: 0, 'aria-label': 'Payload' }, text);
             payloadArea.replaceChildren(
               el('h3', {}, content?.payload ? 'Event payload' : 'Webhook body as received'),
-              el('pre', { className: 'payload', tabindex: 0, 'aria-label': 'Payload' }, text),
+              pre,
             );
             showPayload.textContent = 'Payload shown (view recorded)';
+            // The button is now disabled: keep keyboard focus inside the dialog, on what was just shown.
+            pre.focus();
           } catch (error) {
             payloadArea.replaceChildren(el('p', { className: 'status', 'data-kind': 'error' }, error.message));
             showPayload.disabled = false;

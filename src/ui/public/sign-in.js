@@ -47,6 +47,7 @@ function showSignedIn(role) {
     .getElementById('page-links')
     .replaceChildren(...LINKS[role].map(([href, label]) => el('li', {}, el('a', { href }, label))));
   signedIn.hidden = false;
+  form.querySelector('button[type=submit]').textContent = 'Sign in with another key';
 }
 
 form.addEventListener('submit', async (event) => {
