@@ -76,7 +76,13 @@ describe('web pages (headless Chromium)', () => {
     // One reply refused as outside the 24-hour window (policy: dead-lettered at once), one unreadable body.
     t.graph.answerNext({ status: 400, body: { error: { code: 10, error_subcode: 2018278, type: 'OAuthException' } } });
     expect(
-      (await post(instagramEnvelope([messagingItem({ mid: 'm_ui_late', sender: 'ui-patient', text: 'late' })]))).status,
+      (
+        await post(
+          instagramEnvelope([
+            messagingItem({ mid: 'm_ui_late', sender: 'ui-patient', text: 'Is the clinic open on Sunday?' }),
+          ]),
+        )
+      ).status,
     ).toBe(200);
     expect((await post('{"object": "instagram", "entry": [')).status).toBe(200);
     const letter = await waitFor(
@@ -128,6 +134,7 @@ describe('web pages (headless Chromium)', () => {
     expect(actions).toEqual(expect.arrayContaining(['event.received', 'event.dead_lettered']));
     const eventIds = await page.locator('#rows tr td:nth-child(5)').allTextContents();
     expect(new Set(eventIds)).toEqual(new Set([eventId]));
+    expect(await page.content()).not.toContain('Sunday');
     await page.screenshot({ path: join(DOCS, 'ui-audit-log.png'), fullPage: true });
 
     const [download] = await Promise.all([
@@ -137,7 +144,7 @@ describe('web pages (headless Chromium)', () => {
     const csv = readFileSync((await download.path())!, 'utf8');
     expect(csv.split('\n')[0]).toMatch(/action/);
     expect(csv).toContain('event.dead_lettered');
-    expect(csv).not.toContain('late');
+    expect(csv).not.toContain('Sunday');
   });
 
   it('inspects a dead letter, counts a bulk replay by dry run, replays it and sees it leave the list', async () => {
@@ -152,7 +159,7 @@ describe('web pages (headless Chromium)', () => {
     await dialog.getByText('Graph API answered 400 (code 10, subcode 2018278)').first().waitFor();
     await page.screenshot({ path: join(DOCS, 'ui-dead-letter-inspect.png') });
     await dialog.getByRole('button', { name: 'Show payload' }).click();
-    await dialog.locator('pre.payload').filter({ hasText: 'm_ui_late' }).waitFor();
+    await dialog.locator('pre.payload').filter({ hasText: 'Is the clinic open on Sunday?' }).waitFor();
     // Escape closes the dialog and gives keyboard focus back to the button that opened it.
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'hidden' });
