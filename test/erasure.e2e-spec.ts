@@ -119,6 +119,19 @@ describe('erasure (real Postgres and Redis)', () => {
       (await post([messagingItem({ mid: 'm_er_other_2', sender: OTHER, text: `${OTHER_MARKER} 2`, timestamp: now })]))
         .status,
     ).toBe(200);
+    // Signed but not a Meta envelope: stored (and dead-lettered as malformed) without any event.
+    const malformed = JSON.stringify({
+      object: 'instagram',
+      entry: 'not-a-list',
+      sender: { id: PATIENT },
+      text: PATIENT_MARKER,
+    });
+    const res0 = await request(t.url)
+      .post('/webhooks/instagram')
+      .set('content-type', 'application/json')
+      .set('x-hub-signature-256', sign(malformed, TEST_APP_SECRET))
+      .send(malformed);
+    expect(res0.status).toBe(200);
     await waitFor(
       async () =>
         (await sql(`SELECT 1 FROM inbound_events WHERE status <> 'processed'`)).length === 0 &&
@@ -140,7 +153,7 @@ describe('erasure (real Postgres and Redis)', () => {
       counts: {
         conversations: 1,
         messageContent: 3, // two incoming, one echo
-        receiptBodies: 2,
+        receiptBodies: 3, // the two that carried their events, and the malformed one
         eventPayloads: 5,
         events: 5,
         replies: 2,

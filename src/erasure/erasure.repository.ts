@@ -21,6 +21,8 @@ export interface ErasureCounts {
   vipSenders: number;
 }
 
+const UNLINKED_PAGE = 500;
+
 /** Escapes a literal for a Postgres regular expression. */
 const regexLiteral = (value: string) => value.replace(/[\\.^$|?*+()[\]{}]/g, '\\$&');
 
@@ -39,6 +41,8 @@ export class ErasureRepository {
     mentions: (sealedBody: Buffer) => boolean,
     audit: (counts: ErasureCounts) => AuditEntry,
   ): Promise<ErasureCounts> {
+    // Read before the transaction, so its row locks are held only for the updates.
+    const mentioning = await this.unlinkedReceiptsMentioning(provider, mentions);
     return this.db.transaction(async (client) => {
       const conversations = await ids(
         client,
@@ -59,16 +63,6 @@ export class ErasureRepository {
         `UPDATE messages SET content = NULL WHERE conversation_id = ANY($1::uuid[]) AND content IS NOT NULL`,
         [conversations],
       );
-      // Receipts that stored fewer events than they carried (redeliveries of duplicates, malformed bodies) are
-      // not linked to the participant: those still holding a body (RAW_RETENTION_DAYS at most) are opened to see.
-      const unlinked = await client.query<{ id: string; body: Buffer }>(
-        `SELECT r.id, r.body FROM webhook_receipts r
-          WHERE r.body IS NOT NULL AND r.provider = $1
-            AND (r.parse_error IS NOT NULL
-                 OR r.event_count > (SELECT count(*) FROM inbound_events e WHERE e.receipt_id = r.id))`,
-        [provider],
-      );
-      const mentioning = unlinked.rows.filter((row) => mentions(row.body)).map((row) => row.id);
       const receiptBodies = await count(
         client,
         `UPDATE webhook_receipts SET body = NULL
@@ -136,6 +130,31 @@ export class ErasureRepository {
       await client.query(auditInsert(1), auditParams([audit(counts)]));
       return counts;
     });
+  }
+
+  /**
+   * Receipts that stored fewer events than they carried (redeliveries of duplicates, malformed bodies) are
+   * linked to no participant: those still holding a body (RAW_RETENTION_DAYS at most) are opened, a page at a time.
+   */
+  private async unlinkedReceiptsMentioning(
+    provider: string,
+    mentions: (sealedBody: Buffer) => boolean,
+  ): Promise<string[]> {
+    const found: string[] = [];
+    let afterId: string | null = null;
+    for (;;) {
+      const page: { id: string; body: Buffer }[] = await this.db.query<{ id: string; body: Buffer }>(
+        `SELECT r.id, r.body FROM webhook_receipts r
+          WHERE r.body IS NOT NULL AND r.provider = $1 AND ($2::uuid IS NULL OR r.id > $2::uuid)
+            AND (r.parse_error IS NOT NULL
+                 OR r.event_count > (SELECT count(*) FROM inbound_events e WHERE e.receipt_id = r.id))
+          ORDER BY r.id LIMIT $3`,
+        [provider, afterId, UNLINKED_PAGE],
+      );
+      found.push(...page.filter((row) => mentions(row.body)).map((row) => row.id));
+      if (page.length < UNLINKED_PAGE) return found;
+      afterId = page[page.length - 1].id;
+    }
   }
 }
 
