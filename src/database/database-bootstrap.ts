@@ -35,7 +35,9 @@ export async function ensureDatabaseExists(databaseUrl: string): Promise<void> {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
     if (rowCount === 0) {
       await client.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`).catch((error: { code?: string }) => {
-        if (error.code !== '42P04') throw error; // duplicate_database: another process won the race
+        // Another process won the race: Postgres reports it as duplicate_database or, mid-commit, as a
+        // unique violation on pg_database.
+        if (error.code !== '42P04' && error.code !== '23505') throw error;
       });
     }
   } finally {
@@ -49,7 +51,11 @@ export async function migrate(databaseUrl: string): Promise<string[]> {
   await lock.connect();
   const dataSource = new DataSource(dataSourceOptions(databaseUrl, 2));
   try {
-    await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    // Poll rather than block: a session blocked in pg_advisory_lock holds a snapshot, and a migration that
+    // builds an index CONCURRENTLY waits for every such snapshot, so a blocking wait would deadlock.
+    while (!(await lock.query('SELECT pg_try_advisory_lock($1) AS ok', [MIGRATION_LOCK_KEY])).rows[0].ok) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
     await dataSource.initialize();
     const applied = await dataSource.runMigrations({ transaction: 'each' });
     return applied.map((migration) => migration.name);
