@@ -194,6 +194,16 @@ describe('web pages (headless Chromium)', () => {
     await row.waitFor({ state: 'detached' });
     expect(await page.locator('#rows tr[data-id]').count()).toBe(1);
     await waitFor(() => t.graph.repliesTo('ui-patient').length === 2, { message: 'the replayed reply sent' });
+
+    // A purge up to today keeps everything younger than DLQ_RETENTION_DAYS, and says so.
+    await page.getByLabel('Dead-lettered before', { exact: true }).fill(new Date().toISOString().slice(0, 10));
+    await page.getByRole('button', { name: 'Purge…' }).click();
+    await page
+      .getByRole('dialog', { name: 'Purge dead letters permanently?' })
+      .getByRole('button', { name: 'Purge' })
+      .click();
+    await statusSays(page, /0 dead letters purged\. The date was inside the 30-day retention period/);
+    expect(await page.locator('#rows tr[data-id]').count()).toBe(1);
   });
 
   it('shows live queue counts and a throughput chart', async () => {
