@@ -33,7 +33,7 @@ export class UiController {
 
   private send(reply: FastifyReply, name: string): void {
     const asset = this.assets.find(name);
-    if (!asset) throw new NotFoundException(`no page or file named ${name} under /ui`);
+    if (!asset) throw new NotFoundException('no such page or file under /ui');
     void reply
       .header('content-security-policy', UI_CONTENT_SECURITY_POLICY)
       .header('x-content-type-options', 'nosniff')

@@ -184,7 +184,7 @@ async function replayOne(id) {
 }
 
 /** A bulk-replay answer's count of replayable dead letters. */
-const countOf = (result) => result?.matched ?? result?.count ?? 0;
+const countOf = (result) => result?.matched ?? 0;
 
 /** Malformed webhook bodies hold no event: a bulk replay leaves them out. */
 function skippedNote(result) {
