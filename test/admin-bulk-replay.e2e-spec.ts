@@ -35,6 +35,8 @@ describe('admin: a large bulk replay is paced (API process without workers)', ()
 
   it('enqueues page by page and waits while the queue is full, then finishes when it drains', async () => {
     const queue = t.app.get(InboundEventProducer).queue;
+    // The relay's first pass re-enqueues every unfinished event when Redis has no marker yet: let it run first.
+    await waitFor(() => t.redis.get(`${t.prefix}:relay:epoch`), { message: 'first relay pass' });
     const res = await request(t.url)
       .post('/admin/dead-letters/replay')
       .set('authorization', `Bearer ${OPS}`)

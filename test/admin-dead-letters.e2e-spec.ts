@@ -249,7 +249,7 @@ describe('admin: dead letters (real Postgres, Redis and a fake Graph API)', () =
         dryRun: true,
       });
       expect(dry.status).toBe(202);
-      expect(dry.body).toEqual({ dryRun: true, matched: 3, skippedReceiptsOnly: 0 });
+      expect(dry.body).toEqual({ dryRun: true, matched: 3, skippedReceiptsOnly: 0, skippedOutbound: 0 });
       const byIds = await ops.post('/admin/dead-letters/replay', {
         ids: letters.slice(0, 2).map((l) => l.deadLetterId),
         dryRun: true,
@@ -316,6 +316,27 @@ describe('admin: dead letters (real Postgres, Redis and a fake Graph API)', () =
     );
     expect(receipt).toEqual({ parse_error: null, event_count: 1 });
     expect((await ops.post('/admin/dead-letters/00000000-0000-7000-8000-0000000000b1/replay')).status).toBe(409);
+  });
+
+  it('points an outbound delivery dead letter to the endpoints API instead of replaying it (409)', async () => {
+    await t.db.pool.query(
+      `INSERT INTO dead_letters (id, source, provider, category, error, delivery_id, endpoint_id)
+       VALUES ('00000000-0000-7000-8000-0000000000d9', 'outbound', 'outbound', 'server_error', 'HTTP 500', 42,
+               '00000000-0000-7000-8000-0000000000e9')`,
+    );
+    const detail = await ops.get('/admin/dead-letters/00000000-0000-7000-8000-0000000000d9');
+    expect(detail.body).toMatchObject({
+      source: 'outbound',
+      deliveryId: '42',
+      endpointId: '00000000-0000-7000-8000-0000000000e9',
+    });
+    const res = await ops.post('/admin/dead-letters/00000000-0000-7000-8000-0000000000d9/replay');
+    expect(res.status).toBe(409);
+    expect(res.body.message).toBe(
+      'an outbound delivery: retry it with POST /endpoints/00000000-0000-7000-8000-0000000000e9/deliveries/42/retry',
+    );
+    const dry = await ops.post('/admin/dead-letters/replay', { filter: { source: 'outbound' }, dryRun: true });
+    expect(dry.body).toMatchObject({ matched: 0, skippedOutbound: 1 });
   });
 
   describe('purge', () => {

@@ -41,6 +41,9 @@ export interface DeadLetterRecord {
   replayCount: number;
   replayedAt: Date | null;
   createdAt: Date;
+  /** Outbound dead letters: the delivery and its endpoint (retried through the endpoints API). */
+  deliveryId: string | null;
+  endpointId: string | null;
   position: string;
 }
 
@@ -77,7 +80,8 @@ export interface ReplayedLetter {
 const COLUMNS = `d.id, d.source, d.event_id AS "eventId", d.receipt_id AS "receiptId", d.provider,
   d.correlation_id AS "correlationId", d.category, d.error, d.attempts, d.job_id AS "jobId", d.status,
   d.first_failed_at AS "firstFailedAt", d.last_failed_at AS "lastFailedAt", d.replay_count AS "replayCount",
-  d.replayed_at AS "replayedAt", d.created_at AS "createdAt",
+  d.replayed_at AS "replayedAt", d.created_at AS "createdAt", d.delivery_id::text AS "deliveryId",
+  d.endpoint_id AS "endpointId",
   to_char(d.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS position`;
 
 /** WHERE clause for a filter; its parameters are appended to `params`. */
@@ -172,15 +176,16 @@ export class DeadLetterRepository {
     );
   }
 
-  async count(filter: DeadLetterFilter): Promise<{ events: number; receiptsOnly: number }> {
+  async count(filter: DeadLetterFilter): Promise<{ events: number; receiptsOnly: number; outbound: number }> {
     const params: unknown[] = [];
-    const row = await this.db.one<{ events: number; receipts_only: number }>(
+    const row = await this.db.one<{ events: number; receipts_only: number; outbound: number }>(
       `SELECT count(*) FILTER (WHERE d.event_id IS NOT NULL)::int AS events,
-              count(*) FILTER (WHERE d.event_id IS NULL)::int AS receipts_only
+              count(*) FILTER (WHERE d.event_id IS NULL AND d.receipt_id IS NOT NULL)::int AS receipts_only,
+              count(*) FILTER (WHERE d.delivery_id IS NOT NULL)::int AS outbound
          FROM dead_letters d WHERE ${whereClause(filter, params)}`,
       params,
     );
-    return { events: row?.events ?? 0, receiptsOnly: row?.receipts_only ?? 0 };
+    return { events: row?.events ?? 0, receiptsOnly: row?.receipts_only ?? 0, outbound: row?.outbound ?? 0 };
   }
 
   /** Ids of pending, replayable (event) dead letters created up to `until`, in creation order, after `after`. */

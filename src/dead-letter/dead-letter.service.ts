@@ -65,6 +65,8 @@ export interface BulkReplay {
   replayed: number;
   /** Malformed-body dead letters in the selection: not replayed in bulk (replay them one by one). */
   skippedReceiptsOnly: number;
+  /** Outbound delivery dead letters in the selection: retried through the endpoints API instead. */
+  skippedOutbound: number;
   startedAt: Date;
   finishedAt: Date | null;
   error: string | null;
@@ -136,6 +138,11 @@ export class DeadLetterService implements OnModuleDestroy {
     if (record.status !== 'pending') {
       throw new ConflictException(`this dead letter is ${record.status}; only pending dead letters can be replayed`);
     }
+    if (record.deliveryId) {
+      throw new ConflictException(
+        `an outbound delivery: retry it with POST /endpoints/${record.endpointId}/deliveries/${record.deliveryId}/retry`,
+      );
+    }
     if (!record.eventId) return this.replayReceipt(record, actor);
     const [replayed] = await this.deadLetters.markReplayed([id], actor.name, null);
     if (!replayed) throw new ConflictException('this dead letter is being replayed by another request');
@@ -193,15 +200,17 @@ export class DeadLetterService implements OnModuleDestroy {
   }
 
   /** What a bulk replay would take: pending dead letters matching the selection. */
-  async countReplayable(filter: DeadLetterFilter): Promise<{ matched: number; skippedReceiptsOnly: number }> {
-    const { events, receiptsOnly } = await this.deadLetters.count({ ...filter, status: 'pending' });
-    return { matched: events, skippedReceiptsOnly: receiptsOnly };
+  async countReplayable(
+    filter: DeadLetterFilter,
+  ): Promise<{ matched: number; skippedReceiptsOnly: number; skippedOutbound: number }> {
+    const { events, receiptsOnly, outbound } = await this.deadLetters.count({ ...filter, status: 'pending' });
+    return { matched: events, skippedReceiptsOnly: receiptsOnly, skippedOutbound: outbound };
   }
 
   /** Starts a paced bulk replay in the background and returns at once. */
   async startBulkReplay(filter: DeadLetterFilter, actor: Actor): Promise<BulkReplay> {
     const startedAt = new Date();
-    const { matched, skippedReceiptsOnly } = await this.countReplayable({
+    const { matched, skippedReceiptsOnly, skippedOutbound } = await this.countReplayable({
       ...filter,
       to: minDate(filter.to, startedAt),
     });
@@ -212,6 +221,7 @@ export class DeadLetterService implements OnModuleDestroy {
       matched,
       replayed: 0,
       skippedReceiptsOnly,
+      skippedOutbound,
       startedAt,
       finishedAt: null,
       error: null,

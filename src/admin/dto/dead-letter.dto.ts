@@ -93,6 +93,10 @@ export class DeadLetterDto {
   @ApiProperty() replayCount!: number;
   @ApiProperty({ nullable: true, type: Date }) replayedAt!: Date | null;
   @ApiProperty() createdAt!: Date;
+  @ApiProperty({ nullable: true, type: String, description: 'outbound: the failed delivery' })
+  deliveryId!: string | null;
+  @ApiProperty({ nullable: true, type: String, format: 'uuid', description: 'outbound: its endpoint' })
+  endpointId!: string | null;
 }
 
 export class DeadLetterPageDto {
@@ -185,6 +189,8 @@ export class BulkReplayDto {
   @ApiProperty({ description: 'pending event dead letters matching the selection' }) matched!: number;
   @ApiProperty({ description: 'malformed-body dead letters in the selection (replay those one by one)' })
   skippedReceiptsOnly!: number;
+  @ApiProperty({ description: 'outbound delivery dead letters in the selection (retry them through /endpoints)' })
+  skippedOutbound!: number;
   @ApiPropertyOptional({ format: 'uuid', description: 'follow it at GET /admin/dead-letters/replays/{replayId}' })
   replayId?: string;
   @ApiPropertyOptional({ enum: ['running', 'finished', 'failed'] }) status?: string;
