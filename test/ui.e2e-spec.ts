@@ -152,6 +152,7 @@ describe('web pages (headless Chromium)', () => {
     const row = page.locator(`#rows tr[data-id="${deadLetterId}"]`);
     await row.waitFor();
     expect(await page.locator('#rows tr[data-id]').count()).toBe(2);
+    expect(await row.getByRole('link', { name: eventId }).getAttribute('href')).toBe(`/ui/audit?eventId=${eventId}`);
     await page.screenshot({ path: join(DOCS, 'ui-dead-letters.png'), fullPage: true });
 
     await row.getByRole('button', { name: /Inspect/ }).click();

@@ -39,6 +39,15 @@ function replayFilter() {
 const replayable = (letter) => letter.status === 'pending' && letter.source !== 'outbound';
 const QUEUE_OF_SOURCE = { inbound: 'inbound-events', outbound: 'outbound-deliveries' };
 
+/** The event's whole story in the audit log. */
+function auditLink(eventId) {
+  return el(
+    'a',
+    { href: `/ui/audit?eventId=${encodeURIComponent(eventId)}`, title: 'Show this event in the audit log' },
+    eventId,
+  );
+}
+
 function refuseOr(error) {
   if (error.status === 401 || error.status === 403) showRefusal(main, error);
   else announce(status, error.message, 'error');
@@ -101,7 +110,7 @@ function row(letter) {
     el('td', {}, letter.error ?? '—'),
     el('td', { className: 'num' }, letter.attempts ?? '—'),
     el('td', {}, el('span', { className: 'pill', 'data-tone': STATUS_TONES[letter.status] }, letter.status)),
-    el('td', { className: 'id' }, letter.eventId ?? '—'),
+    el('td', { className: 'id' }, letter.eventId ? auditLink(letter.eventId) : '—'),
     el(
       'td',
       { className: 'nowrap' },
@@ -303,7 +312,7 @@ document.getElementById('purge-form').addEventListener('submit', async (event) =
 function detailList(letter) {
   const entries = [
     ['Id', letter.id, true],
-    ['Event id', letter.eventId, true],
+    ['Event id', letter.eventId ? auditLink(letter.eventId) : undefined, true],
     ['Job id', letter.jobId, true],
     ['Correlation id', letter.correlationId, true],
     ['Source', letter.source],
