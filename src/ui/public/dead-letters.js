@@ -35,8 +35,10 @@ function replayFilter() {
   const { status: _status, ...filter } = filters();
   return filter;
 }
-/** Pending inbound dead letters can be replayed here (a malformed body is read again); outbound ones per endpoint. */
+/** Pending inbound dead letters are replayed (a malformed body is read again); outbound deliveries are retried. */
 const replayable = (letter) => letter.status === 'pending' && letter.source !== 'outbound';
+const retryable = (letter) =>
+  letter.status === 'pending' && letter.source === 'outbound' && letter.endpointId && letter.deliveryId;
 const QUEUE_OF_SOURCE = { inbound: 'inbound-events', outbound: 'outbound-deliveries' };
 
 /** The event's whole story in the audit log. */
@@ -137,6 +139,18 @@ function row(letter) {
             'Replay',
           )
         : '',
+      retryable(letter)
+        ? el(
+            'button',
+            {
+              type: 'button',
+              className: 'small',
+              onclick: () => retryDelivery(letter),
+              'aria-label': `Retry the outbound delivery of dead letter ${letter.id}`,
+            },
+            'Retry delivery',
+          )
+        : '',
     ),
   );
 }
@@ -192,15 +206,36 @@ async function replayOne(id) {
   }
 }
 
+/** An outbound delivery is sent again through its endpoint's retry route (which settles the dead letter). */
+async function retryDelivery(letter) {
+  try {
+    await api(
+      `/endpoints/${encodeURIComponent(letter.endpointId)}/deliveries/${encodeURIComponent(letter.deliveryId)}/retry`,
+      { method: 'POST' },
+    );
+    if (inspectDialog.open) inspectDialog.close();
+    await search({ quiet: true });
+    announce(status, `Delivery ${letter.deliveryId} queued again to its endpoint.`, 'success');
+  } catch (error) {
+    refuseOr(error);
+  }
+}
+
 /** A bulk-replay answer's count of replayable dead letters. */
 const countOf = (result) => result?.matched ?? 0;
 
-/** Malformed webhook bodies hold no event: a bulk replay leaves them out. */
+/** A bulk replay leaves out malformed webhook bodies and outbound deliveries: they are handled one by one. */
 function skippedNote(result) {
-  const skipped = result?.skippedReceiptsOnly ?? 0;
-  return skipped
-    ? ` ${describeCount(skipped, 'unreadable webhook body', 'unreadable webhook bodies')} left out (replay those one by one).`
-    : '';
+  const bodies = result?.skippedReceiptsOnly ?? 0;
+  const outbound = result?.skippedOutbound ?? 0;
+  return (
+    (bodies
+      ? ` ${describeCount(bodies, 'unreadable webhook body', 'unreadable webhook bodies')} left out (replay those one by one).`
+      : '') +
+    (outbound
+      ? ` ${describeCount(outbound, 'outbound delivery', 'outbound deliveries')} left out (retry those one by one).`
+      : '')
+  );
 }
 
 replaySelected.addEventListener('click', async () => {
@@ -313,6 +348,8 @@ function detailList(letter) {
   const entries = [
     ['Id', letter.id, true],
     ['Event id', letter.eventId ? auditLink(letter.eventId) : undefined, true],
+    ['Delivery id', letter.deliveryId, true],
+    ['Endpoint id', letter.endpointId, true],
     ['Job id', letter.jobId, true],
     ['Correlation id', letter.correlationId, true],
     ['Source', letter.source],
@@ -458,7 +495,7 @@ async function inspect(id) {
         ? el(
             'p',
             { className: 'hint' },
-            'A failed outbound delivery is sent again from its endpoint (POST /endpoints/:id/recover), not from here.',
+            'A failed outbound delivery is not replayed through the inbound pipeline: “Retry delivery” sends it again to its endpoint.',
           )
         : '',
       el(
@@ -472,6 +509,9 @@ async function inspect(id) {
         showPayload,
         replayable(letter)
           ? el('button', { type: 'button', onclick: () => replayOne(letter.id) }, 'Replay this dead letter')
+          : '',
+        retryable(letter)
+          ? el('button', { type: 'button', onclick: () => retryDelivery(letter) }, 'Retry delivery')
           : '',
       ),
       payloadArea,
