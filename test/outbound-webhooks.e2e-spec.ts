@@ -188,7 +188,11 @@ describe('outbound webhooks (real receivers on loopback, verified with standardw
       responseBody: 'temporarily broken',
     });
     expect(attempts[0]).toMatchObject({ responseCode: 204, attempt: 3 });
-    const stats = (await request(t.url).get(`/endpoints/${endpoint.id}`).set(ops())).body.stats;
+    // Success counters are written a few times a second.
+    const stats = await waitFor(async () => {
+      const res = await request(t.url).get(`/endpoints/${endpoint.id}`).set(ops());
+      return res.body.stats?.deliveries === 3 ? res.body.stats : undefined;
+    });
     expect(stats).toMatchObject({ deliveries: 3, failures: 2, consecutiveFailures: 0 });
     expect(stats.lastSuccessAt).not.toBeNull();
   });

@@ -276,9 +276,9 @@ export class Environment {
   @IsInt()
   @Min(1)
   @Max(1000)
-  OUTBOUND_WORKER_CONCURRENCY = 100;
+  OUTBOUND_WORKER_CONCURRENCY = 200;
 
-  /** Default cap on deliveries in flight to one endpoint, across all processes. */
+  /** Default cap on deliveries in flight to one endpoint, per worker process. */
   @Transform(toInt)
   @IsInt()
   @Min(1)

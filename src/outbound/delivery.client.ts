@@ -89,7 +89,8 @@ export class DeliveryClient implements OnModuleDestroy {
       void evicted.close().catch(() => undefined);
     }
     pool = new Pool(origin, {
-      connections: 64,
+      // As many as this process can have in flight: endpoints of one origin share the pool.
+      connections: this.config.outbound.workerConcurrency,
       connect: this.connect,
       keepAliveTimeout: 30_000,
     });

@@ -6,7 +6,7 @@ import { DeliverOutboundJob, JobName, QueueName } from '../queue/queue-names';
 import { DeliveryRepository, DispatchableEvent } from './delivery.repository';
 import { queuePriority } from './event-types';
 
-const PAGE = 1000;
+const PAGE = 500;
 
 /** Job id of a delivery's n-th queueing: re-adding the same one is a no-op while it is on the queue. */
 export function deliveryJobId(deliveryId: string, requeues: number): string {

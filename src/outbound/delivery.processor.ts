@@ -30,7 +30,6 @@ export class DeliveryProcessor extends WorkerHost implements OnApplicationBootst
     const step = await this.deliveries
       .run({
         deliveryId: job.data.deliveryId,
-        runId: `${job.id}:${token ?? ''}`,
         jobId: job.id ?? null,
         slotAt: job.data.slotAt,
       })

@@ -40,13 +40,15 @@ export interface DeliveryTarget {
   event_id: string;
   endpoint_id: string;
   event_type: string;
-  event_created_at: Date;
+  /** Epoch milliseconds (numbers parse far faster than timestamps on this hot path). */
+  event_created_ms: number;
   correlation_id: string | null;
   url: string | null;
   endpoint_status: 'active' | 'disabled' | null;
   secret_sealed: Buffer | null;
   previous_secret_sealed: Buffer | null;
-  previous_secret_until: Date | null;
+  /** Epoch milliseconds; the previous secret stops signing then. */
+  previous_secret_until_ms: number | null;
   headers_sealed: Buffer | null;
   rate_limit_per_second: number | null;
   max_concurrency: number | null;
@@ -106,8 +108,10 @@ export class DeliveryRepository {
       async (ids) => {
         const rows = await this.db.query<DeliveryTarget>(
           `SELECT d.id, d.status, d.attempts, d.event_id, d.endpoint_id,
-                  ev.event_type, ev.created_at AS event_created_at, ev.correlation_id,
-                  e.url, e.status AS endpoint_status, e.secret_sealed, e.previous_secret_sealed, e.previous_secret_until,
+                  ev.event_type, (extract(epoch FROM ev.created_at) * 1000)::float8 AS event_created_ms, ev.correlation_id,
+                  e.url, e.status AS endpoint_status, e.secret_sealed,
+                  CASE WHEN e.previous_secret_until > now() THEN e.previous_secret_sealed END AS previous_secret_sealed,
+                  (extract(epoch FROM e.previous_secret_until) * 1000)::float8 AS previous_secret_until_ms,
                   e.headers_sealed, e.rate_limit_per_second, e.max_concurrency, e.timeout_ms
              FROM outbound_deliveries d
              JOIN outbound_events ev ON ev.id = d.event_id
@@ -125,7 +129,7 @@ export class DeliveryRepository {
         await this.writeSuccesses(records);
         return records.map(() => undefined);
       },
-      { maxBatchWeight: 500, maxInFlight: 1 },
+      { maxBatchWeight: 500, maxInFlight: 3 },
     );
   }
 
@@ -245,7 +249,7 @@ export class DeliveryRepository {
     return row?.data_sealed;
   }
 
-  /** A successful attempt; concurrent ones share one statement (attempt rows, deliveries, endpoint stats). */
+  /** A successful attempt; concurrent ones share one statement (attempt rows and deliveries). */
   recordSuccess(record: AttemptRecord): Promise<void> {
     return this.successes.submit(record);
   }
@@ -399,36 +403,24 @@ export class DeliveryRepository {
   }
 
   private async writeSuccesses(records: readonly AttemptRecord[]): Promise<void> {
+    // One JSON parameter: far cheaper to build in JS than seven array literals.
     await this.db.query(
-      `WITH attempt AS (
+      `WITH u AS (
+         SELECT * FROM json_to_recordset($1::json)
+           AS x("deliveryId" bigint, "endpointId" uuid, "eventId" uuid, attempt int, "responseCode" int,
+                "durationMs" int, "responseBody" text)
+       ), attempt AS (
          INSERT INTO outbound_attempts (delivery_id, endpoint_id, event_id, attempt, status, response_code, duration_ms,
                                         response_body)
-         SELECT d, e, ev, a, 'success', c, ms, b
-           FROM unnest($1::bigint[], $2::uuid[], $3::uuid[], $4::int[], $5::int[], $6::int[], $7::text[])
-                AS u(d, e, ev, a, c, ms, b)
-       ), delivered AS (
-         UPDATE outbound_deliveries d
-            SET status = 'succeeded', attempts = u.a, last_status_code = u.c, last_category = NULL,
-                last_attempt_at = now(), completed_at = now()
-           FROM unnest($1::bigint[], $4::int[], $5::int[]) AS u(id, a, c)
-          WHERE d.id = u.id
-       ), locked AS (
-         -- in id order, so concurrent batches touching the same endpoints cannot deadlock
-         SELECT id FROM outbound_endpoints WHERE id = ANY($2::uuid[]) ORDER BY id FOR UPDATE
+         SELECT "deliveryId", "endpointId", "eventId", attempt, 'success', "responseCode", "durationMs", "responseBody"
+           FROM u
        )
-       UPDATE outbound_endpoints e
-          SET deliveries_total = deliveries_total + s.n, consecutive_failures = 0, last_success_at = now()
-         FROM (SELECT id, count(*) AS n FROM unnest($2::uuid[]) AS id GROUP BY id) s, locked
-        WHERE e.id = s.id AND locked.id = s.id`,
-      [
-        records.map((r) => r.deliveryId),
-        records.map((r) => r.endpointId),
-        records.map((r) => r.eventId),
-        records.map((r) => r.attempt),
-        records.map((r) => r.responseCode),
-        records.map((r) => r.durationMs),
-        records.map((r) => r.responseBody),
-      ],
+       UPDATE outbound_deliveries d
+          SET status = 'succeeded', attempts = u.attempt, last_status_code = u."responseCode", last_category = NULL,
+              last_attempt_at = now(), completed_at = now()
+         FROM u
+        WHERE d.id = u."deliveryId"`,
+      [JSON.stringify(records)],
     );
   }
 }

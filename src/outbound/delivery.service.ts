@@ -8,10 +8,11 @@ import { DeliveryClient } from './delivery.client';
 import { AttemptFailure, classifyStatus, classifyTransport, isPermanent, nextAttemptDelay } from './delivery-outcome';
 import { AttemptRecord, DeliveryRepository, DeliveryTarget } from './delivery.repository';
 import { EndpointRepository } from './endpoint.repository';
+import { EndpointStats } from './endpoint-stats';
 import { signDelivery } from './endpoint-secret';
 import { OutboundEventType } from './event-types';
 import { OutboundEventPublisher } from './outbound-event.publisher';
-import { RateLimiter } from './rate-limiter';
+import { ConcurrencyGate, RateLimiter } from './rate-limiter';
 
 /** What the processor must do with the job after one run. */
 export type DeliveryStep =
@@ -22,8 +23,6 @@ export type DeliveryStep =
 
 export interface DeliveryRun {
   deliveryId: string;
-  /** Unique per run of a job (names the concurrency lease). */
-  runId: string;
   jobId: string | null;
   slotAt?: number;
 }
@@ -40,12 +39,14 @@ export class DeliveryService {
   private readonly bodies = new Map<string, string>();
   /** Recent latency per endpoint: how long a job waits when the endpoint's slots are all taken. */
   private readonly latency = new Map<string, number>();
+  private readonly gate = new ConcurrencyGate();
 
   constructor(
     private readonly config: AppConfig,
     private readonly cipher: DataCipher,
     private readonly deliveries: DeliveryRepository,
     private readonly endpoints: EndpointRepository,
+    private readonly stats: EndpointStats,
     private readonly limiter: RateLimiter,
     private readonly client: DeliveryClient,
     private readonly publisher: OutboundEventPublisher,
@@ -60,20 +61,18 @@ export class DeliveryService {
       return { kind: 'done', outcome: 'skipped' };
     }
     const timeoutMs = target.timeout_ms ?? this.config.outbound.timeoutMs;
-    const admission = await this.limiter.admit({
-      endpointId: target.endpoint_id,
-      ratePerSecond: target.rate_limit_per_second,
-      maxConcurrency: target.max_concurrency ?? this.config.outbound.endpointConcurrency,
-      leaseId: run.runId,
-      leaseMs: timeoutMs + 5000,
-      heldSlotAt: run.slotAt,
-    });
-    if (admission.verdict === 'busy') return { kind: 'later', delayMs: this.busyDelay(target.endpoint_id) };
-    if (admission.verdict === 'wait') return { kind: 'later', delayMs: admission.waitMs, slotAt: admission.slotAt };
+    const cap = target.max_concurrency ?? this.config.outbound.endpointConcurrency;
+    if (!this.gate.tryAcquire(target.endpoint_id, cap)) {
+      return { kind: 'later', delayMs: this.busyDelay(target.endpoint_id) };
+    }
     try {
+      if (target.rate_limit_per_second) {
+        const rate = await this.limiter.reserve(target.endpoint_id, target.rate_limit_per_second, run.slotAt);
+        if (rate.verdict === 'wait') return { kind: 'later', delayMs: rate.waitMs, slotAt: rate.slotAt };
+      }
       return await this.attempt(target, timeoutMs, run);
     } finally {
-      await admission.release();
+      this.gate.release(target.endpoint_id);
     }
   }
 
@@ -114,6 +113,7 @@ export class DeliveryService {
     };
     if (!failure) {
       await this.deliveries.recordSuccess(record);
+      this.stats.succeeded(target.endpoint_id);
       return { kind: 'done', outcome: 'delivered' };
     }
     return this.failed(target, record, failure, run);
@@ -130,6 +130,7 @@ export class DeliveryService {
       : nextAttemptDelay(this.config.outbound.retryScheduleMs, record.attempt, failure);
     const final = delayMs === undefined;
     await this.deliveries.recordFailure(record, final);
+    await this.stats.flush();
     const threshold = this.config.outbound.breakerThreshold;
     const verdict = await this.endpoints.recordFailure(
       target.endpoint_id,
@@ -212,7 +213,7 @@ export class DeliveryService {
 
   private secrets(target: DeliveryTarget): string[] {
     const secrets = [this.cipher.decryptText(target.secret_sealed as Buffer)];
-    if (target.previous_secret_sealed && target.previous_secret_until && target.previous_secret_until > new Date()) {
+    if (target.previous_secret_sealed && (target.previous_secret_until_ms ?? 0) > Date.now()) {
       secrets.push(this.cipher.decryptText(target.previous_secret_sealed));
     }
     return secrets;
@@ -225,7 +226,7 @@ export class DeliveryService {
     const sealed = await this.deliveries.eventData(target.event_id);
     const data = sealed ? this.cipher.decryptText(sealed) : 'null';
     const body = `{"type":${JSON.stringify(target.event_type)},"timestamp":${JSON.stringify(
-      new Date(target.event_created_at).toISOString(),
+      new Date(target.event_created_ms).toISOString(),
     )},"data":${data}}`;
     if (this.bodies.size >= BODY_CACHE_SIZE) this.bodies.delete(this.bodies.keys().next().value as string);
     this.bodies.set(target.event_id, body);

@@ -53,7 +53,9 @@ export class CreateEndpointDto {
   @Max(10_000)
   rateLimitPerSecond?: number;
 
-  @ApiPropertyOptional({ description: 'deliveries in flight at once, across all workers' })
+  @ApiPropertyOptional({
+    description: 'deliveries in flight at once, per worker process (default OUTBOUND_ENDPOINT_CONCURRENCY)',
+  })
   @IsOptional()
   @IsInt()
   @Min(1)
