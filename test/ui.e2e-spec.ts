@@ -209,9 +209,18 @@ describe('web pages (headless Chromium)', () => {
 
   it('shows live queue counts and a throughput chart', async () => {
     await page.getByRole('link', { name: 'Queues' }).click();
-    await page.locator('[data-figure="completed"]').first().waitFor();
-    // Two readings draw the line.
-    await page.locator('svg.chart polyline').first().waitFor({ state: 'attached' });
+    const inbound = page.locator('section', { has: page.getByRole('heading', { name: 'inbound-events' }) });
+    await inbound.locator('[data-figure="completed"]').waitFor();
+    expect(await inbound.locator('[data-figure="averageMs"]').textContent()).toMatch(/^\d+ ms$/);
+
+    // Twenty more messages between two readings: the chart rises (polled every 3 s).
+    const batch = Array.from({ length: 20 }, (_, i) => messagingItem({ mid: `m_ui_q${i}`, sender: `ui-q${i}` }));
+    expect((await post(instagramEnvelope(batch))).status).toBe(200);
+    await waitFor(
+      async () => Number(await inbound.locator('[data-figure="throughputLastMinute"]').textContent()) >= 20,
+      { timeoutMs: 10_000, message: 'the throughput figure to rise' },
+    );
+    await inbound.locator('svg.chart polyline').waitFor({ state: 'attached' });
     await page.screenshot({ path: join(DOCS, 'ui-queues.png') });
   });
 
@@ -221,7 +230,11 @@ describe('web pages (headless Chromium)', () => {
     await statusSays(staff, 'Signed in with a staff key');
     expect(await staff.getByRole('link', { name: 'Dead letters' }).count()).toBe(0);
     await staff.getByRole('link', { name: 'Audit log' }).first().click();
-    await staff.getByRole('cell', { name: 'event.received' }).first().waitFor();
+    // More than a page of entries by now: the cursor's next page comes after the first one.
+    await statusSays(staff, 'Showing 50 entries; more are available.');
+    await staff.getByRole('button', { name: 'Load more' }).click();
+    await statusSays(staff, /Showing (5[1-9]|[6-9]\d|\d{3,}) entries/);
+    expect(await staff.locator('#rows tr').count()).toBeGreaterThan(50);
 
     await staff.goto(`${t.url}/ui/dead-letters`);
     await staff.getByRole('alert').filter({ hasText: '(403)' }).waitFor();

@@ -28,19 +28,17 @@ let paused = false;
 let timer;
 let lastError = '';
 
-const queueList = (body) => (Array.isArray(body) ? body : (body?.queues ?? body?.items ?? []));
-
 /** Jobs per minute: the server's figure when it gives one, else the change in completed jobs since the last poll. */
 function perMinute(queue, previous, at) {
-  const given = queue.throughputPerMinute ?? queue.throughput?.perMinute ?? queue.throughputLastMinute;
-  if (typeof given === 'number') return given;
+  if (typeof queue.throughputLastMinute === 'number') return queue.throughputLastMinute;
   if (!previous || typeof queue.completed !== 'number' || typeof previous.completed !== 'number') return 0;
   const minutes = (at - previous.at) / 60000;
   return minutes > 0 ? Math.max(0, (queue.completed - previous.completed) / minutes) : 0;
 }
 
+/** A figure by key; processing times sit under `processing`. */
 function figureValue(queue, key, unit) {
-  const value = key === 'throughputPerMinute' ? (queue.throughputPerMinute ?? queue.throughputLastMinute) : queue[key];
+  const value = queue[key] ?? queue.processing?.[key];
   if (value === undefined || value === null) return '—';
   if (unit === 'ms') return `${Math.round(value)} ms`;
   return Math.round(value).toLocaleString();
@@ -168,7 +166,6 @@ async function poll() {
 
 pause.addEventListener('click', () => {
   paused = !paused;
-  pause.setAttribute('aria-pressed', String(paused));
   pause.textContent = paused ? 'Resume updates' : 'Pause updates';
   announce(status, paused ? 'Updates paused.' : 'Updates resumed.');
   if (!paused) void poll();
