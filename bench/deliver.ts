@@ -26,6 +26,8 @@ async function main(): Promise<void> {
     OUTBOUND_WORKER_CONCURRENCY: String(CONCURRENCY),
     OUTBOUND_ENDPOINT_CONCURRENCY: '50',
     OUTBOUND_RETRY_SCHEDULE: '0,1,1',
+    // Keep the timing-out endpoint enabled for the whole run (the breaker would otherwise switch it off).
+    OUTBOUND_BREAKER_THRESHOLD: '100000',
     DATABASE_POOL_SIZE: '20',
   });
   const total = ENDPOINTS * EVENTS;
@@ -63,6 +65,14 @@ async function main(): Promise<void> {
     const signedSeconds = (performance.now() - started) / 1000;
     const cpu = process.cpuUsage(cpuBefore);
     const cpuMsPerDelivery = (cpu.user + cpu.system) / 1000 / total;
+
+    // Fairness: the same run again with one more subscriber that times out on every request.
+    await api(bench.url, '/endpoints', { url: `${origin}/slow`, events: ['bench.deliver'], timeoutMs: 1000 });
+    receiver.send({ type: 'reset' });
+    const slowStarted = performance.now();
+    for (let i = 0; i < EVENTS; i++) await api(bench.url, '/events/bench.deliver', { data: DATA });
+    while ((await receivedCount(receiver)) < total) await new Promise((resolve) => setTimeout(resolve, 10));
+    const withSlowEndpoint = total / ((performance.now() - slowStarted) / 1000);
     const bareAfter = await bareLoop(origin, body, total);
 
     const bare = (bareBefore + bareAfter) / 2;
@@ -82,7 +92,15 @@ async function main(): Promise<void> {
       cpuMsPerDelivery: Math.round(cpuMsPerDelivery * 1000) / 1000,
       coresUsed: Math.round(((cpu.user + cpu.system) / 1e6 / signedSeconds) * 100) / 100,
       ratio: Math.round(ratio * 100) / 100,
-      target: { ratioAtLeast: 0.4, met: ratio >= 0.4 },
+      /** Healthy deliveries per second while one more subscriber times out on every request. */
+      healthyPerSecondWithOneTimingOutEndpoint: Math.round(withSlowEndpoint),
+      healthyRateDrop: Math.round((1 - withSlowEndpoint / signed) * 100) / 100,
+      target: {
+        ratioAtLeast: 0.4,
+        met: ratio >= 0.4,
+        healthyRateDropBelow: 0.2,
+        dropMet: withSlowEndpoint / signed > 0.8,
+      },
     };
     process.stdout.write(
       `${table(
@@ -91,6 +109,8 @@ async function main(): Promise<void> {
           ['bare undici Pool POST loop', total, result.bareUndiciPerSecond],
           ['signed deliveries (end to end)', total, result.signedDeliveriesPerSecond],
           ['ratio', '', result.ratio],
+          ['healthy deliveries, one endpoint timing out', total, result.healthyPerSecondWithOneTimingOutEndpoint],
+          ['healthy rate drop', '', result.healthyRateDrop],
           ['app CPU ms per delivery (cores used)', '', `${result.cpuMsPerDelivery} (${result.coresUsed})`],
         ],
       )}\nwritten: ${writeResult('deliver.json', result)}\n`,

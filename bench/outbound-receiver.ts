@@ -6,6 +6,8 @@ let received = 0;
 const server = createServer((req, res) => {
   req.on('data', () => undefined);
   req.on('end', () => {
+    // A dead subscriber: never answers (the delivery times out).
+    if (req.url?.startsWith('/slow')) return;
     received++;
     res.writeHead(200, { 'content-type': 'text/plain' });
     res.end('ok');

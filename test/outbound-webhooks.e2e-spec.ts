@@ -333,6 +333,22 @@ describe('outbound webhooks (real receivers on loopback, verified with standardw
     expect(attempts[0].n).toBe(count);
   });
 
+  it('keeps a timing-out endpoint to its concurrency cap while healthy endpoints are served', async () => {
+    receiver.on('/dead', () => ({ status: 200, delayMs: 5000 }));
+    const dead = await createEndpoint('/dead', ['fair.test'], { timeoutMs: 400, maxConcurrency: 2 });
+    await Promise.all(Array.from({ length: 10 }, (_, i) => createEndpoint(`/healthy/${i}`, ['fair.test'])));
+    const started = Date.now();
+    await Promise.all(Array.from({ length: 15 }, (_, i) => trigger('fair.test', { data: { i } })));
+    await waitFor(() => receiver.received.filter((r) => r.path.startsWith('/healthy/')).length >= 150, {
+      message: '150 healthy deliveries',
+    });
+    const healthySeconds = (Date.now() - started) / 1000;
+    // Never more than its cap in flight, and the healthy ones were not held behind its timeouts.
+    expect(receiver.maxConcurrent('/dead')).toBeLessThanOrEqual(2);
+    expect(healthySeconds).toBeLessThan(5);
+    await request(t.url).post(`/endpoints/${dead.id}/disable`).set(ops()).send({});
+  });
+
   it('publishes instagram.message.received (ids only, never the text) for each processed Instagram message', async () => {
     const endpoint = await createEndpoint('/bridge', ['instagram.message.received']);
     const body = instagramEnvelope([

@@ -24,6 +24,7 @@ export type Responder = (request: ReceivedWebhook, n: number) => Reply;
 export class WebhookReceiver {
   readonly received: ReceivedWebhook[] = [];
   connections = 0;
+  private readonly open = new Map<string, { now: number; max: number }>();
   private readonly responders = new Map<string, Responder>();
   private readonly counts = new Map<string, number>();
   private server?: Server;
@@ -47,6 +48,11 @@ export class WebhookReceiver {
         this.counts.set(request.path, n);
         const responder: Responder = this.responders.get(request.path) ?? (() => ({ status: 200, body: 'ok' }));
         const reply = responder(request, n);
+        const open = this.open.get(request.path) ?? { now: 0, max: 0 };
+        open.now++;
+        open.max = Math.max(open.max, open.now);
+        this.open.set(request.path, open);
+        res.on('close', () => open.now--);
         const send = () => {
           if (res.destroyed) return;
           res.writeHead(reply.status, reply.headers);
@@ -69,6 +75,11 @@ export class WebhookReceiver {
 
   on(path: string, responder: Responder): void {
     this.responders.set(path, responder);
+  }
+
+  /** The most requests to `path` that were open at once. */
+  maxConcurrent(path: string): number {
+    return this.open.get(path)?.max ?? 0;
   }
 
   at(path: string): ReceivedWebhook[] {
