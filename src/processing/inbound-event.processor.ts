@@ -3,6 +3,7 @@ import { BeforeApplicationShutdown, Logger, OnApplicationBootstrap } from '@nest
 import { DelayedError, Job, UnrecoverableError } from 'bullmq';
 import { ClassifiedFailure } from '../common/failure';
 import { AppConfig } from '../config/app-config';
+import { Sql } from '../database/sql';
 import { BACKOFF_TYPE, ProcessInboundEventJob, QueueName } from '../queue/queue-names';
 import { retryDelay } from '../queue/retry-delay';
 import { InboundEventHandler, PermanentFailure, SendDeferred } from './inbound-event.handler';
@@ -15,6 +16,7 @@ export class InboundEventProcessor extends WorkerHost implements OnApplicationBo
   constructor(
     private readonly handler: InboundEventHandler,
     private readonly config: AppConfig,
+    private readonly sql: Sql,
   ) {
     super();
   }
@@ -53,8 +55,21 @@ export class InboundEventProcessor extends WorkerHost implements OnApplicationBo
       }
       // Already dead-lettered by the handler: stop BullMQ from trying again.
       if (error instanceof PermanentFailure) throw new UnrecoverableError(error.message);
+      if (!(await this.storeReachable())) {
+        // Our own database is down: not the event's fault. Wait for it without using an attempt, or the
+        // job would run out of attempts with no dead letter written and the event would be stranded.
+        await job.moveToDelayed(Date.now() + 1000 + Math.floor(Math.random() * 1000), token);
+        throw new DelayedError();
+      }
       throw error;
     }
+  }
+
+  private storeReachable(): Promise<boolean> {
+    return this.sql.query('SELECT 1').then(
+      () => true,
+      () => false,
+    );
   }
 
   /** Redis connection errors: BullMQ reconnects by itself; say so once every few seconds, not on every retry. */
