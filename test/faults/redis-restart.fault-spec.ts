@@ -1,0 +1,83 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { Redis } from 'ioredis';
+import { startTestApp, TestApp } from '../support/test-app';
+import { waitFor } from '../support/wait';
+import { expectEverythingProcessedOnce, log, mids, outcome, postBurst } from './support';
+
+// A private Redis without persistence, so a restart loses the queue. The shared Redis on 6379 is never touched.
+const PORT = Number(process.env.FAULT_REDIS_PORT ?? 6390);
+const URL = `redis://127.0.0.1:${PORT}`;
+
+async function startRedis(): Promise<ChildProcess> {
+  const child = spawn(
+    'redis-server',
+    ['--port', String(PORT), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    {
+      stdio: 'ignore',
+    },
+  );
+  const probe = new Redis(URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  probe.on('error', () => undefined);
+  await waitFor(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`redis-server exited (${child.exitCode}); is port ${PORT} free?`);
+      await probe.connect().catch(() => undefined);
+      return (await probe.ping().catch(() => '')) === 'PONG';
+    },
+    { timeoutMs: 10_000, message: `redis-server on ${PORT}` },
+  );
+  probe.disconnect();
+  return child;
+}
+
+async function stopRedis(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGKILL');
+  await exited;
+}
+
+describe('Redis restarted (no persistence: the queue is gone) in the middle of a burst', () => {
+  let t: TestApp | undefined;
+  let redis: ChildProcess | undefined;
+
+  afterAll(async () => {
+    try {
+      await t?.close();
+    } finally {
+      await stopRedis(redis);
+    }
+  });
+
+  it('acknowledges during the outage, re-enqueues every unfinished event from Postgres, replies to each once', async () => {
+    redis = await startRedis();
+    t = await startTestApp({ env: { REDIS_URL: URL, LOG_LEVEL: 'warn', WORKER_CONCURRENCY: '50' } });
+    const app = t;
+    const all = mids('rrst', 5000);
+    const burst = postBurst(app.url, all, 32);
+    await waitFor(async () => (await outcome(app, 'rrst')).repliesSent >= 1000, { timeoutMs: 90_000, intervalMs: 200 });
+    await stopRedis(redis);
+    const before = await outcome(app, 'rrst');
+    log(`Redis killed: ${JSON.stringify(before)}`);
+    // While Redis is down the webhooks are still acknowledged: Postgres alone makes a 200 safe.
+    const ackedBefore = burst.acknowledged().length;
+    await waitFor(() => burst.acknowledged().length >= ackedBefore + 200, {
+      timeoutMs: 30_000,
+      message: 'acks while Redis is down',
+    });
+    redis = await startRedis();
+    log(`Redis back (empty) after ${burst.acknowledged().length - ackedBefore} acknowledgements without it`);
+    await burst.done;
+
+    const acknowledged = burst.acknowledged();
+    expect(acknowledged).toHaveLength(all.length);
+    const result = await expectEverythingProcessedOnce(app, 'rrst', acknowledged, 120_000);
+    log(`after recovery: ${JSON.stringify(result.final)}`);
+    expect(result.lost).toEqual([]);
+    expect(result.final.processed).toBe(all.length);
+    expect(result.tally.duplicates).toBe(0);
+    // Jobs active when Redis vanished may be re-run: their reply is then `unknown`, never sent twice.
+    expect(result.final.repliesSent + result.final.repliesUnknown).toBe(all.length);
+    expect(result.sentWithoutCall).toBe(0);
+  });
+});
