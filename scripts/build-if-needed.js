@@ -11,7 +11,8 @@ function newestMtime(dir) {
   let newest = 0;
   for (const item of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, item.name);
-    const mtime = item.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs;
+    // Only TypeScript is compiled: the web pages (src/ui/public) are copied below, never a reason to recompile.
+    const mtime = item.isDirectory() ? newestMtime(path) : item.name.endsWith('.ts') ? statSync(path).mtimeMs : 0;
     if (mtime > newest) newest = mtime;
   }
   return newest;
