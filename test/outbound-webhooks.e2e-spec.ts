@@ -96,6 +96,17 @@ describe('outbound webhooks (real receivers on loopback, verified with standardw
 
       const invalid = await request(t.url).post('/endpoints').set(ops()).send({ url: 'ftp://x', events: [] });
       expect(invalid.status).toBe(400);
+      for (const headers of [
+        { 'webhook-signature': 'v1,forged' },
+        { 'x-ok': 'a\r\nx-injected: 1' },
+        { 'bad name': 'x' },
+      ]) {
+        const refused = await request(t.url)
+          .post('/endpoints')
+          .set(ops())
+          .send({ url: receiver.url('/h'), events: ['h.x'], headers });
+        expect(refused.status).toBe(400);
+      }
 
       expect((await request(t.url).delete(`/endpoints/${created.id}`).set(ops())).status).toBe(204);
       expect((await request(t.url).get(`/endpoints/${created.id}`).set(ops())).status).toBe(404);
@@ -170,11 +181,12 @@ describe('outbound webhooks (real receivers on loopback, verified with standardw
 
   it('retries a failing delivery on the schedule with the same webhook-id, then succeeds; every attempt is stored', async () => {
     receiver.on('/retry', (_, n) => (n <= 2 ? { status: 500, body: 'temporarily broken' } : { status: 204 }));
-    const endpoint = await createEndpoint('/retry', ['retry.test']);
+    const endpoint = await createEndpoint('/retry', ['retry.test'], { headers: { 'X-Api-Key': 'k-123' } });
     const { eventId } = await trigger('retry.test', { data: { ok: true } });
     await waitFor(() => receiver.at('/retry').length >= 3);
     const got = receiver.at('/retry');
     got.forEach((r) => verifyDelivery(endpoint.secret, r));
+    expect(got.map((r) => r.headers['x-api-key'])).toEqual(['k-123', 'k-123', 'k-123']);
     expect(new Set(got.map((r) => r.headers['webhook-id']))).toEqual(new Set([eventId]));
 
     const attempts = await waitFor(async () => {

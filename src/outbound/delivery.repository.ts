@@ -344,21 +344,28 @@ export class DeliveryRepository {
     );
   }
 
-  /** Single delivery retry: back to pending with a fresh attempt budget, whatever its state. */
-  async requeueOne(endpointId: string, deliveryId: string): Promise<RequeuedDelivery | undefined> {
-    return this.db.one<RequeuedDelivery>(
+  /**
+   * Single delivery retry (or resend of a delivered one): back to pending with a fresh attempt budget.
+   * A delivery still pending already has a job on the queue: `pending` tells the caller.
+   */
+  async requeueOne(endpointId: string, deliveryId: string): Promise<RequeuedDelivery | { pending: true } | undefined> {
+    const row = await this.db.one<RequeuedDelivery & { pending: boolean }>(
       `WITH reset AS (
          UPDATE outbound_deliveries
             SET status = 'pending', attempts = 0, requeues = requeues + 1, completed_at = NULL
-          WHERE id = $2 AND endpoint_id = $1
+          WHERE id = $2 AND endpoint_id = $1 AND status <> 'pending'
          RETURNING id, requeues, event_id
        ), letters AS (
          UPDATE dead_letters SET status = 'replayed', replayed_at = now(), replay_count = replay_count + 1
           WHERE delivery_id IN (SELECT id FROM reset) AND status = 'pending'
        )
-       SELECT reset.id, reset.requeues, ev.priority FROM reset JOIN outbound_events ev ON ev.id = reset.event_id`,
+       SELECT reset.id, reset.requeues, ev.priority, false AS pending FROM reset JOIN outbound_events ev ON ev.id = reset.event_id
+       UNION ALL
+       SELECT id, requeues, 0, true FROM outbound_deliveries WHERE id = $2 AND endpoint_id = $1 AND status = 'pending'`,
       [endpointId, deliveryId],
     );
+    if (!row) return undefined;
+    return row.pending ? { pending: true } : { id: row.id, requeues: row.requeues, priority: row.priority };
   }
 
   attempts(endpointId: string, beforeId: string | null, limit: number): Promise<AttemptRow[]> {

@@ -27,7 +27,9 @@ export interface DeliveryRun {
   slotAt?: number;
 }
 
-const BODY_CACHE_SIZE = 1000;
+/** Event bodies kept for the deliveries still to come (bytes); larger bodies are read per delivery. */
+const BODY_CACHE_BYTES = 32 * 1024 * 1024;
+const LARGEST_CACHED_BODY = 1024 * 1024;
 
 /**
  * One run of a delivery job: admission (rate limit, concurrency cap), one signed attempt, and its
@@ -37,6 +39,7 @@ const BODY_CACHE_SIZE = 1000;
 export class DeliveryService {
   private readonly logger = new Logger(DeliveryService.name);
   private readonly bodies = new Map<string, string>();
+  private cachedBytes = 0;
   /** Recent latency per endpoint: how long a job waits when the endpoint's slots are all taken. */
   private readonly latency = new Map<string, number>();
   private readonly gate = new ConcurrencyGate();
@@ -228,8 +231,15 @@ export class DeliveryService {
     const body = `{"type":${JSON.stringify(target.event_type)},"timestamp":${JSON.stringify(
       new Date(target.event_created_ms).toISOString(),
     )},"data":${data}}`;
-    if (this.bodies.size >= BODY_CACHE_SIZE) this.bodies.delete(this.bodies.keys().next().value as string);
-    this.bodies.set(target.event_id, body);
+    if (body.length <= LARGEST_CACHED_BODY) {
+      while (this.cachedBytes + body.length > BODY_CACHE_BYTES && this.bodies.size > 0) {
+        const [oldest, evicted] = this.bodies.entries().next().value as [string, string];
+        this.bodies.delete(oldest);
+        this.cachedBytes -= evicted.length;
+      }
+      this.bodies.set(target.event_id, body);
+      this.cachedBytes += body.length;
+    }
     return body;
   }
 

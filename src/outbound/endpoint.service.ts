@@ -1,4 +1,4 @@
-import { Injectable, NotFoundException } from '@nestjs/common';
+import { BadRequestException, ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 import { AuditAction, AuditEntry } from '../audit/audit-actions';
 import { Actor } from '../auth/api-key';
 import { DataCipher } from '../common/data-cipher';
@@ -20,6 +20,9 @@ import { EndpointChanges, EndpointRepository, EndpointRow } from './endpoint.rep
 import { generateEndpointSecret } from './endpoint-secret';
 
 const RECOVER_BATCH = 1000;
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$/;
+/** Set by Switchboard on every delivery (signature headers too: any `webhook-` header). */
+const RESERVED_HEADERS = new Set(['host', 'content-length', 'content-type', 'transfer-encoding', 'connection']);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Endpoint management for ops: CRUD, secrets (returned once, stored sealed), enable/disable, attempts, replay. */
@@ -153,6 +156,8 @@ export class EndpointService {
     if (!/^\d{1,18}$/.test(deliveryId)) throw new NotFoundException('delivery not found');
     const delivery = await this.deliveries.requeueOne(this.uuid(id), deliveryId);
     if (!delivery) throw new NotFoundException('delivery not found');
+    if ('pending' in delivery)
+      throw new ConflictException('this delivery is still pending: it is on the queue already');
     await this.dispatcher.enqueue([delivery]);
     await this.audit(AuditAction.OutboundDeliveriesRequeued, actor, id, { deliveryId, count: 1 });
   }
@@ -164,7 +169,16 @@ export class EndpointService {
   private sealHeaders(headers: Record<string, string> | undefined): Buffer | null {
     if (!headers || Object.keys(headers).length === 0) return null;
     const clean: Record<string, string> = {};
-    for (const [name, value] of Object.entries(headers)) clean[name.toLowerCase()] = String(value);
+    for (const [name, value] of Object.entries(headers)) {
+      const lower = name.toLowerCase();
+      if (!HEADER_NAME.test(name) || RESERVED_HEADERS.has(lower) || lower.startsWith('webhook-')) {
+        throw new BadRequestException(`header "${name}" is not allowed`);
+      }
+      if (typeof value !== 'string' || /[\r\n\0]/.test(value) || value.length > 4096) {
+        throw new BadRequestException(`header "${name}" must be a single-line string`);
+      }
+      clean[lower] = value;
+    }
     return this.cipher.encryptJson(clean);
   }
 
