@@ -9,7 +9,8 @@ import { waitFor } from './support/wait';
 
 const OPS_KEY = 'ui-ops-key';
 const STAFF_KEY = 'ui-staff-key';
-const DOCS = join(__dirname, '..', 'docs');
+/** Screenshots refresh the README's images with UPDATE_SCREENSHOTS=1; otherwise they go to test/.artifacts (ignored). */
+const DOCS = process.env.UPDATE_SCREENSHOTS === '1' ? join(__dirname, '..', 'docs') : join(__dirname, '.artifacts');
 /** Debian's chromium (`apt-get install -y chromium`; .ci/run installs it when missing). */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
