@@ -269,6 +269,16 @@ describe('outbound webhooks (real receivers on loopback, verified with standardw
     await request(t.url).delete(`/endpoints/${watcher.id}`).set(ops());
   });
 
+  it('holds an event until deliverAt', async () => {
+    await createEndpoint('/later', ['later.test']);
+    const triggeredAt = Date.now();
+    const deliverAt = new Date(triggeredAt + 1500).toISOString();
+    const answer = await trigger('later.test', { data: {}, deliverAt, priority: 'urgent' });
+    expect(answer.endpointCount).toBe(1);
+    const [got] = await waitFor(() => (receiver.at('/later').length ? receiver.at('/later') : undefined));
+    expect(got.at - triggeredAt).toBeGreaterThanOrEqual(1400);
+  });
+
   it('honours Retry-After on 429 (the next attempt waits for it, not for the shorter schedule)', async () => {
     receiver.on('/throttle', (_, n) => (n === 1 ? { status: 429, headers: { 'retry-after': '1' } } : { status: 200 }));
     const endpoint = await createEndpoint('/throttle', ['throttle.test']);
