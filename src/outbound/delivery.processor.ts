@@ -32,6 +32,7 @@ export class DeliveryProcessor extends WorkerHost implements OnApplicationBootst
         deliveryId: job.data.deliveryId,
         jobId: job.id ?? null,
         slotAt: job.data.slotAt,
+        busy: job.data.busy,
       })
       .catch((error: unknown) => {
         const failure = classifyUnexpected(error);
@@ -49,8 +50,8 @@ export class DeliveryProcessor extends WorkerHost implements OnApplicationBootst
       case 'dead-lettered':
         throw new UnrecoverableError('delivery attempts exhausted');
       case 'later':
-        if (step.slotAt !== undefined || job.data.slotAt !== undefined) {
-          await job.updateData({ deliveryId: job.data.deliveryId, slotAt: step.slotAt });
+        if (step.slotAt !== job.data.slotAt || step.busy !== job.data.busy) {
+          await job.updateData({ deliveryId: job.data.deliveryId, slotAt: step.slotAt, busy: step.busy });
         }
         await job.moveToDelayed(Date.now() + step.delayMs, token);
         throw new DelayedError();

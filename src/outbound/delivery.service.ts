@@ -19,12 +19,13 @@ export type DeliveryStep =
   | { kind: 'done'; outcome: 'delivered' | 'skipped' }
   | { kind: 'dead-lettered' }
   /** Come back later: the attempt budget is untouched unless an attempt was made. */
-  | { kind: 'later'; delayMs: number; slotAt?: number };
+  | { kind: 'later'; delayMs: number; slotAt?: number; busy?: number };
 
 export interface DeliveryRun {
   deliveryId: string;
   jobId: string | null;
   slotAt?: number;
+  busy?: number;
 }
 
 /** Event bodies kept for the deliveries still to come (bytes); larger bodies are read per delivery. */
@@ -66,7 +67,8 @@ export class DeliveryService {
     const timeoutMs = target.timeout_ms ?? this.config.outbound.timeoutMs;
     const cap = target.max_concurrency ?? this.config.outbound.endpointConcurrency;
     if (!this.gate.tryAcquire(target.endpoint_id, cap)) {
-      return { kind: 'later', delayMs: this.busyDelay(target.endpoint_id) };
+      const busy = (run.busy ?? 0) + 1;
+      return { kind: 'later', delayMs: this.busyDelay(target.endpoint_id, busy), busy };
     }
     try {
       if (target.rate_limit_per_second) {
@@ -249,10 +251,14 @@ export class DeliveryService {
     this.latency.set(endpointId, previous === undefined ? durationMs : previous * 0.8 + durationMs * 0.2);
   }
 
-  /** A busy endpoint's job comes back after about one of its typical response times (bounded), jittered. */
-  private busyDelay(endpointId: string): number {
+  /**
+   * A busy endpoint's job comes back after about one of its typical response times, doubling each time
+   * it finds the endpoint busy again (up to 30 s): a large backlog behind a slow endpoint is not
+   * re-examined in a tight loop.
+   */
+  private busyDelay(endpointId: string, busy: number): number {
     const typical = Math.min(2000, Math.max(20, this.latency.get(endpointId) ?? 100));
-    return Math.round(typical * (0.5 + Math.random()));
+    return Math.round(Math.min(30_000, typical * 2 ** Math.min(busy - 1, 8)) * (0.5 + Math.random()));
   }
 
   private entry(

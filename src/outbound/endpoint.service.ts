@@ -18,6 +18,7 @@ import {
 } from './dto/endpoint.dto';
 import { EndpointChanges, EndpointRepository, EndpointRow } from './endpoint.repository';
 import { generateEndpointSecret } from './endpoint-secret';
+import { RateLimiter } from './rate-limiter';
 
 const RECOVER_BATCH = 1000;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$/;
@@ -34,6 +35,7 @@ export class EndpointService {
     private readonly endpoints: EndpointRepository,
     private readonly deliveries: DeliveryRepository,
     private readonly dispatcher: DeliveryDispatcher,
+    private readonly limiter: RateLimiter,
   ) {}
 
   async create(input: CreateEndpointDto, actor: Actor): Promise<CreatedEndpointDto> {
@@ -81,6 +83,7 @@ export class EndpointService {
       timeoutMs: input.timeoutMs,
     };
     const fields = Object.keys(input);
+    if (input.rateLimitPerSecond !== undefined) await this.limiter.reset(this.uuid(id));
     return this.view(
       this.found(
         await this.endpoints.update(this.uuid(id), changes, [
@@ -109,6 +112,8 @@ export class EndpointService {
   }
 
   async enable(id: string, actor: Actor): Promise<EndpointDto> {
+    // Slots reserved by deliveries that waited while it was disabled must not delay new ones.
+    await this.limiter.reset(this.uuid(id));
     return this.view(
       this.found(
         await this.endpoints.enable(this.uuid(id), [this.entry(AuditAction.OutboundEndpointEnabled, actor, id, {})]),

@@ -6,9 +6,10 @@ import { DeliveryRepository } from './delivery.repository';
 import { EndpointRepository } from './endpoint.repository';
 import { InstagramMessageBridge } from './instagram-message.bridge';
 import { OutboundEventPublisher } from './outbound-event.publisher';
+import { RateLimiter } from './rate-limiter';
 
 /**
- * Publishing outbound events: stores, repositories and the dispatcher (a producer). Global so that any
+ * Publishing outbound events: stores, repositories, the dispatcher (a producer) and the shared rate limiter. Global so that any
  * part of the product (the inbound handler's bridge) can publish; consumers live in OutboundWorkerModule.
  */
 @Global()
@@ -20,7 +21,15 @@ import { OutboundEventPublisher } from './outbound-event.publisher';
     DeliveryDispatcher,
     OutboundEventPublisher,
     InstagramMessageBridge,
+    RateLimiter,
   ],
-  exports: [EndpointRepository, DeliveryRepository, DeliveryDispatcher, OutboundEventPublisher, InstagramMessageBridge],
+  exports: [
+    EndpointRepository,
+    DeliveryRepository,
+    DeliveryDispatcher,
+    OutboundEventPublisher,
+    InstagramMessageBridge,
+    RateLimiter,
+  ],
 })
 export class OutboundCoreModule {}

@@ -48,6 +48,11 @@ export class RateLimiter implements OnModuleDestroy {
     return slotAt > now ? { verdict: 'wait', slotAt, waitMs: slotAt - now } : { verdict: 'go' };
   }
 
+  /** Forgets reserved slots (an endpoint re-enabled or given a new limit starts afresh). */
+  async reset(endpointId: string): Promise<void> {
+    await this.redis.del(`${this.prefix}:${endpointId}`);
+  }
+
   async onModuleDestroy(): Promise<void> {
     this.redis.disconnect();
   }

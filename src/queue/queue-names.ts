@@ -22,6 +22,8 @@ export interface DeliverOutboundJob {
   deliveryId: string;
   /** Epoch ms of a rate-limit slot this job already holds (set when it was delayed to wait for it). */
   slotAt?: number;
+  /** Times in a row the job found its endpoint at its concurrency cap: it waits longer each time. */
+  busy?: number;
 }
 
 /** The custom backoff type every job uses; see retryDelay. */
