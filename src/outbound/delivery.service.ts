@@ -253,12 +253,12 @@ export class DeliveryService {
 
   /**
    * A busy endpoint's job comes back after about one of its typical response times, doubling each time
-   * it finds the endpoint busy again (up to 30 s): a large backlog behind a slow endpoint is not
-   * re-examined in a tight loop.
+   * it finds the endpoint busy again (at most 16 times, and 30 s): a backlog behind a slow endpoint is
+   * not re-examined in a tight loop, and one behind a fast endpoint still keeps it busy.
    */
   private busyDelay(endpointId: string, busy: number): number {
     const typical = Math.min(2000, Math.max(20, this.latency.get(endpointId) ?? 100));
-    return Math.round(Math.min(30_000, typical * 2 ** Math.min(busy - 1, 8)) * (0.5 + Math.random()));
+    return Math.round(Math.min(30_000, typical * 2 ** Math.min(busy - 1, 4)) * (0.5 + Math.random()));
   }
 
   private entry(
