@@ -3,6 +3,7 @@ import { BeforeApplicationShutdown, Logger, OnApplicationBootstrap } from '@nest
 import { DelayedError, Job, UnrecoverableError } from 'bullmq';
 import { classifyUnexpected } from '../common/failure';
 import { AppConfig } from '../config/app-config';
+import { Sql } from '../database/sql';
 import { DeliverOutboundJob, QueueName } from '../queue/queue-names';
 import { DeliveryService } from './delivery.service';
 
@@ -18,6 +19,7 @@ export class DeliveryProcessor extends WorkerHost implements OnApplicationBootst
   constructor(
     private readonly deliveries: DeliveryService,
     private readonly config: AppConfig,
+    private readonly sql: Sql,
   ) {
     super();
   }
@@ -34,8 +36,14 @@ export class DeliveryProcessor extends WorkerHost implements OnApplicationBootst
         slotAt: job.data.slotAt,
         busy: job.data.busy,
       })
-      .catch((error: unknown) => {
+      .catch(async (error: unknown) => {
         const failure = classifyUnexpected(error);
+        if (!(await this.storeReachable())) {
+          // Postgres is down: not the delivery's fault. Wait for it without using one of the job's attempts
+          // (a delivery already sent is sent again later: subscribers de-duplicate on webhook-id).
+          await job.moveToDelayed(Date.now() + 1000 + Math.floor(Math.random() * 1000), token);
+          throw new DelayedError();
+        }
         this.logger.error({
           msg: 'delivery run failed; BullMQ retries it',
           jobId: job.id,
@@ -56,6 +64,13 @@ export class DeliveryProcessor extends WorkerHost implements OnApplicationBootst
         await job.moveToDelayed(Date.now() + step.delayMs, token);
         throw new DelayedError();
     }
+  }
+
+  private storeReachable(): Promise<boolean> {
+    return this.sql.query('SELECT 1').then(
+      () => true,
+      () => false,
+    );
   }
 
   async beforeApplicationShutdown(): Promise<void> {

@@ -1,0 +1,79 @@
+import { Queue } from 'bullmq';
+import request from 'supertest';
+import { QueueName } from '../src/queue/queue-names';
+import { TcpProxy } from './support/tcp-proxy';
+import { startTestApp, TEST_REDIS_URL } from './support/test-app';
+import { createTestDatabase } from './support/test-database';
+import { waitFor } from './support/wait';
+import { WebhookReceiver } from './support/webhook-receiver';
+
+const OPS = 'sb_ops_outage-test-key';
+
+describe('outbound deliveries while Postgres is unreachable', () => {
+  it('waits for Postgres without using an attempt, then delivers (same webhook-id)', async () => {
+    const receiver = new WebhookReceiver();
+    await receiver.start();
+    const db = await createTestDatabase();
+    const proxy = new TcpProxy('127.0.0.1', 5432);
+    const port = await proxy.start();
+    const t = await startTestApp({
+      db,
+      env: {
+        DATABASE_URL: db.url.replace('127.0.0.1:5432', `127.0.0.1:${port}`),
+        OPS_API_KEYS: OPS,
+        OUTBOUND_ALLOW_PRIVATE_NETWORKS: 'true',
+      },
+    });
+    const redisUrl = new URL(TEST_REDIS_URL);
+    const queue = new Queue(QueueName.OutboundDeliveries, {
+      connection: { host: redisUrl.hostname, port: Number(redisUrl.port || 6379) },
+      prefix: t.prefix,
+    });
+    try {
+      const ops = { authorization: `Bearer ${OPS}` };
+      // The subscriber answers slowly: Postgres goes away while the first attempt is in flight.
+      receiver.on('/outage', () => ({ status: 200, delayMs: 300 }));
+      const endpoint = await request(t.url)
+        .post('/endpoints')
+        .set(ops)
+        .send({ url: receiver.url('/outage'), events: ['outage.test'] });
+      expect(endpoint.status).toBe(201);
+      const { body } = await request(t.url)
+        .post('/events/outage.test')
+        .set(ops)
+        .send({ data: { n: 1 } });
+      await waitFor(() => receiver.at('/outage').length === 1);
+      proxy.cut();
+      await waitFor(async () => (await queue.getJobCounts('delayed')).delayed === 1, { timeoutMs: 10_000 });
+      proxy.restore();
+
+      const [delivery] = await waitFor(
+        async () => {
+          const rows = (
+            await db.pool.query(`SELECT id, status, attempts FROM outbound_deliveries WHERE event_id = $1`, [
+              body.eventId,
+            ])
+          ).rows as { id: string; status: string; attempts: number }[];
+          return rows[0]?.status === 'succeeded' ? rows : undefined;
+        },
+        { timeoutMs: 20_000, intervalMs: 100 },
+      );
+      expect(delivery.attempts).toBe(1);
+      const got = receiver.at('/outage');
+      expect(got.length).toBeGreaterThanOrEqual(2);
+      expect(new Set(got.map((r) => r.headers['webhook-id']))).toEqual(new Set([body.eventId]));
+      expect((await queue.getJobCounts('failed')).failed).toBe(0);
+      const job = await queue.getJob(`d${delivery.id}-0`);
+      // BullMQ counts the completion itself: 1 means no attempt was spent on the outage.
+      expect(job?.attemptsMade).toBe(1);
+      expect(t.logs()).not.toContain('delivery run failed');
+    } finally {
+      proxy.restore();
+      await queue.close();
+      await t.close();
+      await proxy.stop();
+      await db.drop();
+      await receiver.stop();
+    }
+  });
+});
