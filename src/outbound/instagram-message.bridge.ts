@@ -1,4 +1,5 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { OutboundEventType } from './event-types';
 import { OutboundEventPublisher } from './outbound-event.publisher';
 
@@ -15,23 +16,52 @@ export interface ReceivedMessage {
  * Tells subscribers an Instagram message arrived: ids and timing only, never the text or attachments.
  * Keyed by the inbound event, so re-processing the same event publishes it once.
  */
+const RETRIES = 3;
+
 @Injectable()
 export class InstagramMessageBridge {
+  private readonly logger = new Logger(InstagramMessageBridge.name);
+  /** Inbound events published by this process: a job re-run (reply pacing defers often) skips the trigger. */
+  private readonly published = new Set<string>();
+
   constructor(private readonly publisher: OutboundEventPublisher) {}
 
+  /**
+   * Publishes, trying again shortly on a failure: the inbound event may be marked processed by the time
+   * this settles, so a failure here would not be retried by its job.
+   */
   async messageReceived(message: ReceivedMessage): Promise<void> {
-    await this.publisher.publish({
-      eventType: OutboundEventType.InstagramMessageReceived,
-      data: {
-        eventId: message.eventId,
-        conversationId: message.conversationId,
-        accountId: message.accountId,
-        senderId: message.senderId,
-        occurredAt: message.occurredAt.toISOString(),
-      },
-      publisher: 'system',
-      idempotencyKey: `instagram.message.received:${message.eventId}`,
-      correlationId: message.correlationId,
-    });
+    if (this.published.has(message.eventId)) return;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.publisher.publish({
+          eventType: OutboundEventType.InstagramMessageReceived,
+          data: {
+            eventId: message.eventId,
+            conversationId: message.conversationId,
+            accountId: message.accountId,
+            senderId: message.senderId,
+            occurredAt: message.occurredAt.toISOString(),
+          },
+          publisher: 'system',
+          idempotencyKey: `instagram.message.received:${message.eventId}`,
+          correlationId: message.correlationId,
+        });
+        break;
+      } catch (error) {
+        if (attempt >= RETRIES) {
+          this.logger.error({
+            msg: 'could not publish instagram.message.received',
+            eventId: message.eventId,
+            correlationId: message.correlationId,
+            error: (error as Error)?.name,
+          });
+          throw error;
+        }
+        await sleep(250 * attempt);
+      }
+    }
+    if (this.published.size >= 10_000) this.published.clear();
+    this.published.add(message.eventId);
   }
 }

@@ -6,7 +6,7 @@ import { DataCipher } from '../common/data-cipher';
 import { ClassifiedFailure, classifyUnexpected } from '../common/failure';
 import { uuidv7 } from '../common/ids';
 import { AppConfig } from '../config/app-config';
-import { ConversationRepository } from '../conversations/conversation.repository';
+import { ConversationRepository, RecordedMessage } from '../conversations/conversation.repository';
 import { DeadLetterRepository } from '../dead-letter/dead-letter.repository';
 import { ClaimedEvent, InboundEventRepository } from '../idempotency/inbound-event.repository';
 import { MetricsService } from '../metrics/metrics.service';
@@ -165,18 +165,30 @@ export class InboundEventHandler {
       cooldownMinutes: this.config.autoReply.cooldownMinutes,
       newIds: { conversation: uuidv7(), message: uuidv7(), reply: uuidv7() },
     });
-    // The message is stored: subscribers hear of it (ids only) whatever becomes of the auto-reply.
-    if (event.provider === 'instagram') {
-      await this.outbound?.messageReceived({
-        eventId: event.id,
-        conversationId: recorded.conversationId,
-        accountId,
-        senderId: participantId,
-        occurredAt: event.occurredAt ?? new Date(),
-        correlationId: event.correlationId,
-      });
+    // The message is stored: subscribers hear of it (ids only) whatever becomes of the auto-reply, which
+    // does not wait for it; the job does.
+    const announced =
+      event.provider === 'instagram'
+        ? this.outbound?.messageReceived({
+            eventId: event.id,
+            conversationId: recorded.conversationId,
+            accountId,
+            senderId: participantId,
+            occurredAt: event.occurredAt ?? new Date(),
+            correlationId: event.correlationId,
+          })
+        : undefined;
+    void announced?.catch(() => undefined); // may settle before it is awaited below: not an unhandled rejection
+    try {
+      await this.answerMessage(event, recorded, participantId);
+    } catch (error) {
+      await announced?.catch(() => undefined);
+      throw error;
     }
+    await announced;
+  }
 
+  private async answerMessage(event: ClaimedEvent, recorded: RecordedMessage, participantId: string): Promise<void> {
     if (recorded.createdReply?.status === 'sending') return this.sendReply(event, participantId);
     if (recorded.createdReply?.status === 'skipped') {
       return this.complete(event, [
