@@ -27,8 +27,8 @@ export class InstagramMessageBridge {
   constructor(private readonly publisher: OutboundEventPublisher) {}
 
   /**
-   * Publishes, trying again shortly on a failure: the inbound event may be marked processed by the time
-   * this settles, so a failure here would not be retried by its job.
+   * Publishes, trying again shortly on a failure. It never throws: the inbound event may be marked
+   * processed by the time this settles, and a failure must not turn a processed message into a failed one.
    */
   async messageReceived(message: ReceivedMessage): Promise<void> {
     if (this.published.has(message.eventId)) return;
@@ -56,7 +56,7 @@ export class InstagramMessageBridge {
             correlationId: message.correlationId,
             error: (error as Error)?.name,
           });
-          throw error;
+          return;
         }
         await sleep(250 * attempt);
       }

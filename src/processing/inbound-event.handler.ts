@@ -178,14 +178,11 @@ export class InboundEventHandler {
             correlationId: event.correlationId,
           })
         : undefined;
-    void announced?.catch(() => undefined); // may settle before it is awaited below: not an unhandled rejection
     try {
       await this.answerMessage(event, recorded, participantId);
-    } catch (error) {
-      await announced?.catch(() => undefined);
-      throw error;
+    } finally {
+      await announced;
     }
-    await announced;
   }
 
   private async answerMessage(event: ClaimedEvent, recorded: RecordedMessage, participantId: string): Promise<void> {
