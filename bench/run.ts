@@ -1,5 +1,5 @@
-import { ChildProcess, fork } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { ChildProcess, fork, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -12,6 +12,7 @@ import {
   freePort,
   LIB,
   OPS_KEY,
+  ROOT,
   resetDatabase,
   startApp,
   stopProcess,
@@ -499,21 +500,94 @@ async function burst(): Promise<void> {
   });
 }
 
-/** The outbound engineer's benches, when they exist: `export async function run(): Promise<BenchRow[]>`. */
+/** The outbound benches (bench/fanout.ts, bench/deliver.ts) run as their own processes; their JSON becomes rows. */
 async function outbound(name: 'fanout' | 'deliver'): Promise<void> {
   const file = join(__dirname, `${name}.js`);
   const label = name === 'fanout' ? 'fan-out' : 'delivery';
   if (!existsSync(file)) {
-    rows.push({ bench: label, metric: `not run: bench/${name}.ts does not exist yet`, value: null, unit: '' });
+    rows.push({ bench: label, metric: `not run: bench/${name}.ts does not exist`, value: null, unit: '' });
     return;
   }
-  try {
-    const module = (await import(file)) as { run?: (context: { log: typeof log }) => Promise<BenchRow[]> };
-    if (typeof module.run !== 'function') throw new Error(`bench/${name}.ts exports no run()`);
-    rows.push(...(await module.run({ log })));
-  } catch (error) {
-    rows.push({ bench: label, metric: `not run: ${(error as Error).message}`, value: null, unit: '' });
+  const resultFile = join(ROOT, 'bench', 'results', `${name}.json`);
+  const startedAt = Date.now();
+  const code = await new Promise<number | null>((resolve) => {
+    const child = spawn(process.execPath, [...(name === 'fanout' ? ['--expose-gc'] : []), file], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const relay = (chunk: Buffer) =>
+      chunk
+        .toString()
+        .split('\n')
+        .filter(Boolean)
+        .forEach((line) => log(`  ${name}: ${line}`));
+    child.stdout?.on('data', relay);
+    child.stderr?.on('data', relay);
+    child.once('exit', resolve);
+  });
+  const fresh = existsSync(resultFile) && statSync(resultFile).mtimeMs >= startedAt;
+  if (code !== 0 || !fresh) {
+    rows.push({ bench: label, metric: `not run: bench/${name}.js exited with ${code}`, value: null, unit: '' });
+    return;
   }
+  const result = JSON.parse(readFileSync(resultFile, 'utf8')) as Record<string, unknown>;
+  details[name] = result;
+  if (name === 'fanout') {
+    for (const row of (result.rows ?? []) as {
+      endpoints: number;
+      latencyMedianMs: number;
+      dispatchMs: number;
+      rssGrowthMb: number;
+    }[]) {
+      rows.push({
+        bench: 'fan-out',
+        metric: `POST /events answered (p50), ${row.endpoints.toLocaleString('en-US')} subscribed endpoints`,
+        value: row.latencyMedianMs,
+        unit: 'ms',
+        baseline: row.endpoints === 10_000 ? 100 : null,
+        baselineLabel: row.endpoints === 10_000 ? 'seed design, upper bound' : undefined,
+        ratio: row.endpoints === 10_000 ? ratioOf(row.latencyMedianMs, 100, true) : null,
+        lowerIsBetter: true,
+        target: row.endpoints === 10_000 ? '< 100 ms' : undefined,
+        pass: row.endpoints === 10_000 ? row.latencyMedianMs < 100 : undefined,
+        note: `every delivery queued after ${row.dispatchMs} ms; RSS grew ${row.rssGrowthMb} MB`,
+      });
+    }
+    return;
+  }
+  const deliver = result as {
+    signedDeliveriesPerSecond?: number;
+    bareUndiciPerSecond?: number;
+    ratio?: number;
+    healthyPerSecondWithOneTimingOutEndpoint?: number;
+    healthyRateDrop?: number;
+    cpuMsPerDelivery?: number;
+  };
+  rows.push(
+    {
+      bench: 'delivery',
+      metric: 'signed deliveries/s, end to end',
+      value: deliver.signedDeliveriesPerSecond ?? null,
+      unit: '/s',
+      baseline: deliver.bareUndiciPerSecond ?? null,
+      baselineLabel: 'bare undici POST loop',
+      ratio: deliver.ratio ?? null,
+      target: 'ratio ≥ 0.4',
+      pass: deliver.ratio == null ? null : deliver.ratio >= 0.4,
+      note: `app CPU ${deliver.cpuMsPerDelivery} ms per delivery`,
+    },
+    {
+      bench: 'delivery',
+      metric: 'healthy deliveries/s while one endpoint times out',
+      value: deliver.healthyPerSecondWithOneTimingOutEndpoint ?? null,
+      unit: '/s',
+      baseline: deliver.signedDeliveriesPerSecond ?? null,
+      baselineLabel: 'all endpoints healthy',
+      ratio: ratioOf(deliver.healthyPerSecondWithOneTimingOutEndpoint, deliver.signedDeliveriesPerSecond),
+      target: 'drop < 20 %',
+      pass: deliver.healthyRateDrop == null ? null : deliver.healthyRateDrop < 0.2,
+    },
+  );
 }
 
 async function main(): Promise<void> {
@@ -532,6 +606,7 @@ async function main(): Promise<void> {
       if (bench === 'e2e') await e2e();
       if (bench === 'burst') await burst();
       if (bench === 'fanout' || bench === 'deliver') await outbound(bench);
+      writeReport(rows, details, benches);
     }
   } finally {
     await Promise.all(helpers.map((child) => stopProcess(child)));

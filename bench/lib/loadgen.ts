@@ -21,7 +21,8 @@ export interface LoadSpec {
   prefix: string;
   /** Put `<marker><seq>` in every message's text (the privacy canary). */
   marker?: string;
-  accountId?: string;
+  /** Spread the messages over this many clinic accounts (replies are paced per account). */
+  accounts?: number;
 }
 
 export interface LoadResult {
@@ -39,21 +40,22 @@ export interface LoadResult {
   finishedAt: number;
 }
 
-const ACCOUNT_ID = '17841400000000001';
+const FIRST_ACCOUNT = 17841400000000000n;
 
 export function signedMessage(spec: LoadSpec, seq: number, now: number): { body: string; signature: string } {
   const sender = `${spec.prefix}-${seq}-${now}`;
+  const account = String(FIRST_ACCOUNT + BigInt(seq % (spec.accounts ?? 100)));
   const text = spec.marker ? `hello, my appointment ${spec.marker}${seq}` : 'hello, is the clinic open on Saturday?';
   const body = JSON.stringify({
     object: 'instagram',
     entry: [
       {
-        id: spec.accountId ?? ACCOUNT_ID,
+        id: account,
         time: now,
         messaging: [
           {
             sender: { id: sender },
-            recipient: { id: spec.accountId ?? ACCOUNT_ID },
+            recipient: { id: account },
             timestamp: now,
             message: { mid: `m_${spec.prefix}_${seq}`, text },
           },

@@ -1,5 +1,6 @@
 import { ChildProcess, fork, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { cpSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
@@ -108,6 +109,10 @@ export async function startApp(
   env: Record<string, string>,
   readyUrl?: string,
 ): Promise<ChildProcess> {
+  // tsc does not copy the web pages next to the compiled UI module (npm run build does, for dist/).
+  const pages = join(ROOT, 'src', 'ui', 'public');
+  if (existsSync(pages) && !existsSync(join(APP_DIST, 'ui', 'public')))
+    cpSync(pages, join(APP_DIST, 'ui', 'public'), { recursive: true });
   const child = spawn(
     process.execPath,
     [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), join(APP_DIST, entry)],
