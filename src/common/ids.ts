@@ -1,11 +1,11 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytesPooled } from './random-pool';
 
 /**
  * UUID version 7: time-ordered, so primary-key inserts stay at the right edge of the B-tree, and ids can
  * be made by the application before the INSERT (one statement can then write rows that reference each other).
  */
 export function uuidv7(now = Date.now()): string {
-  const bytes = randomBytes(16);
+  const bytes = randomBytesPooled(16);
   bytes.writeUIntBE(now, 0, 6);
   bytes[6] = 0x70 | (bytes[6] & 0x0f);
   bytes[8] = 0x80 | (bytes[8] & 0x3f);

@@ -1,0 +1,21 @@
+import { randomFillSync } from 'node:crypto';
+
+const POOL_BYTES = 8192;
+let pool = Buffer.allocUnsafe(0);
+let offset = 0;
+
+/**
+ * Cryptographically random bytes from a refilled pool: one system call per 8 KiB instead of one per id
+ * or IV (the webhook path needs four per request). A refill allocates a new pool, so returned slices
+ * are never handed out twice nor overwritten.
+ */
+export function randomBytesPooled(size: number): Buffer {
+  if (size > POOL_BYTES) return randomFillSync(Buffer.allocUnsafe(size));
+  if (offset + size > pool.length) {
+    pool = randomFillSync(Buffer.allocUnsafe(POOL_BYTES));
+    offset = 0;
+  }
+  const bytes = pool.subarray(offset, offset + size);
+  offset += size;
+  return bytes;
+}
