@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AuditEntry } from '../audit/audit-actions';
 import { auditInsert, auditParams } from '../audit/audit-sql';
+import { GroupCommit } from '../common/group-commit';
 import { Sql } from '../database/sql';
 
 export type ReplyStatus = 'sending' | 'retrying' | 'sent' | 'failed' | 'unknown' | 'skipped';
@@ -27,6 +28,17 @@ export interface RecordedMessage {
   createdReply: { status: ReplyStatus; skipReason: string | null } | null;
   /** The reply row a previous run of the same event left behind. */
   existingReply: { status: ReplyStatus } | null;
+}
+
+interface FinishedReply {
+  eventId: string;
+  reply: {
+    status: Exclude<ReplyStatus, 'sending' | 'retrying'>;
+    providerMessageId?: string | null;
+    category?: string | null;
+    httpStatus?: number | null;
+  };
+  audit: readonly AuditEntry[];
 }
 
 export interface OutgoingEcho {
@@ -132,7 +144,10 @@ export class ConversationRepository {
     );
   }
 
-  /** Records the reply's final state and completes the event, with their audit entries, in one statement. */
+  /**
+   * Records the reply's final state and completes the event, with their audit entries. Concurrent jobs
+   * share one statement and one commit (group commit): the worker's last write is one round trip per batch.
+   */
   async finishReply(
     eventId: string,
     reply: {
@@ -143,25 +158,42 @@ export class ConversationRepository {
     },
     audit: readonly AuditEntry[],
   ): Promise<void> {
+    await this.finishBatch.submit({ eventId, reply, audit });
+  }
+
+  private readonly finishBatch = new GroupCommit<FinishedReply, void>(
+    async (items) => {
+      await this.writeFinishedReplies(items);
+      return items.map(() => undefined);
+    },
+    { maxBatchWeight: 200, maxInFlight: 2 },
+  );
+
+  private async writeFinishedReplies(items: readonly FinishedReply[]): Promise<void> {
     await this.db.query(
-      `WITH reply AS (
-         UPDATE replies
-            SET status = $2, provider_message_id = coalesce($3, provider_message_id),
-                last_error_category = $4, last_http_status = coalesce($5, last_http_status), updated_at = now(),
-                sent_at = CASE WHEN $2 = 'sent' THEN now() ELSE sent_at END
-          WHERE event_id = $1 AND status IN ('sending', 'retrying')
+      `WITH finished AS (
+         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[])
+                AS f(event_id, status, provider_message_id, category, http_status)
+       ), reply AS (
+         UPDATE replies r
+            SET status = f.status, provider_message_id = coalesce(f.provider_message_id, r.provider_message_id),
+                last_error_category = f.category, last_http_status = coalesce(f.http_status, r.last_http_status),
+                updated_at = now(), sent_at = CASE WHEN f.status = 'sent' THEN now() ELSE r.sent_at END
+           FROM finished f
+          WHERE r.event_id = f.event_id AND r.status IN ('sending', 'retrying')
        ), event AS (
-         UPDATE inbound_events SET status = 'processed', processed_at = now(), last_error_category = NULL
-          WHERE id = $1 AND status = 'processing'
+         UPDATE inbound_events e SET status = 'processed', processed_at = now(), last_error_category = NULL
+           FROM finished f
+          WHERE e.id = f.event_id AND e.status = 'processing'
        )
        ${auditInsert(6)}`,
       [
-        eventId,
-        reply.status,
-        reply.providerMessageId ?? null,
-        reply.category ?? null,
-        reply.httpStatus ?? null,
-        ...auditParams(audit),
+        items.map((item) => item.eventId),
+        items.map((item) => item.reply.status),
+        items.map((item) => item.reply.providerMessageId ?? null),
+        items.map((item) => item.reply.category ?? null),
+        items.map((item) => item.reply.httpStatus ?? null),
+        ...auditParams(items.flatMap((item) => item.audit)),
       ],
     );
   }

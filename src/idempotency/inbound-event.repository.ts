@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { GroupCommit } from '../common/group-commit';
 import { Sql } from '../database/sql';
 import { AuditAction, AuditEntry } from '../audit/audit-actions';
 import { auditInsert, auditParams } from '../audit/audit-sql';
@@ -133,32 +134,32 @@ export class InboundEventRepository {
     return new Set(rows.map((row) => row.id));
   }
 
-  /** Takes an event for processing. Null when it is already finished (processed or dead-lettered). */
+  /**
+   * Takes an event for processing. Null when it is already finished (processed or dead-lettered).
+   * Concurrent jobs share one UPDATE and one commit (group commit).
+   */
   async claim(eventId: string): Promise<ClaimedEvent | null> {
-    const row = await this.db.one(
-      `UPDATE inbound_events
-          SET status = 'processing', attempts = attempts + 1, started_at = now()
-        WHERE id = $1 AND status IN ('received', 'processing')
-        RETURNING id, provider, kind, channel, account_id, sender_id, recipient_id, meta_message_id, occurred_at,
-                  payload, correlation_id, attempts`,
-      [eventId],
-    );
-    if (!row) return null;
-    return {
-      id: row.id as string,
-      provider: row.provider as string,
-      kind: row.kind as EventKind,
-      channel: row.channel as EventChannel,
-      accountId: row.account_id as string | null,
-      senderId: row.sender_id as string | null,
-      recipientId: row.recipient_id as string | null,
-      metaMessageId: row.meta_message_id as string | null,
-      occurredAt: row.occurred_at as Date | null,
-      sealedPayload: row.payload as Buffer,
-      correlationId: row.correlation_id as string,
-      attempts: row.attempts as number,
-    };
+    return this.claims.submit(eventId);
   }
+
+  private readonly claims = new GroupCommit<string, ClaimedEvent | null>(
+    async (eventIds) => {
+      const rows = await this.db.query(
+        `UPDATE inbound_events
+            SET status = 'processing', attempts = attempts + 1, started_at = now()
+          WHERE id = ANY($1::uuid[]) AND status IN ('received', 'processing')
+          RETURNING id, provider, kind, channel, account_id, sender_id, recipient_id, meta_message_id, occurred_at,
+                    payload, correlation_id, attempts`,
+        [eventIds],
+      );
+      const claimed = new Map(rows.map((row) => [row.id as string, row]));
+      return eventIds.map((id) => {
+        const row = claimed.get(id);
+        return row ? toClaimedEvent(row) : null;
+      });
+    },
+    { maxBatchWeight: 200, maxInFlight: 2 },
+  );
 
   /** Marks the event processed and appends its audit entries, in one statement. */
   async complete(eventId: string, audit: readonly AuditEntry[]): Promise<void> {
@@ -212,4 +213,21 @@ export class InboundEventRepository {
     );
     return row?.n ?? 0;
   }
+}
+
+function toClaimedEvent(row: Record<string, unknown>): ClaimedEvent {
+  return {
+    id: row.id as string,
+    provider: row.provider as string,
+    kind: row.kind as EventKind,
+    channel: row.channel as EventChannel,
+    accountId: row.account_id as string | null,
+    senderId: row.sender_id as string | null,
+    recipientId: row.recipient_id as string | null,
+    metaMessageId: row.meta_message_id as string | null,
+    occurredAt: row.occurred_at as Date | null,
+    sealedPayload: row.payload as Buffer,
+    correlationId: row.correlation_id as string,
+    attempts: row.attempts as number,
+  };
 }
