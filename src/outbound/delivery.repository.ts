@@ -134,73 +134,63 @@ export class DeliveryRepository {
   }
 
   /**
-   * Stores the event and one delivery per matching active endpoint, in one transaction: the fan-out
-   * is a single INSERT … SELECT, so no endpoint list ever enters this process.
+   * Stores the event and one delivery per matching active endpoint in ONE statement (so one transaction,
+   * one round trip): the fan-out is an INSERT … SELECT, no endpoint list ever enters this process. The
+   * count and the fan-out read the same snapshot, so `endpoint_count` is exactly the rows written.
    */
   async trigger(event: NewOutboundEvent, filters: string[], audit: AuditEntry): Promise<TriggerResult> {
-    return this.db.transaction(async (client) => {
-      const inserted = await client.query(
-        `INSERT INTO outbound_events (id, event_type, tenant_id, priority, deliver_at, data_sealed, publisher,
-                                      idempotency_key, correlation_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+    const matching = (e: string) =>
+      `${e}.status = 'active' AND ${e}.event_types && $10::text[] AND (${e}.tenant_id IS NULL OR ${e}.tenant_id = $3)`;
+    const created = await this.db.one<{ endpoint_count: number }>(
+      `WITH matched AS (SELECT count(*)::int AS n FROM outbound_endpoints e WHERE ${matching('e')}),
+       ev AS (
+         INSERT INTO outbound_events (id, event_type, tenant_id, priority, deliver_at, data_sealed, publisher,
+                                      idempotency_key, correlation_id, endpoint_count, dispatched_at)
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, matched.n, CASE WHEN matched.n = 0 THEN now() END FROM matched
          ON CONFLICT (publisher, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-         RETURNING id`,
-        [
-          event.id,
-          event.eventType,
-          event.tenantId,
-          event.priority,
-          event.deliverAt,
-          event.dataSealed,
-          event.publisher,
-          event.idempotencyKey,
-          event.correlationId,
-        ],
-      );
-      if (inserted.rowCount === 0) {
-        const first = await client.query<{
-          id: string;
-          endpoint_count: number;
-          priority: number;
-          deliver_at: Date | null;
-        }>(
-          `SELECT id, endpoint_count, priority, deliver_at FROM outbound_events WHERE publisher = $1 AND idempotency_key = $2`,
-          [event.publisher, event.idempotencyKey],
-        );
-        const row = first.rows[0];
-        return {
-          eventId: row.id,
-          endpointCount: row.endpoint_count,
-          duplicate: true,
-          priority: row.priority,
-          deliverAt: row.deliver_at,
-        };
-      }
-      const counted = await client.query<{ endpoint_count: number }>(
-        `WITH fanout AS (
-           INSERT INTO outbound_deliveries (event_id, endpoint_id)
-           SELECT $1, id FROM outbound_endpoints
-            WHERE status = 'active' AND event_types && $2::text[] AND (tenant_id IS NULL OR tenant_id = $3)
-           RETURNING 1
-         ), total AS (SELECT count(*)::int AS n FROM fanout),
-         audited AS (
-           ${auditInsert(4)}
-         )
-         UPDATE outbound_events
-            SET endpoint_count = total.n, dispatched_at = CASE WHEN total.n = 0 THEN now() END
-           FROM total
-          WHERE id = $1
-         RETURNING endpoint_count`,
-        [event.id, filters, event.tenantId, ...auditParams([audit])],
-      );
+         RETURNING id, endpoint_count
+       ), fanout AS (
+         INSERT INTO outbound_deliveries (event_id, endpoint_id)
+         SELECT ev.id, e.id FROM ev CROSS JOIN outbound_endpoints e WHERE ${matching('e')}
+       ), audited AS (
+         ${auditInsert(11)} WHERE EXISTS (SELECT 1 FROM ev)
+       )
+       SELECT endpoint_count FROM ev`,
+      [
+        event.id,
+        event.eventType,
+        event.tenantId,
+        event.priority,
+        event.deliverAt,
+        event.dataSealed,
+        event.publisher,
+        event.idempotencyKey,
+        event.correlationId,
+        filters,
+        ...auditParams([audit]),
+      ],
+    );
+    if (created) {
       return {
         eventId: event.id,
-        endpointCount: counted.rows[0].endpoint_count,
+        endpointCount: created.endpoint_count,
         duplicate: false,
         priority: event.priority,
         deliverAt: event.deliverAt,
       };
-    });
+    }
+    const first = await this.db.one<{ id: string; endpoint_count: number; priority: number; deliver_at: Date | null }>(
+      `SELECT id, endpoint_count, priority, deliver_at FROM outbound_events WHERE publisher = $1 AND idempotency_key = $2`,
+      [event.publisher, event.idempotencyKey],
+    );
+    if (!first) throw new Error('idempotent trigger: the first event is not visible');
+    return {
+      eventId: first.id,
+      endpointCount: first.endpoint_count,
+      duplicate: true,
+      priority: first.priority,
+      deliverAt: first.deliver_at,
+    };
   }
 
   /** The next page of an event's deliveries for the dispatcher (keyset on the delivery id). */
