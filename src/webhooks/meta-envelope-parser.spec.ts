@@ -1,5 +1,6 @@
 import { MalformedEnvelopeError } from './inbound-event';
-import { normaliseTimestamp, parseMetaEnvelope } from './meta-envelope-parser';
+import { parseMetaEnvelope } from './meta-envelope-parser';
+import { normaliseTimestamp } from './payload-reading';
 
 const ACCOUNT = '17841400000000001';
 const fp = (value: string) => `h${value.length}`;

@@ -1,21 +1,5 @@
 import { EventChannel, EventKind, MalformedEnvelopeError, ParsedEvent, Provider } from './inbound-event';
-
-type Json = Record<string, unknown>;
-type Fingerprint = (value: string) => string;
-
-const isObject = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-const idOf = (value: unknown): string | null =>
-  typeof value === 'string' && value !== '' ? value : typeof value === 'number' ? String(value) : null;
-
-/** Meta sends seconds in some fields and milliseconds in others, sometimes as strings. */
-export function normaliseTimestamp(value: unknown): Date | null {
-  const numeric = typeof value === 'string' && /^\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : value;
-  if (typeof numeric !== 'number' || !Number.isFinite(numeric) || numeric <= 0) return null;
-  const millis = numeric < 1e12 ? numeric * 1000 : numeric;
-  const date = new Date(Math.round(millis));
-  return Number.isNaN(date.getTime()) ? null : date;
-}
+import { Fingerprint, idOf, isObject, normaliseTimestamp } from './payload-reading';
 
 /**
  * Reads every event out of a Messenger-platform envelope (Instagram and Facebook share it):

@@ -1,13 +1,5 @@
 import { EventKind, MalformedEnvelopeError, ParsedEvent } from '../webhooks/inbound-event';
-import { normaliseTimestamp } from '../webhooks/meta-envelope-parser';
-
-type Json = Record<string, unknown>;
-type Fingerprint = (value: string) => string;
-
-const isObject = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-const idOf = (value: unknown): string | null =>
-  typeof value === 'string' && value !== '' ? value : typeof value === 'number' ? String(value) : null;
+import { Fingerprint, idOf, isObject, Json, normaliseTimestamp } from '../webhooks/payload-reading';
 
 /** Message types whose content sits in a sub-object named after the type: stored as attachments. */
 const MEDIA_TYPES = new Set(['image', 'audio', 'video', 'document', 'sticker', 'location', 'contacts']);
