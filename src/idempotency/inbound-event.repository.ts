@@ -173,9 +173,17 @@ export class InboundEventRepository {
     );
   }
 
+  /**
+   * Committed without waiting for the WAL flush: the mark only spares the relay work. Lost in a Postgres
+   * crash, the relay enqueues the events again and the job id (= event id) makes that harmless.
+   */
   async markQueued(eventIds: readonly string[]): Promise<void> {
     if (eventIds.length === 0) return;
-    await this.db.query(`UPDATE inbound_events SET queued_at = now() WHERE id = ANY($1::uuid[])`, [eventIds]);
+    await this.db.query(
+      `WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true))
+       UPDATE inbound_events SET queued_at = now() FROM relaxed WHERE id = ANY($1::uuid[])`,
+      [eventIds],
+    );
   }
 
   /** Redis lost its queue: these events count as never enqueued again, for the relay. */
