@@ -12,7 +12,12 @@ module.exports = {
       testEnvironment: 'node',
       transform,
       rootDir: __dirname,
-      testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
+      // Plus the short fault cases (~35 s): Graph API hanging/throttling and Postgres cut through a proxy.
+      testMatch: [
+        '<rootDir>/test/**/*.e2e-spec.ts',
+        '<rootDir>/test/faults/graph-api.fault-spec.ts',
+        '<rootDir>/test/faults/postgres-outage.fault-spec.ts',
+      ],
     },
   ],
 };

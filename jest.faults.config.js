@@ -1,6 +1,6 @@
 // `npm run test:faults`: the fault-injection suite (kills workers, restarts a private Redis, cuts Postgres
 // through a proxy). Long-running, so it is not part of `npm test`; files run one at a time.
-const transform = { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, tsconfig: 'tsconfig.json' }] };
+const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] };
 
 module.exports = {
   globalSetup: '<rootDir>/test/faults/global-setup.ts',
