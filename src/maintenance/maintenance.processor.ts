@@ -1,11 +1,12 @@
-import { Processor, WorkerHost } from '@nestjs/bullmq';
+import { Processor } from '@nestjs/bullmq';
 import { Job } from 'bullmq';
+import { QueueWorkerHost } from '../queue/queue-worker-host';
 import { JobName, QueueName, RunRetentionJob } from '../queue/queue-names';
 import { RetentionCounts, RetentionService } from './retention.service';
 
 /** Runs the maintenance jobs the scheduler creates (one at a time per worker process). */
 @Processor(QueueName.Maintenance)
-export class MaintenanceProcessor extends WorkerHost {
+export class MaintenanceProcessor extends QueueWorkerHost {
   constructor(private readonly retention: RetentionService) {
     super();
   }

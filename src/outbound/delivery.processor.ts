@@ -1,6 +1,7 @@
-import { Processor, WorkerHost } from '@nestjs/bullmq';
+import { Processor } from '@nestjs/bullmq';
 import { BeforeApplicationShutdown, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { DelayedError, Job, UnrecoverableError } from 'bullmq';
+import { QueueWorkerHost } from '../queue/queue-worker-host';
 import { classifyUnexpected } from '../common/failure';
 import { AppConfig } from '../config/app-config';
 import { Sql } from '../database/sql';
@@ -13,7 +14,7 @@ import { DeliveryService } from './delivery.service';
  * not hold worker slots while they wait.
  */
 @Processor(QueueName.OutboundDeliveries)
-export class DeliveryProcessor extends WorkerHost implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class DeliveryProcessor extends QueueWorkerHost implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(DeliveryProcessor.name);
 
   constructor(

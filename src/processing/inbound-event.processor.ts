@@ -1,17 +1,20 @@
-import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
+import { Processor } from '@nestjs/bullmq';
 import { BeforeApplicationShutdown, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { DelayedError, Job, UnrecoverableError } from 'bullmq';
 import { ClassifiedFailure } from '../common/failure';
 import { AppConfig } from '../config/app-config';
 import { Sql } from '../database/sql';
 import { BACKOFF_TYPE, ProcessInboundEventJob, QueueName } from '../queue/queue-names';
+import { QueueWorkerHost } from '../queue/queue-worker-host';
 import { retryDelay } from '../queue/retry-delay';
 import { InboundEventHandler, PermanentFailure, SendDeferred } from './inbound-event.handler';
 
 @Processor(QueueName.InboundEvents)
-export class InboundEventProcessor extends WorkerHost implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class InboundEventProcessor
+  extends QueueWorkerHost
+  implements OnApplicationBootstrap, BeforeApplicationShutdown
+{
   private readonly logger = new Logger(InboundEventProcessor.name);
-  private lastErrorLog = 0;
 
   constructor(
     private readonly handler: InboundEventHandler,
@@ -70,15 +73,6 @@ export class InboundEventProcessor extends WorkerHost implements OnApplicationBo
       () => true,
       () => false,
     );
-  }
-
-  /** Redis connection errors: BullMQ reconnects by itself; say so once every few seconds, not on every retry. */
-  @OnWorkerEvent('error')
-  onConnectionError(error: Error): void {
-    const now = Date.now();
-    if (now - this.lastErrorLog < 5000) return;
-    this.lastErrorLog = now;
-    this.logger.warn({ msg: 'worker lost its Redis connection; reconnecting', error: error.message });
   }
 
   /** Drain: let active jobs finish for up to SHUTDOWN_TIMEOUT_MS, then stop (unfinished jobs stall and re-run). */

@@ -1,9 +1,11 @@
 import { BullModule } from '@nestjs/bullmq';
 import { Global, Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
 import { AppConfig } from '../config/app-config';
 import { BacklogMonitor } from './backlog-monitor';
 import { EnqueueRelay } from './enqueue-relay';
 import { InboundEventProducer } from './inbound-event.producer';
+import { QueueConnectionErrors } from './queue-connection-errors';
 import { QueueName } from './queue-names';
 import { redisConnection } from './redis-connection';
 
@@ -11,6 +13,7 @@ import { redisConnection } from './redis-connection';
 @Global()
 @Module({
   imports: [
+    DiscoveryModule,
     BullModule.forRootAsync({
       inject: [AppConfig],
       useFactory: (config: AppConfig) => ({
@@ -20,7 +23,7 @@ import { redisConnection } from './redis-connection';
     }),
     BullModule.registerQueue({ name: QueueName.InboundEvents }),
   ],
-  providers: [InboundEventProducer, EnqueueRelay, BacklogMonitor],
+  providers: [InboundEventProducer, EnqueueRelay, BacklogMonitor, QueueConnectionErrors],
   exports: [BullModule, InboundEventProducer, EnqueueRelay, BacklogMonitor],
 })
 export class QueueModule {}
