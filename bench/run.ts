@@ -306,6 +306,7 @@ async function ingest(): Promise<void> {
         ? `${failed(appOpen)} requests not answered 200: ${JSON.stringify(appOpen.statuses)}`
         : undefined,
     },
+    cpuRow('ingest', appCpu, appClosed.ok, baseCpu),
   );
 }
 
