@@ -10,7 +10,7 @@ describe('RateLimiter across processes (two limiters on one Redis)', () => {
   const limiters = [new RateLimiter(config), new RateLimiter(config)];
 
   afterAll(async () => {
-    await Promise.all(limiters.map((limiter) => limiter.onModuleDestroy()));
+    await Promise.all(limiters.map((limiter) => limiter.onApplicationShutdown()));
     const redis = new Redis(TEST_REDIS_URL);
     const keys = await redis.keys(`${prefix}:*`);
     if (keys.length) await redis.del(...keys);

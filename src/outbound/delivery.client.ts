@@ -1,4 +1,4 @@
-import { Injectable, OnModuleDestroy } from '@nestjs/common';
+import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { isIP, Socket } from 'node:net';
 import { buildConnector, Pool } from 'undici';
 import { AppConfig } from '../config/app-config';
@@ -29,7 +29,7 @@ const MAX_POOLS = 1000;
  * dialling, names through a guarded DNS lookup, and the socket's peer address once connected.
  */
 @Injectable()
-export class DeliveryClient implements OnModuleDestroy {
+export class DeliveryClient implements OnApplicationShutdown {
   private readonly pools = new Map<string, Pool>();
   private readonly connect: buildConnector.connector;
 
@@ -98,7 +98,8 @@ export class DeliveryClient implements OnModuleDestroy {
     return pool;
   }
 
-  async onModuleDestroy(): Promise<void> {
+  /** After the workers drained (beforeApplicationShutdown): deliveries in flight still need it. */
+  async onApplicationShutdown(): Promise<void> {
     await Promise.all([...this.pools.values()].map((pool) => pool.destroy().catch(() => undefined)));
     this.pools.clear();
   }

@@ -75,13 +75,8 @@ export class DeliveryProcessor extends QueueWorkerHost implements OnApplicationB
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    const drained = this.worker.close().then(() => true);
-    const timedOut = new Promise<false>((resolve) =>
-      setTimeout(() => resolve(false), this.config.shutdownTimeoutMs).unref(),
-    );
-    if (!(await Promise.race([drained, timedOut]))) {
-      this.logger.warn({ msg: 'deliveries still in flight at shutdown; closing anyway (they will be re-run)' });
-      await this.worker.close(true);
-    }
+    await this.drain(this.config.shutdownTimeoutMs);
+    // Success counters of the deliveries that finished while draining.
+    await this.deliveries.flushStatistics();
   }
 }

@@ -261,6 +261,11 @@ export class DeliveryService {
     return Math.round(Math.min(30_000, typical * 2 ** Math.min(busy - 1, 4)) * (0.5 + Math.random()));
   }
 
+  /** Writes the success counters still buffered (they are otherwise written a few times a second). */
+  async flushStatistics(): Promise<void> {
+    await this.stats.flush().catch(() => undefined);
+  }
+
   private entry(
     target: DeliveryTarget,
     action: string,

@@ -1,4 +1,4 @@
-import { Injectable, OnModuleDestroy } from '@nestjs/common';
+import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { AppConfig } from '../config/app-config';
 import { redisConnection } from '../queue/redis-connection';
@@ -29,7 +29,7 @@ type ReserveCommand = (key: string, interval: number, held: number) => Promise<[
 
 /** Per-endpoint deliveries-per-second limit, held across every worker process. */
 @Injectable()
-export class RateLimiter implements OnModuleDestroy {
+export class RateLimiter implements OnApplicationShutdown {
   private readonly redis: Redis;
   private readonly prefix: string;
 
@@ -53,7 +53,8 @@ export class RateLimiter implements OnModuleDestroy {
     await this.redis.del(`${this.prefix}:${endpointId}`);
   }
 
-  async onModuleDestroy(): Promise<void> {
+  /** After the workers drained (beforeApplicationShutdown): deliveries in flight still need it. */
+  async onApplicationShutdown(): Promise<void> {
     this.redis.disconnect();
   }
 }

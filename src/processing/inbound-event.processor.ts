@@ -77,13 +77,6 @@ export class InboundEventProcessor
 
   /** Drain: let active jobs finish for up to SHUTDOWN_TIMEOUT_MS, then stop (unfinished jobs stall and re-run). */
   async beforeApplicationShutdown(): Promise<void> {
-    const drained = this.worker.close().then(() => true);
-    const timedOut = new Promise<false>((resolve) =>
-      setTimeout(() => resolve(false), this.config.shutdownTimeoutMs).unref(),
-    );
-    if (!(await Promise.race([drained, timedOut]))) {
-      this.logger.warn({ msg: 'active jobs did not finish in time; closing the worker anyway (they will be re-run)' });
-      await this.worker.close(true);
-    }
+    await this.drain(this.config.shutdownTimeoutMs);
   }
 }

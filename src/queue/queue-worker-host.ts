@@ -2,12 +2,27 @@ import { OnWorkerEvent, WorkerHost } from '@nestjs/bullmq';
 import { Logger } from '@nestjs/common';
 
 /**
- * Base of every queue consumer. Redis connection errors are reported here (BullMQ reconnects by itself):
- * once every few seconds rather than on every retry, and never through BullMQ's console fallback.
+ * Base of every queue consumer: graceful draining, and Redis connection errors reported once every few
+ * seconds (BullMQ reconnects by itself) rather than through BullMQ's console fallback on every retry.
  */
 export abstract class QueueWorkerHost extends WorkerHost {
   private readonly connectionLogger = new Logger(this.constructor.name);
   private lastConnectionErrorLog = 0;
+
+  /**
+   * Lets active jobs finish for up to `timeoutMs`, then closes the worker anyway: the jobs still running
+   * stall and BullMQ runs them again elsewhere, which processing is built to tolerate.
+   */
+  protected async drain(timeoutMs: number): Promise<void> {
+    const drained = this.worker.close().then(() => true);
+    const timedOut = new Promise<false>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref());
+    if (!(await Promise.race([drained, timedOut]))) {
+      this.connectionLogger.warn({
+        msg: 'active jobs did not finish in time; closing the worker anyway (they will be re-run)',
+      });
+      await this.worker.close(true);
+    }
+  }
 
   @OnWorkerEvent('error')
   onConnectionError(error: Error): void {
