@@ -6,7 +6,7 @@ describe('the Graph API misbehaves under load', () => {
 
   beforeAll(async () => {
     t = await startTestApp({
-      env: { INSTAGRAM_TIMEOUT_MS: '1000', RETRY_BASE_DELAY_MS: '50', LOG_LEVEL: 'warn', WORKER_CONCURRENCY: '50' },
+      env: { INSTAGRAM_TIMEOUT_MS: '3000', RETRY_BASE_DELAY_MS: '50', LOG_LEVEL: 'warn', WORKER_CONCURRENCY: '50' },
     });
   });
   afterAll(async () => {
@@ -28,7 +28,7 @@ describe('the Graph API misbehaves under load', () => {
     const all = mids('hang', 400);
     const hanging = new Set(all.filter((_, i) => i % 10 === 0).map((mid) => `u-${mid}`));
     t.graph.defaultAnswer = (request) =>
-      hanging.has(request.body.recipient?.id ?? '') ? { status: 200, delayMs: 2500 } : { status: 200 };
+      hanging.has(request.body.recipient?.id ?? '') ? { status: 200, delayMs: 6000 } : { status: 200 };
     const burst = postBurst(t.url, all, 16);
     await burst.done;
     expect(burst.acknowledged()).toHaveLength(all.length);
