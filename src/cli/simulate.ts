@@ -182,6 +182,12 @@ async function processedCounts(databaseUrl: string): Promise<string[][]> {
   const client = new Client({ connectionString: databaseUrl });
   await client.connect();
   try {
+    await waitUntil(async () => {
+      const { rows } = await client.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM inbound_events WHERE status IN ('received', 'processing')`,
+      );
+      return rows[0].n === 0;
+    }, 10_000);
     const { rows } = await client.query<{ status: string; n: number }>(
       `SELECT status, count(*)::int AS n FROM inbound_events GROUP BY status ORDER BY status`,
     );
