@@ -113,6 +113,8 @@ describe('inbound pipeline (real Postgres, Redis and a fake Graph API)', () => {
       `SELECT a.action FROM audit_log a JOIN inbound_events e ON e.id = a.event_id WHERE e.meta_message_id = 'm_one' ORDER BY a.id`,
     );
     expect(actions.map((a) => a.action)).toEqual(['event.received', 'reply.sent', 'event.processed']);
+    // Nobody subscribes to instagram.message.received here: the bridge skips the outbound trigger.
+    expect(await rows(`SELECT 1 FROM outbound_events`)).toHaveLength(0);
   });
 
   it('acknowledges a duplicate delivery and does nothing else', async () => {

@@ -18,6 +18,7 @@ import {
 } from './dto/endpoint.dto';
 import { EndpointChanges, EndpointRepository, EndpointRow } from './endpoint.repository';
 import { generateEndpointSecret } from './endpoint-secret';
+import { SubscriptionCheck } from './subscription-check';
 import { RateLimiter } from './rate-limiter';
 
 const RECOVER_BATCH = 1000;
@@ -36,6 +37,7 @@ export class EndpointService {
     private readonly deliveries: DeliveryRepository,
     private readonly dispatcher: DeliveryDispatcher,
     private readonly limiter: RateLimiter,
+    private readonly subscriptions: SubscriptionCheck,
   ) {}
 
   async create(input: CreateEndpointDto, actor: Actor): Promise<CreatedEndpointDto> {
@@ -56,6 +58,7 @@ export class EndpointService {
       },
       [this.entry(AuditAction.OutboundEndpointCreated, actor, id, { events: input.events })],
     );
+    this.subscriptions.forget();
     return { ...this.view(row), secret };
   }
 
@@ -84,13 +87,11 @@ export class EndpointService {
     };
     const fields = Object.keys(input);
     if (input.rateLimitPerSecond !== undefined) await this.limiter.reset(this.uuid(id));
-    return this.view(
-      this.found(
-        await this.endpoints.update(this.uuid(id), changes, [
-          this.entry(AuditAction.OutboundEndpointUpdated, actor, id, { fields }),
-        ]),
-      ),
-    );
+    const updated = await this.endpoints.update(this.uuid(id), changes, [
+      this.entry(AuditAction.OutboundEndpointUpdated, actor, id, { fields }),
+    ]);
+    this.subscriptions.forget();
+    return this.view(this.found(updated));
   }
 
   async remove(id: string, actor: Actor): Promise<void> {
@@ -114,11 +115,11 @@ export class EndpointService {
   async enable(id: string, actor: Actor): Promise<EndpointDto> {
     // Slots reserved by deliveries that waited while it was disabled must not delay new ones.
     await this.limiter.reset(this.uuid(id));
-    return this.view(
-      this.found(
-        await this.endpoints.enable(this.uuid(id), [this.entry(AuditAction.OutboundEndpointEnabled, actor, id, {})]),
-      ),
-    );
+    const enabled = await this.endpoints.enable(this.uuid(id), [
+      this.entry(AuditAction.OutboundEndpointEnabled, actor, id, {}),
+    ]);
+    this.subscriptions.forget();
+    return this.view(this.found(enabled));
   }
 
   async rotateSecret(id: string, actor: Actor): Promise<RotatedSecretDto> {

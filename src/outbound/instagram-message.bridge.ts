@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { OutboundEventType } from './event-types';
 import { OutboundEventPublisher } from './outbound-event.publisher';
+import { SubscriptionCheck } from './subscription-check';
 
 export interface ReceivedMessage {
   eventId: string;
@@ -24,7 +25,10 @@ export class InstagramMessageBridge {
   /** Inbound events published by this process: a job re-run (reply pacing defers often) skips the trigger. */
   private readonly published = new Set<string>();
 
-  constructor(private readonly publisher: OutboundEventPublisher) {}
+  constructor(
+    private readonly publisher: OutboundEventPublisher,
+    private readonly subscriptions: SubscriptionCheck,
+  ) {}
 
   /**
    * Publishes, trying again shortly on a failure. It never throws: the inbound event may be marked
@@ -32,6 +36,8 @@ export class InstagramMessageBridge {
    */
   async messageReceived(message: ReceivedMessage): Promise<void> {
     if (this.published.has(message.eventId)) return;
+    const type = OutboundEventType.InstagramMessageReceived;
+    if (!(await this.subscriptions.anyFor(type).catch(() => true))) return;
     for (let attempt = 1; ; attempt++) {
       try {
         await this.publisher.publish({

@@ -12,6 +12,7 @@ import { RateLimiter } from './rate-limiter';
  * Publishing outbound events: stores, repositories, the dispatcher (a producer) and the shared rate limiter. Global so that any
  * part of the product (the inbound handler's bridge) can publish; consumers live in OutboundWorkerModule.
  */
+import { SubscriptionCheck } from './subscription-check';
 @Global()
 @Module({
   imports: [BullModule.registerQueue({ name: QueueName.OutboundDeliveries })],
@@ -22,6 +23,7 @@ import { RateLimiter } from './rate-limiter';
     OutboundEventPublisher,
     InstagramMessageBridge,
     RateLimiter,
+    SubscriptionCheck,
   ],
   exports: [
     EndpointRepository,
@@ -30,6 +32,7 @@ import { RateLimiter } from './rate-limiter';
     OutboundEventPublisher,
     InstagramMessageBridge,
     RateLimiter,
+    SubscriptionCheck,
   ],
 })
 export class OutboundCoreModule {}
