@@ -70,6 +70,26 @@ describe('retention (real Postgres and Redis)', () => {
        VALUES (now() - make_interval(days => $2), 'test.seeded', 'info', $1)`,
       [tag, ageDays],
     );
+  /** An outbound event with one delivery (in `status`) and two attempts, `ageDays` old. */
+  const seedOutbound = async (tag: string, ageDays: number, status: 'succeeded' | 'pending') => {
+    const [{ id }] = await sql<{ id: string }>(
+      `INSERT INTO outbound_events (id, event_type, priority, data_sealed, publisher, correlation_id, created_at)
+       VALUES (gen_random_uuid(), 'test.event', 5, '\\x00', 'test', $1, now() - make_interval(days => $2)) RETURNING id`,
+      [tag, ageDays],
+    );
+    const [{ delivery }] = await sql<{ delivery: string }>(
+      `INSERT INTO outbound_deliveries (event_id, endpoint_id, status, created_at)
+       VALUES ($1, gen_random_uuid(), $2, now() - make_interval(days => $3)) RETURNING id AS delivery`,
+      [id, status, ageDays],
+    );
+    for (const attempt of [1, 2])
+      await sql(
+        `INSERT INTO outbound_attempts (delivery_id, endpoint_id, event_id, attempt, status, duration_ms, created_at)
+         VALUES ($1, gen_random_uuid(), $2, $3, 'failure', 5, now() - make_interval(days => $4))`,
+        [delivery, id, attempt, ageDays],
+      );
+    return id;
+  };
   const row = async (tag: string) =>
     (
       await sql<{ body: Buffer | null; payload: Buffer | null; content: Buffer | null }>(
@@ -107,6 +127,9 @@ describe('retention (real Postgres and Redis)', () => {
     await seedDeadLetter('ret-dl-fresh', 29);
     for (let i = 0; i < 3; i++) await seedAudit(`ret-audit-old-${i}`, 366);
     await seedAudit('ret-audit-fresh', 364);
+    const outboundOld = await seedOutbound('ret-out-old', 40, 'succeeded');
+    const outboundPending = await seedOutbound('ret-out-pending', 40, 'pending');
+    const outboundFresh = await seedOutbound('ret-out-fresh', 5, 'succeeded');
 
     // Small batches, so every step loops over several short transactions.
     t.app.get(RetentionService, { strict: false }).batchSize = 2;
@@ -115,9 +138,18 @@ describe('retention (real Postgres and Redis)', () => {
     expect(res.body).toMatchObject({
       trigger: 'on_demand',
       interrupted: false,
-      days: { raw: 7, messages: 90, deadLetters: 30, audit: 365 },
+      days: { raw: 7, messages: 90, deadLetters: 30, audit: 365, outbound: 30 },
       // bodies: 3 old + mid + unfinished + 2 failed; payloads: 3 old + mid (processed), failed-resolved only
-      counts: { receiptBodies: 7, eventPayloads: 5, messageContent: 3, deadLetters: 3, auditEntries: 3 },
+      // outbound: the old event's 2 attempts, its finished delivery and then the event; the pending
+      // delivery's 2 attempts (the delivery and its event stay: it is still owed)
+      counts: {
+        receiptBodies: 7,
+        eventPayloads: 5,
+        messageContent: 3,
+        deadLetters: 3,
+        auditEntries: 3,
+        outboundRows: 6,
+      },
     });
 
     for (let i = 0; i < 3; i++) expect(await row(`ret-old-${i}`)).toEqual({ body: null, payload: null, content: null });
@@ -136,6 +168,12 @@ describe('retention (real Postgres and Redis)', () => {
     expect(await count(`dead_letters WHERE correlation_id = 'ret-dl-fresh'`)).toBe(1);
     expect(await count(`audit_log WHERE correlation_id LIKE 'ret-audit-old-%'`)).toBe(0);
     expect(await count(`audit_log WHERE correlation_id = 'ret-audit-fresh'`)).toBe(1);
+    expect(await count(`outbound_events WHERE id = '${outboundOld}'`)).toBe(0);
+    expect(await count(`outbound_deliveries WHERE event_id = '${outboundOld}'`)).toBe(0);
+    expect(await count(`outbound_deliveries WHERE event_id = '${outboundPending}'`)).toBe(1);
+    expect(await count(`outbound_events WHERE id = '${outboundPending}'`)).toBe(1);
+    expect(await count(`outbound_attempts WHERE event_id = '${outboundFresh}'`)).toBe(2);
+    expect(await count(`outbound_events WHERE id = '${outboundFresh}'`)).toBe(1);
 
     const [entry] = await waitFor(() =>
       sql<{ actor: string; outcome: string; metadata: Record<string, unknown> }>(

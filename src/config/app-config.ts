@@ -45,7 +45,7 @@ export class AppConfig {
   readonly deadLetters: { retentionDays: number; alertThreshold: number };
   readonly auditRetentionDays: number;
   /** Days before the retention job erases raw bodies/processed payloads and message text. */
-  readonly retention: { rawDays: number; messageDays: number };
+  readonly retention: { rawDays: number; messageDays: number; outboundDays: number };
   /** Queue backlog above which new events are stored without being enqueued (see docs/flood-protection.md). */
   readonly ingestBacklogLimit: number;
   /** Bearer token for GET /metrics; open when unset. */
@@ -142,7 +142,11 @@ export class AppConfig {
     };
     this.deadLetters = { retentionDays: env.DLQ_RETENTION_DAYS, alertThreshold: env.DLQ_ALERT_THRESHOLD };
     this.auditRetentionDays = env.AUDIT_RETENTION_DAYS;
-    this.retention = { rawDays: env.RAW_RETENTION_DAYS, messageDays: env.MESSAGE_RETENTION_DAYS };
+    this.retention = {
+      rawDays: env.RAW_RETENTION_DAYS,
+      messageDays: env.MESSAGE_RETENTION_DAYS,
+      outboundDays: env.OUTBOUND_RETENTION_DAYS,
+    };
     this.ingestBacklogLimit = env.INGEST_BACKLOG_LIMIT;
     this.metricsToken = env.METRICS_TOKEN?.trim() || undefined;
     this.vipSenderIds = list(env.VIP_SENDER_IDS);

@@ -194,6 +194,12 @@ export class Environment {
   @Min(1)
   MESSAGE_RETENTION_DAYS = 90;
 
+  /** Outbound events, their deliveries and attempts are deleted this many days after they were created. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  OUTBOUND_RETENTION_DAYS = 30;
+
   /** Above this many waiting jobs, new events are stored but left for the relay (degraded mode). */
   @Transform(toInt)
   @IsInt()

@@ -98,6 +98,48 @@ export class RetentionRepository {
     });
   }
 
+  /** Ids grow with time (identity), so the oldest rows are the first in primary-key order. */
+  async deleteOutboundAttempts(createdBefore: Date, limit: number): Promise<number> {
+    return this.count(
+      `WITH doomed AS (
+         SELECT id FROM outbound_attempts WHERE created_at < $1 ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED
+       ), gone AS (
+         DELETE FROM outbound_attempts a USING doomed WHERE a.id = doomed.id RETURNING 1
+       )
+       SELECT count(*)::int AS n FROM gone`,
+      [createdBefore, limit],
+    );
+  }
+
+  /** Finished deliveries only: a pending one is still owed to its subscriber. */
+  async deleteOutboundDeliveries(createdBefore: Date, limit: number): Promise<number> {
+    return this.count(
+      `WITH doomed AS (
+         SELECT id FROM outbound_deliveries
+          WHERE created_at < $1 AND status <> 'pending' ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED
+       ), gone AS (
+         DELETE FROM outbound_deliveries d USING doomed WHERE d.id = doomed.id RETURNING 1
+       )
+       SELECT count(*)::int AS n FROM gone`,
+      [createdBefore, limit],
+    );
+  }
+
+  /** Events whose deliveries are all gone (uuid v7 ids are time-ordered too). */
+  async deleteOutboundEvents(createdBefore: Date, limit: number): Promise<number> {
+    return this.count(
+      `WITH doomed AS (
+         SELECT id FROM outbound_events e
+          WHERE created_at < $1 AND NOT EXISTS (SELECT 1 FROM outbound_deliveries d WHERE d.event_id = e.id)
+          ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED
+       ), gone AS (
+         DELETE FROM outbound_events e USING doomed WHERE e.id = doomed.id RETURNING 1
+       )
+       SELECT count(*)::int AS n FROM gone`,
+      [createdBefore, limit],
+    );
+  }
+
   private async count(text: string, values: unknown[]): Promise<number> {
     return (await this.db.one<{ n: number }>(text, values))?.n ?? 0;
   }

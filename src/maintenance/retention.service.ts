@@ -15,6 +15,8 @@ export interface RetentionCounts {
   messageContent: number;
   deadLetters: number;
   auditEntries: number;
+  /** outbound attempts, finished deliveries and events without deliveries left */
+  outboundRows: number;
 }
 
 export interface RetentionReport {
@@ -22,7 +24,7 @@ export interface RetentionReport {
   startedAt: string;
   durationMs: number;
   /** The retention periods applied, in days. */
-  days: { raw: number; messages: number; deadLetters: number; audit: number };
+  days: { raw: number; messages: number; deadLetters: number; audit: number; outbound: number };
   counts: RetentionCounts;
   /** True when the process began shutting down mid-run: the counts are partial, the next run carries on. */
   interrupted: boolean;
@@ -31,7 +33,7 @@ export interface RetentionReport {
 /**
  * Applies the retention periods: raw bodies and processed payloads after RAW_RETENTION_DAYS, message
  * text after MESSAGE_RETENTION_DAYS, dead letters after DLQ_RETENTION_DAYS, audit entries after
- * AUDIT_RETENTION_DAYS. Runs in batches, each its own short transaction; safe to run twice at once.
+ * AUDIT_RETENTION_DAYS, outbound events with their deliveries and attempts after OUTBOUND_RETENTION_DAYS. Runs in batches, each its own short transaction; safe to run twice at once.
  */
 @Injectable()
 export class RetentionService implements BeforeApplicationShutdown {
@@ -53,6 +55,7 @@ export class RetentionService implements BeforeApplicationShutdown {
       messages: this.config.retention.messageDays,
       deadLetters: this.config.deadLetters.retentionDays,
       audit: this.config.auditRetentionDays,
+      outbound: this.config.retention.outboundDays,
     };
     const cutoff = (d: number) => new Date(started - d * DAY_MS);
     const counts: RetentionCounts = {
@@ -61,6 +64,7 @@ export class RetentionService implements BeforeApplicationShutdown {
       messageContent: 0,
       deadLetters: 0,
       auditEntries: 0,
+      outboundRows: 0,
     };
     const steps: [keyof RetentionCounts, (limit: number) => Promise<number>][] = [
       ['receiptBodies', (limit) => this.repository.clearReceiptBodies(cutoff(days.raw), limit)],
@@ -69,6 +73,9 @@ export class RetentionService implements BeforeApplicationShutdown {
       ['messageContent', (limit) => this.repository.clearMessageContent(cutoff(days.messages), limit)],
       ['deadLetters', (limit) => this.repository.deleteDeadLetters(cutoff(days.deadLetters), limit)],
       ['auditEntries', (limit) => this.repository.deleteAuditEntries(cutoff(days.audit), limit)],
+      ['outboundRows', (limit) => this.repository.deleteOutboundAttempts(cutoff(days.outbound), limit)],
+      ['outboundRows', (limit) => this.repository.deleteOutboundDeliveries(cutoff(days.outbound), limit)],
+      ['outboundRows', (limit) => this.repository.deleteOutboundEvents(cutoff(days.outbound), limit)],
     ];
 
     const report = (): RetentionReport => ({
