@@ -141,6 +141,20 @@ describe('erasure (real Postgres and Redis)', () => {
     await sql(`INSERT INTO vip_senders (provider, sender_id, note) VALUES ('instagram', $1, 'priority patient')`, [
       PATIENT,
     ]);
+    // What the bridge publishes when someone subscribes to instagram.message.received (ids only, sealed).
+    const [{ id: patientEvent }] = await sql<{ id: string }>(
+      `SELECT id FROM inbound_events WHERE sender_id = $1 AND kind = 'message' LIMIT 1`,
+      [PATIENT],
+    );
+    const [{ id: outboundEvent }] = await sql<{ id: string }>(
+      `INSERT INTO outbound_events (id, event_type, priority, data_sealed, publisher, idempotency_key)
+       VALUES (gen_random_uuid(), 'instagram.message.received', 5, $1, 'system', $2) RETURNING id`,
+      [cipher.encrypt(JSON.stringify({ senderId: PATIENT })), `instagram.message.received:${patientEvent}`],
+    );
+    await sql(
+      `INSERT INTO outbound_deliveries (event_id, endpoint_id, status) VALUES ($1, gen_random_uuid(), 'succeeded')`,
+      [outboundEvent],
+    );
     expect((await decryptEverything()).some((text) => text.includes(PATIENT_MARKER))).toBe(true);
     expect(await dumpEverything()).toContain(PATIENT);
 
@@ -158,8 +172,12 @@ describe('erasure (real Postgres and Redis)', () => {
         events: 5,
         replies: 2,
         vipSenders: 1,
+        outboundEvents: 1,
       },
     });
+    expect(await sql(`SELECT 1 FROM outbound_events WHERE id = $1`, [outboundEvent])).toHaveLength(0);
+    expect(await sql(`SELECT 1 FROM outbound_deliveries WHERE event_id = $1`, [outboundEvent])).toHaveLength(0);
+    expect((await decryptEverything()).filter((text) => text.includes(PATIENT))).toEqual([]);
 
     const plain = await decryptEverything();
     expect(plain.filter((text) => text.includes(PATIENT_MARKER))).toEqual([]);

@@ -19,6 +19,8 @@ export interface ErasureCounts {
   replies: number;
   /** Their entry in the VIP list (vip_senders), removed. */
   vipSenders: number;
+  /** Outbound events published about their messages (instagram.message.received), removed with their deliveries. */
+  outboundEvents: number;
 }
 
 const UNLINKED_PAGE = 500;
@@ -101,6 +103,15 @@ export class ErasureRepository {
         participantId,
       ]);
 
+      // What subscribers were told about their messages carries their id (sealed): our copies go.
+      const outbound = await ids(
+        client,
+        `DELETE FROM outbound_events WHERE publisher = 'system' AND idempotency_key = ANY($1::text[]) RETURNING id`,
+        [events.map((id) => `instagram.message.received:${id}`)],
+      );
+      await client.query(`DELETE FROM outbound_attempts WHERE event_id = ANY($1::uuid[])`, [outbound]);
+      await client.query(`DELETE FROM outbound_deliveries WHERE event_id = ANY($1::uuid[])`, [outbound]);
+
       // A conversation pseudonymised by an earlier erasure (the patient wrote again since) absorbs this one.
       const merges = await client.query<{ from_id: string; to_id: string }>(
         `SELECT c.id AS from_id, f.id AS to_id FROM conversations c
@@ -126,6 +137,7 @@ export class ErasureRepository {
         events: pseudonymised,
         replies,
         vipSenders,
+        outboundEvents: outbound.length,
       };
       await client.query(auditInsert(1), auditParams([audit(counts)]));
       return counts;
