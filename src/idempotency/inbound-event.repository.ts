@@ -215,12 +215,6 @@ export class InboundEventRepository {
     );
   }
 
-  async countUnfinished(): Promise<number> {
-    const row = await this.db.one<{ n: number }>(
-      `SELECT count(*)::int AS n FROM inbound_events WHERE status IN ('received', 'processing')`,
-    );
-    return row?.n ?? 0;
-  }
 }
 
 function toClaimedEvent(row: Record<string, unknown>): ClaimedEvent {
