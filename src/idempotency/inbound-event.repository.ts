@@ -27,6 +27,8 @@ export interface EventToStore {
   metaMessageId: string | null;
   occurredAt: Date | null;
   sealedPayload: Buffer;
+  /** BullMQ priority (VIP senders); 0 for none. Stored so the relay and replays keep it. */
+  priority?: number;
 }
 
 export interface ClaimedEvent {
@@ -73,12 +75,13 @@ export class InboundEventRepository {
          SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::int[], $6::bytea[], $7::text[])
        ), incoming AS (
          SELECT * FROM unnest($8::uuid[], $9::uuid[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[],
-                              $15::text[], $16::text[], $17::text[], $18::timestamptz[], $19::bytea[], $20::text[])
+                              $15::text[], $16::text[], $17::text[], $18::timestamptz[], $19::bytea[], $20::text[],
+                              $26::smallint[])
                 AS i(id, receipt_id, provider, kind, channel, idempotency_key, account_id, sender_id, recipient_id,
-                     meta_message_id, occurred_at, payload, correlation_id)
+                     meta_message_id, occurred_at, payload, correlation_id, priority)
        ), inserted AS (
          INSERT INTO inbound_events (id, receipt_id, provider, kind, channel, idempotency_key, account_id, sender_id,
-                                     recipient_id, meta_message_id, occurred_at, payload, correlation_id)
+                                     recipient_id, meta_message_id, occurred_at, payload, correlation_id, priority)
          SELECT * FROM incoming
          ON CONFLICT (idempotency_key) DO NOTHING
          RETURNING id
@@ -129,6 +132,7 @@ export class InboundEventRepository {
         malformed.map((receipt) => receipt.provider),
         malformed.map((receipt) => receipt.correlationId),
         malformed.map((receipt) => receipt.parseError),
+        events.map(({ event }) => event.priority ?? 0),
       ],
     );
     return new Set(rows.map((row) => row.id));
@@ -214,7 +218,6 @@ export class InboundEventRepository {
       [afterId, limit],
     );
   }
-
 }
 
 function toClaimedEvent(row: Record<string, unknown>): ClaimedEvent {

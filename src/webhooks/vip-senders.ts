@@ -35,12 +35,6 @@ export class VipSenders implements OnApplicationBootstrap, OnModuleDestroy {
     return this.configured.has(senderId) || this.stored.has(`${provider}:${senderId}`) ? VIP_PRIORITY : 0;
   }
 
-  /** Records the priority on the stored events, so the relay and replays keep it. */
-  async persist(eventIds: readonly string[]): Promise<void> {
-    if (eventIds.length === 0) return;
-    await this.db.query(`UPDATE inbound_events SET priority = $2 WHERE id = ANY($1::uuid[])`, [eventIds, VIP_PRIORITY]);
-  }
-
   async refresh(): Promise<void> {
     try {
       const rows = await this.db.query<{ key: string }>(`SELECT provider || ':' || sender_id AS key FROM vip_senders`);

@@ -13,7 +13,7 @@ import { InboundEventProducer } from '../queue/inbound-event.producer';
 import { MalformedEnvelopeError, ParsedEvent } from './inbound-event';
 import { InboundProvider } from './inbound-providers';
 import { SignatureVerifier, SignatureVerdict } from './signature-verifier';
-import { VIP_PRIORITY, VipSenders } from './vip-senders';
+import { VipSenders } from './vip-senders';
 
 export type IngestResult =
   | { outcome: 'rejected'; verdict: Exclude<SignatureVerdict, 'valid'> }
@@ -92,6 +92,7 @@ export class WebhookIngestService implements OnModuleDestroy {
         ...event,
         id: uuidv7(),
         sealedPayload: this.cipher.encryptJson(event.payload),
+        priority: this.vip?.priorityOf(provider.name, event.senderId) ?? 0,
       })),
     };
 
@@ -111,17 +112,7 @@ export class WebhookIngestService implements OnModuleDestroy {
     this.metrics?.eventsReceived.inc({ provider: provider.name }, newEvents.length);
     this.metrics?.webhooksDuplicate.inc({ provider: provider.name }, receipt.events.length - newEvents.length);
     if (newEvents.length > 0) {
-      const vipIds = new Set(
-        newEvents
-          .filter((event) => (this.vip?.priorityOf(provider.name, event.senderId) ?? 0) > 0)
-          .map((event) => event.id),
-      );
-      // Best effort: the job's priority is what matters now; the column serves the relay and replays.
-      if (vipIds.size > 0) await this.vip?.persist([...vipIds]).catch(() => undefined);
-      await this.dispatch(
-        newEvents.map((event) => event.id),
-        vipIds,
-      );
+      await this.dispatch(newEvents.map((event) => ({ id: event.id, priority: event.priority ?? 0 })));
     }
     return {
       outcome: 'stored',
@@ -146,20 +137,20 @@ export class WebhookIngestService implements OnModuleDestroy {
     }
   }
 
-  private async dispatch(eventIds: string[], vipIds: ReadonlySet<string> = new Set()): Promise<void> {
+  private async dispatch(events: QueueableEvent[]): Promise<void> {
     if (this.config.useQueue && this.producer) {
       // Over INGEST_BACKLOG_LIMIT the rest stay stored but un-queued: the relay enqueues them as the backlog drains.
-      const admitted = this.backlog ? eventIds.slice(0, this.backlog.admit(eventIds.length)) : eventIds;
+      const admitted = this.backlog ? events.slice(0, this.backlog.admit(events.length)) : events;
       if (admitted.length === 0) return;
       // The events are durable; the acknowledgement does not wait for Redis.
-      const enqueue = this.producer.enqueue(admitted.map(this.withPriority(vipIds)));
+      const enqueue = this.producer.enqueue(admitted);
       this.backgroundEnqueues.add(enqueue);
       void enqueue.finally(() => this.backgroundEnqueues.delete(enqueue));
       return;
     }
     if (this.inlineHandler) {
       // USE_QUEUE=false: one attempt, in the request. A transient failure leaves the event for the relay.
-      for (const eventId of eventIds) {
+      for (const { id: eventId } of events) {
         await this.inlineHandler
           .handle(eventId, { attempt: 1, finalAttempt: false, jobId: null })
           .catch((error: unknown) =>
@@ -167,10 +158,6 @@ export class WebhookIngestService implements OnModuleDestroy {
           );
       }
     }
-  }
-
-  private withPriority(vipIds: ReadonlySet<string>): (id: string) => QueueableEvent {
-    return (id) => ({ id, priority: vipIds.has(id) ? VIP_PRIORITY : 0 });
   }
 
   async onModuleDestroy(): Promise<void> {
