@@ -146,6 +146,26 @@ describe('inbound pipeline (real Postgres, Redis and a fake Graph API)', () => {
     for (let i = 0; i < 100; i++) expect(t.graph.repliesTo(`batch-${i}`)).toHaveLength(1);
   });
 
+  it('answers every message of one conversation sent in one POST (no cooldown)', async () => {
+    const items = Array.from({ length: 12 }, (_, i) =>
+      messagingItem({ mid: `m_same_${i}`, sender: 'same-patient', text: `message ${i}` }),
+    );
+    expect((await post(instagramEnvelope(items))).status).toBe(200);
+    await waitFor(
+      () =>
+        rows<{ n: number }>(
+          `SELECT count(*)::int AS n FROM inbound_events WHERE meta_message_id LIKE 'm_same_%' AND status = 'processed'`,
+        ).then((r) => r[0].n === 12),
+      { message: '12 processed events' },
+    );
+    expect(t.graph.repliesTo('same-patient')).toHaveLength(12);
+    const [conversation] = await rows<{ n: number; messages: number }>(
+      `SELECT count(DISTINCT c.id)::int AS n, count(m.id)::int AS messages
+         FROM conversations c JOIN messages m ON m.conversation_id = c.id WHERE c.participant_id = 'same-patient'`,
+    );
+    expect(conversation).toEqual({ n: 1, messages: 12 });
+  });
+
   it('never replies to an echo', async () => {
     const body = instagramEnvelope([
       messagingItem({ mid: 'm_echo', sender: 'patient-echo', text: 'sent by staff', isEcho: true }),

@@ -58,69 +58,123 @@ export interface OutgoingEcho {
 export class ConversationRepository {
   constructor(private readonly db: Sql) {}
 
-  /** Upserts the conversation, stores the message and creates its reply row, in one statement. */
+  /**
+   * Upserts the conversation, stores the message and creates its reply row. Concurrent jobs share one
+   * statement and one commit (group commit).
+   */
   async recordIncomingMessage(input: IncomingMessage): Promise<RecordedMessage> {
-    const row = await this.db.one<{
+    const recorded = await this.incomingBatch.submit(input);
+    if (recorded instanceof Error) throw recorded;
+    return recorded;
+  }
+
+  private readonly incomingBatch = new GroupCommit<IncomingMessage, RecordedMessage | Error>(
+    async (items) => {
+      const recorded = new Map<IncomingMessage, RecordedMessage | Error>();
+      // One upsert may touch a conversation once: messages of the same conversation go in later rounds.
+      for (const round of roundsByConversation(items)) {
+        const rows = await this.writeIncomingMessages(round).catch(async (error: unknown) => {
+          if (round.length === 1) throw error;
+          // One bad message must not fail the jobs it shares a statement with: write them one by one.
+          return Promise.all(
+            round.map((item) =>
+              this.writeIncomingMessages([item]).then(
+                ([one]) => one,
+                (itemError: unknown) => (itemError instanceof Error ? itemError : new Error(String(itemError))),
+              ),
+            ),
+          );
+        });
+        round.forEach((item, index) => recorded.set(item, rows[index]));
+      }
+      return items.map((item) => recorded.get(item) as RecordedMessage | Error);
+    },
+    { maxBatchWeight: 200, maxInFlight: 2 },
+  );
+
+  private async writeIncomingMessages(items: readonly IncomingMessage[]): Promise<RecordedMessage[]> {
+    const rows = await this.db.query<{
+      event_id: string;
       conversation_id: string;
       new_status: ReplyStatus | null;
       new_skip_reason: string | null;
       existing_status: ReplyStatus | null;
     }>(
-      `WITH existing AS (
-         SELECT status FROM replies WHERE event_id = $7
+      `WITH incoming AS (
+         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::uuid[],
+                              $7::uuid[], $8::text[], $9::boolean[], $10::bytea[], $11::int[], $12::uuid[], $13::text[])
+                AS i(conversation_id, provider, account_id, participant_id, sent_at, message_id, event_id,
+                     meta_message_id, reply_wanted, content, attachment_count, reply_id, skip_reason)
+       ), existing AS (
+         SELECT r.event_id, r.status FROM replies r JOIN incoming i ON r.event_id = i.event_id
        ), conv AS (
+         -- last_auto_reply_at of the proposed row says whether this message may take a reply (a rerun may not).
          INSERT INTO conversations AS c (id, provider, account_id, participant_id, first_message_at, last_message_at, last_auto_reply_at)
-         VALUES ($1, $2, $3, $4, $5, $5, CASE WHEN $9::boolean THEN now() END)
+         SELECT i.conversation_id, i.provider, i.account_id, i.participant_id, i.sent_at, i.sent_at,
+                CASE WHEN i.reply_wanted AND NOT EXISTS (SELECT 1 FROM existing e WHERE e.event_id = i.event_id)
+                     THEN now() END
+           FROM incoming i
          ON CONFLICT (provider, account_id, participant_id) DO UPDATE
             SET last_message_at = greatest(c.last_message_at, EXCLUDED.last_message_at),
                 last_auto_reply_at = CASE
-                  WHEN NOT $9::boolean OR EXISTS (SELECT 1 FROM replies r WHERE r.event_id = $7) THEN c.last_auto_reply_at
-                  WHEN $10::int = 0 OR c.last_auto_reply_at IS NULL
-                       OR c.last_auto_reply_at <= now() - make_interval(mins => $10::int) THEN now()
+                  WHEN EXCLUDED.last_auto_reply_at IS NULL THEN c.last_auto_reply_at
+                  WHEN $14::int = 0 OR c.last_auto_reply_at IS NULL
+                       OR c.last_auto_reply_at <= now() - make_interval(mins => $14::int) THEN now()
                   ELSE c.last_auto_reply_at END
-         RETURNING id, (last_auto_reply_at IS NOT DISTINCT FROM now()) AS reply_allowed
+         RETURNING id, provider, account_id, participant_id, (last_auto_reply_at IS NOT DISTINCT FROM now()) AS reply_allowed
+       ), matched AS (
+         SELECT i.*, conv.id AS conv_id, conv.reply_allowed
+           FROM incoming i
+           JOIN conv ON conv.provider = i.provider AND conv.account_id = i.account_id
+                    AND conv.participant_id = i.participant_id
        ), message AS (
          INSERT INTO messages (id, conversation_id, event_id, provider, meta_message_id, direction, content, attachment_count, sent_at)
-         SELECT $6, conv.id, $7, $2, $8, 'inbound', $11, $12, $5 FROM conv
+         SELECT m.message_id, m.conv_id, m.event_id, m.provider, m.meta_message_id, 'inbound', m.content,
+                m.attachment_count, m.sent_at
+           FROM matched m
          ON CONFLICT DO NOTHING
        ), reply AS (
          INSERT INTO replies (id, event_id, conversation_id, provider, recipient_id, status, skip_reason, attempts)
-         SELECT $13, $7, conv.id, $2, $4,
-                CASE WHEN $9::boolean AND conv.reply_allowed THEN 'sending' ELSE 'skipped' END,
-                CASE WHEN NOT $9::boolean THEN $14 WHEN conv.reply_allowed THEN NULL ELSE 'cooldown' END,
-                CASE WHEN $9::boolean AND conv.reply_allowed THEN 1 ELSE 0 END
-         FROM conv
+         SELECT m.reply_id, m.event_id, m.conv_id, m.provider, m.participant_id,
+                CASE WHEN m.reply_wanted AND m.reply_allowed THEN 'sending' ELSE 'skipped' END,
+                CASE WHEN NOT m.reply_wanted THEN m.skip_reason WHEN m.reply_allowed THEN NULL ELSE 'cooldown' END,
+                CASE WHEN m.reply_wanted AND m.reply_allowed THEN 1 ELSE 0 END
+           FROM matched m
          ON CONFLICT (event_id) DO NOTHING
-         RETURNING status, skip_reason
+         RETURNING event_id, status, skip_reason
        )
-       SELECT conv.id AS conversation_id,
-              (SELECT status FROM reply) AS new_status,
-              (SELECT skip_reason FROM reply) AS new_skip_reason,
-              (SELECT status FROM existing) AS existing_status
-       FROM conv`,
+       SELECT m.event_id, m.conv_id AS conversation_id, r.status AS new_status, r.skip_reason AS new_skip_reason,
+              e.status AS existing_status
+         FROM matched m
+         LEFT JOIN reply r ON r.event_id = m.event_id
+         LEFT JOIN existing e ON e.event_id = m.event_id`,
       [
-        input.newIds.conversation,
-        input.provider,
-        input.accountId,
-        input.participantId,
-        input.sentAt,
-        input.newIds.message,
-        input.eventId,
-        input.metaMessageId,
-        input.replyWanted,
-        input.cooldownMinutes,
-        input.sealedContent,
-        input.attachmentCount,
-        input.newIds.reply,
-        input.skipReason,
+        items.map((item) => item.newIds.conversation),
+        items.map((item) => item.provider),
+        items.map((item) => item.accountId),
+        items.map((item) => item.participantId),
+        items.map((item) => item.sentAt),
+        items.map((item) => item.newIds.message),
+        items.map((item) => item.eventId),
+        items.map((item) => item.metaMessageId),
+        items.map((item) => item.replyWanted),
+        items.map((item) => item.sealedContent),
+        items.map((item) => item.attachmentCount),
+        items.map((item) => item.newIds.reply),
+        items.map((item) => item.skipReason),
+        items[0].cooldownMinutes,
       ],
     );
-    if (!row) throw new Error('conversation upsert returned no row');
-    return {
-      conversationId: row.conversation_id,
-      createdReply: row.new_status ? { status: row.new_status, skipReason: row.new_skip_reason } : null,
-      existingReply: row.existing_status ? { status: row.existing_status } : null,
-    };
+    const byEvent = new Map(rows.map((row) => [row.event_id, row]));
+    return items.map((item) => {
+      const row = byEvent.get(item.eventId);
+      if (!row) throw new Error('conversation upsert returned no row');
+      return {
+        conversationId: row.conversation_id,
+        createdReply: row.new_status ? { status: row.new_status, skipReason: row.new_skip_reason } : null,
+        existingReply: row.existing_status ? { status: row.existing_status } : null,
+      };
+    });
   }
 
   /**
@@ -288,4 +342,17 @@ export class ConversationRepository {
       [provider, accountId, participantId, readAt],
     );
   }
+}
+
+/** Splits a batch into rounds in which each conversation appears once, keeping each conversation's order. */
+function roundsByConversation(items: readonly IncomingMessage[]): IncomingMessage[][] {
+  const rounds: IncomingMessage[][] = [];
+  const lastRound = new Map<string, number>();
+  for (const item of items) {
+    const key = `${item.provider}\u0000${item.accountId}\u0000${item.participantId}`;
+    const round = (lastRound.get(key) ?? -1) + 1;
+    lastRound.set(key, round);
+    (rounds[round] ??= []).push(item);
+  }
+  return rounds;
 }
