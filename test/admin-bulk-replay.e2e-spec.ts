@@ -18,9 +18,9 @@ describe('admin: a large bulk replay is paced (API process without workers)', ()
          VALUES (gen_random_uuid(), 'instagram', 'seed', 0, ${LETTERS}) RETURNING id
        ), events AS (
          INSERT INTO inbound_events (id, receipt_id, provider, kind, channel, idempotency_key, correlation_id, status,
-                                     queued_at, last_error_category)
+                                     last_error_category)
          SELECT gen_random_uuid(), receipt.id, 'instagram', 'read', 'messaging', 'seed:' || g, 'seed-' || g, 'failed',
-                now(), 'network'
+                'network'
            FROM receipt, generate_series(1, ${LETTERS}) g
          RETURNING id, correlation_id
        )

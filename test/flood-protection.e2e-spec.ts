@@ -32,8 +32,10 @@ describe('flood protection at ingest (real Postgres and Redis)', () => {
   const stored = async () =>
     (
       await sql<{ all: number; queued: number; processed: number }>(
-        `SELECT count(*)::int AS all, count(queued_at)::int AS queued,
-              count(*) FILTER (WHERE status = 'processed')::int AS processed FROM inbound_events`,
+        `SELECT count(*)::int AS all,
+              count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM inbound_enqueue_outbox o WHERE o.event_id = e.id))::int
+                AS queued,
+              count(*) FILTER (WHERE status = 'processed')::int AS processed FROM inbound_events e`,
       )
     )[0];
   const backlog = async () => {

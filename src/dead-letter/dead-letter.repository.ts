@@ -55,7 +55,6 @@ export interface DeadLetterDetailRecord extends DeadLetterRecord {
     attempts: number;
     priority: number;
     receivedAt: Date;
-    queuedAt: Date | null;
     startedAt: Date | null;
     processedAt: Date | null;
     lastErrorCategory: string | null;
@@ -216,7 +215,7 @@ export class DeadLetterRepository {
       `SELECT ${COLUMNS},
               CASE WHEN e.id IS NULL THEN NULL ELSE json_build_object(
                 'kind', e.kind, 'channel', e.channel, 'status', e.status, 'attempts', e.attempts, 'priority', e.priority,
-                'receivedAt', e.received_at, 'queuedAt', e.queued_at, 'startedAt', e.started_at,
+                'receivedAt', e.received_at, 'startedAt', e.started_at,
                 'processedAt', e.processed_at, 'lastErrorCategory', e.last_error_category) END AS event,
               CASE WHEN r.id IS NULL THEN NULL ELSE json_build_object(
                 'status', r.status, 'attempts', r.attempts, 'lastErrorCategory', r.last_error_category,
@@ -247,7 +246,7 @@ export class DeadLetterRepository {
 
   /**
    * Puts pending event dead letters back in the pipeline, in one statement: each letter marked replayed,
-   * its event back to `received` (marked queued: the replay enqueues it, not the relay), a failed reply back to
+   * its event back to `received` (not in the outbox: the paced replay enqueues it, not the relay), a failed reply back to
    * `retrying` (a sent one is never touched), and one audit entry per letter. Locked rows are skipped.
    */
   async markReplayed(ids: readonly string[], actor: string, bulkReplayId: string | null): Promise<ReplayedLetter[]> {
@@ -264,7 +263,7 @@ export class DeadLetterRepository {
           RETURNING d.id, d.event_id, d.replay_count, d.provider, d.correlation_id, d.category
        ), events AS (
          UPDATE inbound_events e
-            SET status = 'received', queued_at = now(), processed_at = NULL, last_error_category = NULL
+            SET status = 'received', processed_at = NULL, last_error_category = NULL
            FROM marked m WHERE e.id = m.event_id AND e.status = 'failed'
        ), replies AS (
          UPDATE replies r SET status = 'retrying', updated_at = now()
@@ -310,6 +309,8 @@ export class DeadLetterRepository {
            FROM incoming i WHERE EXISTS (SELECT 1 FROM letter)
          ON CONFLICT (idempotency_key) DO NOTHING
          RETURNING id
+       ), outbox AS (
+         INSERT INTO inbound_enqueue_outbox (event_id) SELECT id FROM inserted
        ), receipt AS (
          UPDATE webhook_receipts SET parse_error = NULL, event_count = cardinality($3::uuid[])
           WHERE id = $2 AND EXISTS (SELECT 1 FROM letter)

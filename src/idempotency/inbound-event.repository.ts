@@ -85,6 +85,8 @@ export class InboundEventRepository {
          SELECT * FROM incoming
          ON CONFLICT (idempotency_key) DO NOTHING
          RETURNING id
+       ), outbox AS (
+         INSERT INTO inbound_enqueue_outbox (event_id) SELECT id FROM inserted
        ), malformed AS (
          INSERT INTO dead_letters (id, source, receipt_id, provider, correlation_id, category, error, attempts)
          SELECT id, 'inbound', receipt_id, provider, correlation_id, 'malformed', error, 0
@@ -178,31 +180,37 @@ export class InboundEventRepository {
   }
 
   /**
-   * Committed without waiting for the WAL flush: the mark only spares the relay work. Lost in a Postgres
-   * crash, the relay enqueues the events again and the job id (= event id) makes that harmless.
+   * The events are on the queue: out of the outbox. Committed without waiting for the WAL flush: lost in
+   * a Postgres crash, the relay enqueues the events again and the job id (= event id) makes that harmless.
    */
   async markQueued(eventIds: readonly string[]): Promise<void> {
     if (eventIds.length === 0) return;
     await this.db.query(
       `WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true))
-       UPDATE inbound_events SET queued_at = now() FROM relaxed WHERE id = ANY($1::uuid[])`,
+       DELETE FROM inbound_enqueue_outbox USING relaxed WHERE event_id = ANY($1::uuid[])`,
       [eventIds],
     );
   }
 
-  /** Redis lost its queue: these events count as never enqueued again, for the relay. */
+  /** Redis lost its queue: these events go back into the outbox, for the relay. */
   async markUnqueued(eventIds: readonly string[]): Promise<void> {
     if (eventIds.length === 0) return;
-    await this.db.query(`UPDATE inbound_events SET queued_at = NULL WHERE id = ANY($1::uuid[])`, [eventIds]);
+    await this.db.query(
+      `INSERT INTO inbound_enqueue_outbox (event_id) SELECT unnest($1::uuid[]) ON CONFLICT DO NOTHING`,
+      [eventIds],
+    );
   }
 
-  /** Stored but never handed to the queue (Redis was down, or the process died between commit and enqueue). */
+  /**
+   * Stored but never handed to the queue (Redis was down, the process died between commit and enqueue,
+   * or the backlog limit held them). A finished event's job is a no-op, so the outbox is not filtered by status.
+   */
   async findUnqueued(olderThanMs: number, limit: number): Promise<QueueableEvent[]> {
     return this.db.query<QueueableEvent>(
-      `SELECT id, priority FROM inbound_events
-        WHERE queued_at IS NULL AND status IN ('received', 'processing')
-          AND received_at < now() - make_interval(secs => $1::double precision / 1000)
-        ORDER BY received_at
+      `SELECT o.event_id AS id, coalesce(e.priority, 0) AS priority
+         FROM inbound_enqueue_outbox o LEFT JOIN inbound_events e ON e.id = o.event_id
+        WHERE o.received_at < now() - make_interval(secs => $1::double precision / 1000)
+        ORDER BY o.received_at
         LIMIT $2`,
       [olderThanMs, limit],
     );

@@ -7,7 +7,7 @@ import { BACKOFF_TYPE, JobName, ProcessInboundEventJob, QueueName } from './queu
 import { redisConnection } from './redis-connection';
 
 /**
- * Hands stored events to BullMQ. Concurrent requests share one `addBulk` and one `queued_at` update.
+ * Hands stored events to BullMQ. Concurrent requests share one `addBulk` and one outbox delete.
  * It never throws to the webhook path: what it cannot enqueue stays un-queued in Postgres for the relay.
  */
 @Injectable()

@@ -112,7 +112,6 @@ class DeadLetterEventDto {
   @ApiProperty() attempts!: number;
   @ApiProperty() priority!: number;
   @ApiProperty() receivedAt!: Date;
-  @ApiProperty({ nullable: true, type: Date }) queuedAt!: Date | null;
   @ApiProperty({ nullable: true, type: Date }) startedAt!: Date | null;
   @ApiProperty({ nullable: true, type: Date }) processedAt!: Date | null;
   @ApiProperty({ nullable: true, type: String }) lastErrorCategory!: string | null;

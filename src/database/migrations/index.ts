@@ -4,6 +4,7 @@ import { OpsSurfaces1763800000200 } from './1763800000200-ops-surfaces';
 import { OutboundWebhooks1763800000300 } from './1763800000300-outbound-webhooks';
 import { RetentionIndexes1763800000400 } from './1763800000400-retention-indexes';
 import { ReplyPacing1763800000500 } from './1763800000500-reply-pacing';
+import { EnqueueOutbox1763800000700 } from './1763800000700-enqueue-outbox';
 
 /** Every migration, in order. A new migration is added here in the same commit as its file. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   OutboundWebhooks1763800000300,
   RetentionIndexes1763800000400,
   ReplyPacing1763800000500,
+  EnqueueOutbox1763800000700,
 ];
