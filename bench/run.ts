@@ -182,7 +182,7 @@ function cpuRow(
     baselineLabel: baseValue === null ? undefined : 'baseline process',
     ratio: ratioOf(value, baseValue, true),
     lowerIsBetter: true,
-    note: `app ${(sum(used.processSeconds) / used.wallSeconds).toFixed(2)} cores, whole machine ${(used.machineSeconds / used.wallSeconds).toFixed(2)} cores busy (${per(used.machineSeconds, handled)} µs of machine CPU per event) over ${used.wallSeconds} s`,
+    note: `app ${(sum(used.processSeconds) / used.wallSeconds).toFixed(2)} cores, ${per(used.databaseSeconds, handled)} µs of Postgres CPU per event (the app's backends), whole machine ${(used.machineSeconds / used.wallSeconds).toFixed(2)} cores busy (${per(used.machineSeconds, handled)} µs of machine CPU per event) over ${used.wallSeconds} s`,
   };
 }
 
@@ -225,7 +225,7 @@ async function ingest(): Promise<void> {
   let appOpen: LoadResult;
   try {
     await runLoad(closed(app.url, 'wua', settings.warmupMs), 'switchboard warm-up');
-    const window = new CpuWindow(app.pids);
+    const window = new CpuWindow(app.pids, DATABASE);
     appClosed = await runLoad(closed(app.url, 'ia', settings.durationMs), `switchboard c=${settings.concurrency}`);
     appCpu = window.finish();
     await sleep(1000);
@@ -319,7 +319,7 @@ async function endToEnd(
   rate = settings.e2eRate,
   durationMs = settings.e2eDurationMs,
 ) {
-  const window = new CpuWindow(pids);
+  const window = new CpuWindow(pids, DATABASE);
   const load = await runLoad(
     { url, secret: SECRET, mode: 'open', rate, durationMs, prefix },
     `${label} ${rate}/s offered`,
@@ -426,7 +426,7 @@ async function burst(): Promise<void> {
   let canary;
   let cpu: CpuUsed;
   try {
-    const window = new CpuWindow(app.pids);
+    const window = new CpuWindow(app.pids, DATABASE);
     load = await runLoad(spec(app.url, 'ba', marker), `switchboard burst of ${settings.burst.toLocaleString('en-US')}`);
     replies = await waitForReplies('ba', load.ok, 'switchboard burst');
     cpu = window.finish();

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** CPU seconds (user + system) a process has used so far; 0 once it is gone. */
 export function processCpuSeconds(pid: number | undefined): number {
@@ -20,23 +20,54 @@ export function machineBusySeconds(): number {
   return (user + nice + system + irq + softirq + steal) / 100;
 }
 
-/** Measures CPU used by some processes and by the machine over a window. */
+/**
+ * CPU seconds so far of each Postgres backend serving `database` (its process title is
+ * "postgres: [<cluster>: ]<user> <database> ..."): the database work one app causes, apart from other work.
+ */
+export function databaseBackendsCpu(database: string): Map<number, number> {
+  const cpu = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const title = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (/^postgres: (?:\S+: )?\S+ (\S+) /.exec(title)?.[1] !== database) continue;
+      cpu.set(Number(entry), processCpuSeconds(Number(entry)));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return cpu;
+}
+
+const round = (seconds: number) => Math.round(seconds * 100) / 100;
+
+/** Measures CPU used by some processes, by one database's Postgres backends and by the machine over a window. */
 export class CpuWindow {
   private readonly start: number[];
+  private readonly databaseStart: Map<number, number>;
   private readonly machineStart = machineBusySeconds();
   private readonly startedAt = performance.now();
 
-  constructor(private readonly pids: (number | undefined)[]) {
+  constructor(
+    private readonly pids: (number | undefined)[],
+    private readonly database?: string,
+  ) {
     this.start = pids.map(processCpuSeconds);
+    this.databaseStart = database ? databaseBackendsCpu(database) : new Map();
   }
 
-  /** Per process and machine: CPU seconds used, and cores busy on average. */
-  finish(): { processSeconds: number[]; machineSeconds: number; wallSeconds: number } {
+  /** Per process, the database's backends and the machine: CPU seconds used, and the wall time. */
+  finish(): { processSeconds: number[]; databaseSeconds: number; machineSeconds: number; wallSeconds: number } {
+    let databaseSeconds = 0;
+    if (this.database) {
+      for (const [pid, seconds] of databaseBackendsCpu(this.database)) {
+        databaseSeconds += seconds - (this.databaseStart.get(pid) ?? 0);
+      }
+    }
     return {
-      processSeconds: this.pids.map(
-        (pid, index) => Math.round((processCpuSeconds(pid) - this.start[index]) * 100) / 100,
-      ),
-      machineSeconds: Math.round((machineBusySeconds() - this.machineStart) * 100) / 100,
+      processSeconds: this.pids.map((pid, index) => round(processCpuSeconds(pid) - this.start[index])),
+      databaseSeconds: round(databaseSeconds),
+      machineSeconds: round(machineBusySeconds() - this.machineStart),
       wallSeconds: Math.round(performance.now() - this.startedAt) / 1000,
     };
   }
