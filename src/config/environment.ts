@@ -113,7 +113,7 @@ export class Environment {
   @IsInt()
   @Min(1)
   @Max(1000)
-  WORKER_CONCURRENCY = 50;
+  WORKER_CONCURRENCY = 200;
 
   @Transform(toBoolean)
   @IsBoolean()
