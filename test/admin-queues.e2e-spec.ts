@@ -2,8 +2,8 @@ import request from 'supertest';
 import { QueueFiguresLogger } from '../src/metrics/queue-figures-logger';
 import { InboundEventProducer } from '../src/queue/inbound-event.producer';
 import { VipSenders } from '../src/webhooks/vip-senders';
-import { instagramEnvelope, messagingItem, sign } from './support/meta-payloads';
-import { startTestApp, TEST_APP_SECRET, TestApp } from './support/test-app';
+import { instagramEnvelope, messagingItem } from './support/meta-payloads';
+import { TestApp, postWebhook, startTestApp } from './support/test-app';
 import { waitFor } from './support/wait';
 
 const OPS = 'ops-test-key';
@@ -28,13 +28,7 @@ describe('admin: queues, jobs and VIP priority (real Postgres, Redis and a fake 
   });
 
   const ops = (path: string) => request(t.url).get(path).set('authorization', `Bearer ${OPS}`);
-  const post = (body: string) =>
-    request(t.url)
-      .post('/webhooks/instagram')
-      .set('content-type', 'application/json')
-      .set('x-hub-signature-256', sign(body, TEST_APP_SECRET))
-      .send(body)
-      .expect(200);
+  const post = (body: string) => postWebhook(t, body).expect(200);
   const eventId = async (mid: string) =>
     (await t.db.pool.query(`SELECT id FROM inbound_events WHERE meta_message_id = $1`, [mid])).rows[0]?.id as string;
   const processed = (count: number) =>

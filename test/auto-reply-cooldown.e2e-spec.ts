@@ -1,6 +1,5 @@
-import request from 'supertest';
-import { instagramEnvelope, messagingItem, sign } from './support/meta-payloads';
-import { startTestApp, TEST_APP_SECRET, TestApp } from './support/test-app';
+import { instagramEnvelope, messagingItem } from './support/meta-payloads';
+import { TestApp, postWebhook, startTestApp } from './support/test-app';
 import { waitFor } from './support/wait';
 
 describe('AUTO_REPLY_COOLDOWN_MINUTES (real Postgres, Redis and a fake Graph API)', () => {
@@ -13,12 +12,7 @@ describe('AUTO_REPLY_COOLDOWN_MINUTES (real Postgres, Redis and a fake Graph API
     await t?.close();
   });
 
-  const post = (body: string) =>
-    request(t.url)
-      .post('/webhooks/instagram')
-      .set('content-type', 'application/json')
-      .set('x-hub-signature-256', sign(body, TEST_APP_SECRET))
-      .send(body);
+  const post = (body: string) => postWebhook(t, body);
   const replies = (participant: string) =>
     t.db.pool
       .query<{ status: string; skip_reason: string | null }>(

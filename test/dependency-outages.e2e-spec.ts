@@ -1,16 +1,11 @@
 import request from 'supertest';
-import { instagramEnvelope, messagingItem, sign } from './support/meta-payloads';
+import { instagramEnvelope, messagingItem } from './support/meta-payloads';
 import { TcpProxy } from './support/tcp-proxy';
-import { startTestApp, TEST_APP_SECRET, TestApp } from './support/test-app';
+import { TestApp, postWebhook, startTestApp } from './support/test-app';
 import { createTestDatabase } from './support/test-database';
 import { waitFor } from './support/wait';
 
-const post = (t: TestApp, body: string) =>
-  request(t.url)
-    .post('/webhooks/instagram')
-    .set('content-type', 'application/json')
-    .set('x-hub-signature-256', sign(body, TEST_APP_SECRET))
-    .send(body);
+const post = postWebhook;
 
 const statusOf = async (t: TestApp, mid: string) =>
   (

@@ -1,6 +1,4 @@
-import request from 'supertest';
-import { sign } from './support/meta-payloads';
-import { startTestApp, TEST_APP_SECRET, TestApp } from './support/test-app';
+import { TestApp, postWebhook, startTestApp } from './support/test-app';
 import { waitFor } from './support/wait';
 
 const RATE = 10;
@@ -49,12 +47,7 @@ describe('reply pacing per account (Redis schedule shared by all workers)', () =
     await t?.close();
   });
 
-  const post = (body: string) =>
-    request(t.url)
-      .post('/webhooks/instagram')
-      .set('content-type', 'application/json')
-      .set('x-hub-signature-256', sign(body, TEST_APP_SECRET))
-      .send(body);
+  const post = (body: string) => postWebhook(t, body);
   const arrivals = (prefix: string) =>
     t.graph.requests.filter((r) => r.body.recipient?.id?.startsWith(prefix)).map((r) => r.receivedAt);
 

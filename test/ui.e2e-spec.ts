@@ -2,9 +2,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BrowserContext, chromium, Page } from 'playwright-core';
-import request from 'supertest';
 import { instagramEnvelope, messagingItem, sign } from './support/meta-payloads';
-import { startTestApp, TEST_APP_SECRET, TestApp } from './support/test-app';
+import { TestApp, postWebhook, startTestApp } from './support/test-app';
 import { waitFor } from './support/wait';
 
 const OPS_KEY = 'ui-ops-key';
@@ -25,12 +24,7 @@ describe('web pages (headless Chromium)', () => {
   /** Uncaught page errors and Content-Security-Policy violations: there must be none. */
   const pageProblems: string[] = [];
 
-  const post = (body: string) =>
-    request(t.url)
-      .post('/webhooks/instagram')
-      .set('content-type', 'application/json')
-      .set('x-hub-signature-256', sign(body, TEST_APP_SECRET))
-      .send(body);
+  const post = (body: string) => postWebhook(t, body);
 
   async function newPage(): Promise<Page> {
     const created = await context.newPage();

@@ -1,5 +1,6 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Redis } from 'ioredis';
+import request from 'supertest';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,6 +8,7 @@ import { join } from 'node:path';
 import { createApiApp } from '../../src/bootstrap';
 import { AppConfig } from '../../src/config/app-config';
 import { FakeGraphApi } from './fake-graph-api';
+import { sign } from './meta-payloads';
 import { createTestDatabase, TestDatabase } from './test-database';
 
 export const TEST_APP_SECRET = 'test-app-secret';
@@ -26,6 +28,15 @@ export interface TestApp {
   /** Everything the app logged. */
   logs(): string;
   close(): Promise<void>;
+}
+
+/** POSTs an Instagram webhook body signed with the test app secret, as Meta would. */
+export function postWebhook(t: Pick<TestApp, 'url'>, body: string) {
+  return request(t.url)
+    .post('/webhooks/instagram')
+    .set('content-type', 'application/json')
+    .set('x-hub-signature-256', sign(body, TEST_APP_SECRET))
+    .send(body);
 }
 
 export interface TestAppOptions {
