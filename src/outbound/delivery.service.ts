@@ -11,8 +11,9 @@ import { EndpointRepository } from './endpoint.repository';
 import { EndpointStats } from './endpoint-stats';
 import { signDelivery } from './endpoint-secret';
 import { OutboundEventType } from './event-types';
+import { DeliveryDispatcher } from './delivery.dispatcher';
 import { OutboundEventPublisher } from './outbound-event.publisher';
-import { ConcurrencyGate, RateLimiter } from './rate-limiter';
+import { ConcurrencyGate, DeliverySlots, RateLimiter } from './rate-limiter';
 
 /** What the processor must do with the job after one run. */
 export type DeliveryStep =
@@ -20,6 +21,15 @@ export type DeliveryStep =
   | { kind: 'dead-lettered' }
   /** Come back later: the attempt budget is untouched unless an attempt was made. */
   | { kind: 'later'; delayMs: number; slotAt?: number; busy?: number };
+
+/** What became of a batch job's deliveries. */
+export interface BatchOutcome {
+  delivered: number;
+  skipped: number;
+  /** Handed off to a job of their own: to wait for a slot, for their next attempt, or after a rerun. */
+  handedOff: number;
+  deadLettered: number;
+}
 
 export interface DeliveryRun {
   deliveryId: string;
@@ -44,6 +54,7 @@ export class DeliveryService {
   /** Recent latency per endpoint: how long a job waits when the endpoint's slots are all taken. */
   private readonly latency = new Map<string, number>();
   private readonly gate = new ConcurrencyGate();
+  private readonly slots: DeliverySlots;
 
   constructor(
     private readonly config: AppConfig,
@@ -55,11 +66,59 @@ export class DeliveryService {
     private readonly client: DeliveryClient,
     private readonly publisher: OutboundEventPublisher,
     private readonly audit: AuditService,
-  ) {}
+    private readonly dispatcher: DeliveryDispatcher,
+  ) {
+    this.slots = new DeliverySlots(config.outbound.workerConcurrency);
+  }
 
+  /** One delivery's job. */
   async run(run: DeliveryRun): Promise<DeliveryStep> {
     const target = await this.deliveries.target(run.deliveryId);
     if (!target || target.status !== 'pending') return { kind: 'done', outcome: 'skipped' };
+    return this.slots.run(() => this.deliver(target, run));
+  }
+
+  /**
+   * A batch job: one read for all its deliveries, sent concurrently. A delivery that must wait or be
+   * retried is handed off to a job of its own before the batch completes. `rerun` (the batch was started
+   * before: a stall, or Postgres was down) hands off every delivery still pending instead, under its single
+   * job's id, so one handed off by the earlier run is not queued, nor sent, twice.
+   */
+  async runBatch(deliveryIds: readonly string[], jobId: string | null, rerun: boolean): Promise<BatchOutcome> {
+    const targets = (await this.deliveries.targetRows(deliveryIds)).filter((target) => target.status === 'pending');
+    const outcome: BatchOutcome = {
+      delivered: 0,
+      skipped: deliveryIds.length - targets.length,
+      handedOff: 0,
+      deadLettered: 0,
+    };
+    if (rerun) {
+      await this.dispatcher.enqueue(targets.map((target) => this.queued(target)));
+      outcome.handedOff = targets.length;
+      return outcome;
+    }
+    const settled = await Promise.allSettled(
+      targets.map(async (target) => {
+        const step = await this.slots.run(() => this.deliver(target, { deliveryId: target.id, jobId }));
+        if (step.kind === 'later') {
+          await this.dispatcher.enqueue([
+            { ...this.queued(target), delayMs: step.delayMs, slotAt: step.slotAt, busy: step.busy },
+          ]);
+          outcome.handedOff++;
+        } else if (step.kind === 'dead-lettered') outcome.deadLettered++;
+        else outcome[step.outcome]++;
+      }),
+    );
+    const failed = settled.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
+    return outcome;
+  }
+
+  private queued(target: DeliveryTarget): { id: string; requeues: number; priority: number } {
+    return { id: target.id, requeues: target.requeues, priority: target.priority };
+  }
+
+  private async deliver(target: DeliveryTarget, run: DeliveryRun): Promise<DeliveryStep> {
     if (!target.url || target.endpoint_status !== 'active') {
       await this.deliveries.closeUnattempted(target.id, target.url ? 'endpoint_disabled' : 'endpoint_deleted');
       return { kind: 'done', outcome: 'skipped' };
