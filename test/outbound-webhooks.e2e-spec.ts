@@ -357,14 +357,24 @@ describe('outbound webhooks (real receivers on loopback, verified with standardw
   });
 
   it('signs with the old and the new secret during a rotation; both verify', async () => {
-    const endpoint = await createEndpoint('/rotate', ['rotate.test']);
+    const endpoint = await createEndpoint('/rotate', ['rotate.test'], { headers: { 'X-Tenant': 'before' } });
+    // A delivery before the rotation: the worker has the old secret and headers opened already.
+    await trigger('rotate.test', { data: { x: 0 } });
+    const [before] = await waitFor(() => (receiver.at('/rotate').length ? receiver.at('/rotate') : undefined));
+    expect(verifyDelivery(endpoint.secret, before).data).toEqual({ x: 0 });
+    expect(before.headers['x-tenant']).toBe('before');
+    await request(t.url)
+      .patch(`/endpoints/${endpoint.id}`)
+      .set(ops())
+      .send({ headers: { 'X-Tenant': 'after' } });
     const rotated = await request(t.url).post(`/endpoints/${endpoint.id}/rotate-secret`).set(ops());
     expect(rotated.status).toBe(200);
     expect(rotated.body.secret).toMatch(/^whsec_/);
     expect(rotated.body.secret).not.toBe(endpoint.secret);
     await trigger('rotate.test', { data: { x: 1 } });
-    const [got] = await waitFor(() => (receiver.at('/rotate').length ? receiver.at('/rotate') : undefined));
+    const [, got] = await waitFor(() => (receiver.at('/rotate').length >= 2 ? receiver.at('/rotate') : undefined));
     expect(String(got.headers['webhook-signature']).split(' ')).toHaveLength(2);
+    expect(got.headers['x-tenant']).toBe('after');
     expect(verifyDelivery(endpoint.secret, got).data).toEqual({ x: 1 });
     expect(verifyDelivery(rotated.body.secret, got).data).toEqual({ x: 1 });
     expect(() => verifyDelivery(`whsec_${Buffer.alloc(24, 7).toString('base64')}`, got)).toThrow();

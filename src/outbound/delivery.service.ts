@@ -13,7 +13,8 @@ import { signDelivery } from './endpoint-secret';
 import { OutboundEventType } from './event-types';
 import { DeliveryDispatcher } from './delivery.dispatcher';
 import { OutboundEventPublisher } from './outbound-event.publisher';
-import { ConcurrencyGate, DeliverySlots, RateLimiter } from './rate-limiter';
+import { DeliverySlots } from './delivery-slots';
+import { ConcurrencyGate, RateLimiter } from './rate-limiter';
 
 /** What the processor must do with the job after one run. */
 export type DeliveryStep =
@@ -38,6 +39,15 @@ export interface DeliveryRun {
   busy?: number;
 }
 
+interface OpenedEndpoint {
+  sealed: (Buffer | null)[];
+  secret: string;
+  previousSecret: string | null;
+  headers: Record<string, string>;
+}
+
+const sameBytes = (a: Buffer | null, b: Buffer | null) => a === b || (a !== null && b !== null && a.equals(b));
+
 /** Event bodies kept for the deliveries still to come (bytes); larger bodies are read per delivery. */
 const BODY_CACHE_BYTES = 32 * 1024 * 1024;
 const LARGEST_CACHED_BODY = 1024 * 1024;
@@ -55,6 +65,7 @@ export class DeliveryService {
   private readonly latency = new Map<string, number>();
   private readonly gate = new ConcurrencyGate();
   private readonly slots: DeliverySlots;
+  private readonly openedEndpoints = new Map<string, OpenedEndpoint>();
 
   constructor(
     private readonly config: AppConfig,
@@ -143,11 +154,16 @@ export class DeliveryService {
   private async attempt(target: DeliveryTarget, timeoutMs: number, run: DeliveryRun): Promise<DeliveryStep> {
     const attempt = target.attempts + 1;
     const body = await this.body(target);
+    const endpoint = this.opened(target);
+    const secrets =
+      endpoint.previousSecret !== null && (target.previous_secret_until_ms ?? 0) > Date.now()
+        ? [endpoint.secret, endpoint.previousSecret]
+        : [endpoint.secret];
     const headers = {
-      ...(target.headers_sealed ? this.cipher.decryptJson<Record<string, string>>(target.headers_sealed) : {}),
+      ...endpoint.headers,
       'content-type': 'application/json',
       'user-agent': 'Switchboard-Webhooks/1.0',
-      ...signDelivery(this.secrets(target), target.event_id, new Date(), body),
+      ...signDelivery(secrets, target.event_id, new Date(), body),
     };
     const started = performance.now();
     let failure: AttemptFailure | undefined;
@@ -275,12 +291,23 @@ export class DeliveryService {
       );
   }
 
-  private secrets(target: DeliveryTarget): string[] {
-    const secrets = [this.cipher.decryptText(target.secret_sealed as Buffer)];
-    if (target.previous_secret_sealed && (target.previous_secret_until_ms ?? 0) > Date.now()) {
-      secrets.push(this.cipher.decryptText(target.previous_secret_sealed));
-    }
-    return secrets;
+  /**
+   * The endpoint's secrets and custom headers, decrypted once and reused while their sealed bytes stay
+   * the same (a rotation or a PATCH changes them); the map is bounded.
+   */
+  private opened(target: DeliveryTarget): OpenedEndpoint {
+    const sealed = [target.secret_sealed, target.previous_secret_sealed, target.headers_sealed];
+    const cached = this.openedEndpoints.get(target.endpoint_id);
+    if (cached && cached.sealed.every((bytes, i) => sameBytes(bytes, sealed[i]))) return cached;
+    if (!cached && this.openedEndpoints.size >= 10_000) this.openedEndpoints.clear();
+    const opened: OpenedEndpoint = {
+      sealed,
+      secret: this.cipher.decryptText(target.secret_sealed as Buffer),
+      previousSecret: target.previous_secret_sealed ? this.cipher.decryptText(target.previous_secret_sealed) : null,
+      headers: target.headers_sealed ? this.cipher.decryptJson<Record<string, string>>(target.headers_sealed) : {},
+    };
+    this.openedEndpoints.set(target.endpoint_id, opened);
+    return opened;
   }
 
   /** `{"type","timestamp","data"}`, built once per event (the same bytes go to every endpoint). */

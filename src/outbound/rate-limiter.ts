@@ -79,25 +79,3 @@ export class ConcurrencyGate {
     else this.inFlight.set(endpointId, current - 1);
   }
 }
-
-/**
- * Deliveries in flight in this process, whichever job carries them: a batch job's deliveries queue here,
- * so a worker never has more than its concurrency of requests open.
- */
-export class DeliverySlots {
-  private readonly waiting: (() => void)[] = [];
-
-  constructor(private free: number) {}
-
-  async run<T>(work: () => Promise<T>): Promise<T> {
-    if (this.free > 0) this.free--;
-    else await new Promise<void>((resolve) => this.waiting.push(resolve));
-    try {
-      return await work();
-    } finally {
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.free++;
-    }
-  }
-}
