@@ -103,16 +103,16 @@ export interface RequeuedDelivery {
 /** Outbound events, their deliveries (one per matching endpoint) and every attempt. */
 @Injectable()
 export class DeliveryRepository {
-  private readonly targets: GroupCommit<string, DeliveryTarget | undefined>;
+  private readonly targets: GroupCommit<readonly string[], DeliveryTarget[]>;
   private readonly successes: GroupCommit<AttemptRecord, void>;
 
   constructor(private readonly db: Sql) {
-    this.targets = new GroupCommit<string, DeliveryTarget | undefined>(
-      async (ids) => {
-        const byId = new Map((await this.targetRows(ids)).map((row) => [row.id, row]));
-        return ids.map((id) => byId.get(id));
+    this.targets = new GroupCommit<readonly string[], DeliveryTarget[]>(
+      async (lists) => {
+        const byId = new Map((await this.targetRows(lists.flat())).map((row) => [row.id, row]));
+        return lists.map((ids) => ids.flatMap((id) => byId.get(id) ?? []));
       },
-      { maxBatchWeight: 200, maxInFlight: 4 },
+      { maxBatchWeight: 1000, maxInFlight: 4, weight: (ids) => ids.length },
     );
     this.successes = new GroupCommit<AttemptRecord, void>(
       async (records) => {
@@ -218,12 +218,16 @@ export class DeliveryRepository {
     );
   }
 
-  target(deliveryId: string): Promise<DeliveryTarget | undefined> {
-    return this.targets.submit(deliveryId);
+  async target(deliveryId: string): Promise<DeliveryTarget | undefined> {
+    return (await this.targets.submit([deliveryId]))[0];
   }
 
-  /** The targets of a batch job's deliveries, in one statement (those that no longer exist are left out). */
-  targetRows(ids: readonly string[]): Promise<DeliveryTarget[]> {
+  /** The targets of a batch job's deliveries (those that no longer exist are left out); concurrent reads share a statement. */
+  targetsOf(deliveryIds: readonly string[]): Promise<DeliveryTarget[]> {
+    return this.targets.submit(deliveryIds);
+  }
+
+  private targetRows(ids: readonly string[]): Promise<DeliveryTarget[]> {
     return this.db.query<DeliveryTarget>(
       `SELECT d.id, d.status, d.attempts, d.requeues, d.event_id, d.endpoint_id,
               ev.event_type, (extract(epoch FROM ev.created_at) * 1000)::float8 AS event_created_ms, ev.correlation_id,

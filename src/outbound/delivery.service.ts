@@ -60,6 +60,7 @@ const LARGEST_CACHED_BODY = 1024 * 1024;
 export class DeliveryService {
   private readonly logger = new Logger(DeliveryService.name);
   private readonly bodies = new Map<string, string>();
+  private readonly loadingBodies = new Map<string, Promise<string>>();
   private cachedBytes = 0;
   /** Recent latency per endpoint: how long a job waits when the endpoint's slots are all taken. */
   private readonly latency = new Map<string, number>();
@@ -96,7 +97,7 @@ export class DeliveryService {
    * job's id, so one handed off by the earlier run is not queued, nor sent, twice.
    */
   async runBatch(deliveryIds: readonly string[], jobId: string | null, rerun: boolean): Promise<BatchOutcome> {
-    const targets = (await this.deliveries.targetRows(deliveryIds)).filter((target) => target.status === 'pending');
+    const targets = (await this.deliveries.targetsOf(deliveryIds)).filter((target) => target.status === 'pending');
     const outcome: BatchOutcome = {
       delivered: 0,
       skipped: deliveryIds.length - targets.length,
@@ -314,6 +315,16 @@ export class DeliveryService {
   private async body(target: DeliveryTarget): Promise<string> {
     const cached = this.bodies.get(target.event_id);
     if (cached !== undefined) return cached;
+    // The batches of one event start together: they share one read of its data.
+    let loading = this.loadingBodies.get(target.event_id);
+    if (!loading) {
+      loading = this.loadBody(target).finally(() => this.loadingBodies.delete(target.event_id));
+      this.loadingBodies.set(target.event_id, loading);
+    }
+    return loading;
+  }
+
+  private async loadBody(target: DeliveryTarget): Promise<string> {
     const sealed = await this.deliveries.eventData(target.event_id);
     const data = sealed ? this.cipher.decryptText(sealed) : 'null';
     const body = `{"type":${JSON.stringify(target.event_type)},"timestamp":${JSON.stringify(
