@@ -1,17 +1,47 @@
+/** A FIFO whose `head` advances instead of shift(), which copies a long array every time. */
+class Waiters {
+  private items: (() => void)[] = [];
+  private head = 0;
+
+  get empty(): boolean {
+    return this.head === this.items.length;
+  }
+
+  push(item: () => void): void {
+    this.items.push(item);
+  }
+
+  take(): () => void {
+    const item = this.items[this.head++];
+    if (this.head === this.items.length || this.head > 4096) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return item;
+  }
+}
+
+const HIGHEST_PRIORITY = 20;
+
 /**
  * Deliveries in flight in this process, whichever job carries them: a batch job's deliveries queue here,
- * so a worker never has more than its concurrency of requests open.
+ * so a worker never has more than its concurrency of requests open. Waiters are served by priority
+ * (1 low … 20 urgent), first come first served within one: an urgent batch is not stuck behind the
+ * normal batches this worker took before it.
  */
 export class DeliverySlots {
-  /** FIFO of waiters; `head` advances instead of shift(), which copies a long array every time. */
-  private waiting: (() => void)[] = [];
-  private head = 0;
+  private readonly waiting = Array.from({ length: HIGHEST_PRIORITY + 1 }, () => new Waiters());
+  private queued = 0;
 
   constructor(private free: number) {}
 
-  async run<T>(work: () => Promise<T>): Promise<T> {
+  async run<T>(priority: number, work: () => Promise<T>): Promise<T> {
     if (this.free > 0) this.free--;
-    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else {
+      const level = Math.max(0, Math.min(HIGHEST_PRIORITY, Math.round(priority)));
+      this.queued++;
+      await new Promise<void>((resolve) => this.waiting[level].push(resolve));
+    }
     try {
       return await work();
     } finally {
@@ -20,15 +50,15 @@ export class DeliverySlots {
   }
 
   private release(): void {
-    if (this.head === this.waiting.length) {
+    if (this.queued === 0) {
       this.free++;
       return;
     }
-    const next = this.waiting[this.head++];
-    if (this.head === this.waiting.length || this.head > 4096) {
-      this.waiting = this.waiting.slice(this.head);
-      this.head = 0;
+    for (let level = HIGHEST_PRIORITY; level >= 0; level--) {
+      if (this.waiting[level].empty) continue;
+      this.queued--;
+      this.waiting[level].take()();
+      return;
     }
-    next();
   }
 }

@@ -87,7 +87,7 @@ export class DeliveryService {
   async run(run: DeliveryRun): Promise<DeliveryStep> {
     const target = await this.deliveries.target(run.deliveryId);
     if (!target || target.status !== 'pending') return { kind: 'done', outcome: 'skipped' };
-    return this.slots.run(() => this.deliver(target, run));
+    return this.slots.run(target.priority, () => this.deliver(target, run));
   }
 
   /**
@@ -111,7 +111,9 @@ export class DeliveryService {
     }
     const settled = await Promise.allSettled(
       targets.map(async (target) => {
-        const step = await this.slots.run(() => this.deliver(target, { deliveryId: target.id, jobId }));
+        const step = await this.slots.run(target.priority, () =>
+          this.deliver(target, { deliveryId: target.id, jobId }),
+        );
         if (step.kind === 'later') {
           await this.dispatcher.enqueue([
             { ...this.queued(target), delayMs: step.delayMs, slotAt: step.slotAt, busy: step.busy },
