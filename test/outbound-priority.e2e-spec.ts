@@ -22,7 +22,7 @@ describe('outbound priorities with a backlog (ten deliveries in flight, ten batc
 
   it('delivers an urgent event ahead of the low-priority backlog queued before it', async () => {
     const ops = { authorization: `Bearer ${OPS}` };
-    const endpoints = [];
+    const endpoints: { id: string; secret: string }[] = [];
     for (let i = 0; i < 20; i++) {
       receiver.on(`/prio/${i}`, () => ({ status: 200, delayMs: 25 }));
       const res = await request(t.url)
