@@ -156,7 +156,7 @@ export class DeliveryService {
 
   private async attempt(target: DeliveryTarget, timeoutMs: number, run: DeliveryRun): Promise<DeliveryStep> {
     const attempt = target.attempts + 1;
-    const body = await this.body(target);
+    const body = this.bodies.get(target.event_id) ?? (await this.body(target));
     const endpoint = this.opened(target);
     const secrets =
       endpoint.previousSecret !== null && (target.previous_secret_until_ms ?? 0) > Date.now()
