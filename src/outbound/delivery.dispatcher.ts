@@ -9,7 +9,7 @@ import { queuePriority } from './event-types';
 
 const PAGE = 1000;
 /** Deliveries per batch job: the queue's cost per job is shared by this many deliveries. */
-export const BATCH = 100;
+const BATCH = 100;
 
 /** Job id of a delivery's n-th queueing: re-adding the same one is a no-op while it is on the queue. */
 export function deliveryJobId(deliveryId: string, requeues: number): string {
