@@ -141,7 +141,7 @@ class DeliveryHandler implements Dispatcher.DispatchHandler {
       const error = Object.assign(new Error('no answer within the delivery timeout'), { name: 'TimeoutError' });
       this.fail(error);
       this.controller?.abort(error);
-    }, timeoutMs);
+    }, timeoutMs).unref();
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
