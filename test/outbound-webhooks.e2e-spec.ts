@@ -165,6 +165,45 @@ describe('outbound webhooks (real receivers on loopback, verified with standardw
     await Promise.all([...all, off].map((e) => request(t.url).delete(`/endpoints/${e.id}`).set(ops())));
   });
 
+  it('sends an event to 122 endpoints in batches: one endpoint retried, one dead-lettered, every delivery verified', async () => {
+    receiver.on('/batch/flaky', (_, n) => (n === 1 ? { status: 500 } : { status: 200 }));
+    receiver.on('/batch/bad', () => ({ status: 400 }));
+    const healthy = [];
+    for (let i = 0; i < 120; i += 20) {
+      healthy.push(
+        ...(await Promise.all(
+          Array.from({ length: 20 }, (_, j) => createEndpoint(`/batch/ok/${i + j}`, ['batch.test'])),
+        )),
+      );
+    }
+    const flaky = await createEndpoint('/batch/flaky', ['batch.test']);
+    const bad = await createEndpoint('/batch/bad', ['batch.test']);
+    const { eventId, endpointCount } = await trigger('batch.test', { data: { batch: true } });
+    expect(endpointCount).toBe(122);
+
+    const event = await waitFor(async () => {
+      const res = await request(t.url).get(`/events/${eventId}`).set(ops());
+      return res.body.deliveries?.pending === 0 ? res.body : undefined;
+    });
+    expect(event.deliveries).toMatchObject({ succeeded: 121, failed: 1 });
+    healthy.forEach((endpoint, i) => {
+      const got = receiver.at(`/batch/ok/${i}`);
+      expect(got).toHaveLength(1);
+      expect(verifyDelivery(endpoint.secret, got[0]).data).toEqual({ batch: true });
+      expect(got[0].headers['webhook-id']).toBe(eventId);
+    });
+    const flakyGot = receiver.at('/batch/flaky');
+    expect(flakyGot).toHaveLength(2);
+    flakyGot.forEach((r) => expect(verifyDelivery(flaky.secret, r).data).toEqual({ batch: true }));
+    expect(new Set(flakyGot.map((r) => r.headers['webhook-id']))).toEqual(new Set([eventId]));
+    const badGot = receiver.at('/batch/bad');
+    expect(badGot).toHaveLength(3);
+    badGot.forEach((r) => verifyDelivery(bad.secret, r));
+    const letters = await rows(`SELECT category, attempts FROM dead_letters WHERE endpoint_id = $1`, [bad.id]);
+    expect(letters).toEqual([{ category: 'client_error', attempts: 3 }]);
+    await Promise.all([...healthy, flaky, bad].map((e) => request(t.url).delete(`/endpoints/${e.id}`).set(ops())));
+  });
+
   it('answers a repeated trigger with the same Idempotency-Key with the first event, delivered once', async () => {
     const endpoint = await createEndpoint('/idem', ['idem.test']);
     const first = await trigger('idem.test', { data: { n: 1 } }, 'key-123');
@@ -318,14 +357,24 @@ describe('outbound webhooks (real receivers on loopback, verified with standardw
   });
 
   it('signs with the old and the new secret during a rotation; both verify', async () => {
-    const endpoint = await createEndpoint('/rotate', ['rotate.test']);
+    const endpoint = await createEndpoint('/rotate', ['rotate.test'], { headers: { 'X-Tenant': 'before' } });
+    // A delivery before the rotation: the worker has the old secret and headers opened already.
+    await trigger('rotate.test', { data: { x: 0 } });
+    const [before] = await waitFor(() => (receiver.at('/rotate').length ? receiver.at('/rotate') : undefined));
+    expect(verifyDelivery(endpoint.secret, before).data).toEqual({ x: 0 });
+    expect(before.headers['x-tenant']).toBe('before');
+    await request(t.url)
+      .patch(`/endpoints/${endpoint.id}`)
+      .set(ops())
+      .send({ headers: { 'X-Tenant': 'after' } });
     const rotated = await request(t.url).post(`/endpoints/${endpoint.id}/rotate-secret`).set(ops());
     expect(rotated.status).toBe(200);
     expect(rotated.body.secret).toMatch(/^whsec_/);
     expect(rotated.body.secret).not.toBe(endpoint.secret);
     await trigger('rotate.test', { data: { x: 1 } });
-    const [got] = await waitFor(() => (receiver.at('/rotate').length ? receiver.at('/rotate') : undefined));
+    const [, got] = await waitFor(() => (receiver.at('/rotate').length >= 2 ? receiver.at('/rotate') : undefined));
     expect(String(got.headers['webhook-signature']).split(' ')).toHaveLength(2);
+    expect(got.headers['x-tenant']).toBe('after');
     expect(verifyDelivery(endpoint.secret, got).data).toEqual({ x: 1 });
     expect(verifyDelivery(rotated.body.secret, got).data).toEqual({ x: 1 });
     expect(() => verifyDelivery(`whsec_${Buffer.alloc(24, 7).toString('base64')}`, got)).toThrow();

@@ -1,6 +1,6 @@
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { isIP, Socket } from 'node:net';
-import { buildConnector, Pool } from 'undici';
+import { buildConnector, Dispatcher, Pool } from 'undici';
 import { AppConfig } from '../config/app-config';
 import { BlockedDestinationError, guardedLookup, isPublicAddress } from './address-guard';
 
@@ -22,6 +22,7 @@ const KEPT_BODY_BYTES = 2048;
 /** Past this, the rest of an answer is not worth reading: the connection is dropped instead. */
 const DRAINED_BODY_BYTES = 64 * 1024;
 const MAX_POOLS = 1000;
+const MAX_PARSED_URLS = 10_000;
 
 /**
  * POSTs deliveries over one keep-alive undici Pool per origin. Redirects are never followed. Unless
@@ -31,6 +32,7 @@ const MAX_POOLS = 1000;
 @Injectable()
 export class DeliveryClient implements OnApplicationShutdown {
   private readonly pools = new Map<string, Pool>();
+  private readonly urls = new Map<string, { origin: string; path: string }>();
   private readonly connect: buildConnector.connector;
 
   constructor(private readonly config: AppConfig) {
@@ -56,23 +58,37 @@ export class DeliveryClient implements OnApplicationShutdown {
         };
   }
 
-  async post(request: DeliveryRequest): Promise<DeliveryResponse> {
-    const url = new URL(request.url);
-    const response = await this.pool(url.origin).request({
-      method: 'POST',
-      path: `${url.pathname}${url.search}`,
-      headers: request.headers,
-      body: request.body,
-      headersTimeout: request.timeoutMs,
-      bodyTimeout: request.timeoutMs,
-      signal: AbortSignal.timeout(request.timeoutMs),
+  /**
+   * One POST through the pool's raw dispatch (no response stream, abort signal or async resource per
+   * request: at thousands a second they cost more than the request itself). `timeoutMs` bounds the whole attempt.
+   */
+  post(request: DeliveryRequest): Promise<DeliveryResponse> {
+    const { origin, path } = this.parse(request.url);
+    return new Promise<DeliveryResponse>((resolve, reject) => {
+      this.pool(origin).dispatch(
+        {
+          origin,
+          method: 'POST',
+          path,
+          headers: request.headers,
+          body: request.body,
+          headersTimeout: request.timeoutMs,
+          bodyTimeout: request.timeoutMs,
+        },
+        new DeliveryHandler(resolve, reject, request.timeoutMs),
+      );
     });
-    const retryAfter = response.headers['retry-after'];
-    return {
-      statusCode: response.statusCode,
-      retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
-      bodyPrefix: await readPrefix(response.body),
-    };
+  }
+
+  private parse(url: string): { origin: string; path: string } {
+    let parsed = this.urls.get(url);
+    if (!parsed) {
+      if (this.urls.size >= MAX_PARSED_URLS) this.urls.clear();
+      const { origin, pathname, search } = new URL(url);
+      parsed = { origin, path: `${pathname}${search}` };
+      this.urls.set(url, parsed);
+    }
+    return parsed;
   }
 
   private pool(origin: string): Pool {
@@ -105,21 +121,82 @@ export class DeliveryClient implements OnApplicationShutdown {
   }
 }
 
-async function readPrefix(body: AsyncIterable<Buffer> & { destroy(): unknown }): Promise<string> {
-  const kept: Buffer[] = [];
-  let keptBytes = 0;
-  let seen = 0;
-  for await (const chunk of body) {
-    seen += chunk.length;
-    if (keptBytes < KEPT_BODY_BYTES) {
-      const part = chunk.subarray(0, KEPT_BODY_BYTES - keptBytes);
-      kept.push(part);
-      keptBytes += part.length;
+/** Keeps the answer's first 2 KB, settles once: on the answer's end, an error, or the attempt's deadline. */
+class DeliveryHandler implements Dispatcher.DispatchHandler {
+  private controller?: Dispatcher.DispatchController;
+  private readonly timer: NodeJS.Timeout;
+  private settled = false;
+  private statusCode = 0;
+  private retryAfter?: string;
+  private readonly kept: Buffer[] = [];
+  private keptBytes = 0;
+  private seen = 0;
+
+  constructor(
+    private readonly resolve: (response: DeliveryResponse) => void,
+    private readonly reject: (error: Error) => void,
+    timeoutMs: number,
+  ) {
+    this.timer = setTimeout(() => {
+      const error = Object.assign(new Error('no answer within the delivery timeout'), { name: 'TimeoutError' });
+      this.fail(error);
+      this.controller?.abort(error);
+    }, timeoutMs).unref();
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    // Timed out while waiting for a connection.
+    if (this.settled) controller.abort(new Error('delivery timed out before it was sent'));
+  }
+
+  onResponseStart(
+    _controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: Record<string, string | string[] | undefined>,
+  ): void {
+    if (statusCode < 200) return;
+    this.statusCode = statusCode;
+    const retryAfter = headers['retry-after'];
+    this.retryAfter = Array.isArray(retryAfter) ? retryAfter[0] : retryAfter;
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.seen += chunk.length;
+    if (this.keptBytes < KEPT_BODY_BYTES) {
+      const part = chunk.subarray(0, KEPT_BODY_BYTES - this.keptBytes);
+      this.kept.push(part);
+      this.keptBytes += part.length;
     }
-    if (seen > DRAINED_BODY_BYTES) {
-      body.destroy();
-      break;
+    if (this.seen > DRAINED_BODY_BYTES) {
+      this.succeed();
+      controller.abort(new Error('answer too long: the rest is not read'));
     }
   }
-  return Buffer.concat(kept).toString('utf8');
+
+  onResponseEnd(): void {
+    this.succeed();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    this.fail(error);
+  }
+
+  private succeed(): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.resolve({
+      statusCode: this.statusCode,
+      retryAfter: this.retryAfter,
+      bodyPrefix: Buffer.concat(this.kept).toString('utf8'),
+    });
+  }
+
+  private fail(error: Error): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.reject(error);
+  }
 }

@@ -2,20 +2,40 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { JobsOptions, Queue } from 'bullmq';
 import { AppConfig } from '../config/app-config';
-import { DeliverOutboundJob, JobName, QueueName } from '../queue/queue-names';
+import { GroupCommit } from '../common/group-commit';
+import { DeliverOutboundBatchJob, DeliverOutboundJob, JobName, QueueName } from '../queue/queue-names';
 import { DeliveryRepository, DispatchableEvent } from './delivery.repository';
 import { queuePriority } from './event-types';
 
-const PAGE = 500;
+const PAGE = 1000;
+/** Deliveries per batch job: the queue's cost per job is shared by this many deliveries. */
+const BATCH = 100;
 
 /** Job id of a delivery's n-th queueing: re-adding the same one is a no-op while it is on the queue. */
 export function deliveryJobId(deliveryId: string, requeues: number): string {
   return `d${deliveryId}-${requeues}`;
 }
 
+/** A batch is named by its first delivery: pages (and so batches) are the same when the relay resumes. */
+export function batchJobId(firstDeliveryId: string): string {
+  return `b${firstDeliveryId}`;
+}
+
+/** A delivery put on the queue on its own (recover, single retry, or handed off by its batch to wait). */
+export interface QueuedDelivery {
+  id: string;
+  requeues: number;
+  priority: number;
+  delayMs?: number;
+  slotAt?: number;
+  busy?: number;
+}
+
+type OutboundQueue = Queue<DeliverOutboundJob | DeliverOutboundBatchJob>;
+
 /**
- * Streams an event's deliveries onto the queue, a page at a time (`addBulk`), so memory stays flat
- * whatever the fan-out. Progress is saved per page; a relay resumes events a dead process left half-way.
+ * Streams an event's deliveries onto the queue, a page at a time (`addBulk` of batch jobs), so memory
+ * stays flat whatever the fan-out. Progress is saved per page; a relay resumes events a dead process left half-way.
  */
 @Injectable()
 export class DeliveryDispatcher implements OnApplicationBootstrap, OnModuleDestroy {
@@ -24,12 +44,32 @@ export class DeliveryDispatcher implements OnApplicationBootstrap, OnModuleDestr
   private timer?: NodeJS.Timeout;
   private sweeping?: Promise<void>;
   private closing = false;
+  /** Single-delivery jobs added in the same tick share one `addBulk`. */
+  private readonly singles: GroupCommit<QueuedDelivery, void>;
 
   constructor(
     private readonly config: AppConfig,
     private readonly deliveries: DeliveryRepository,
-    @InjectQueue(QueueName.OutboundDeliveries) readonly queue: Queue<DeliverOutboundJob>,
-  ) {}
+    @InjectQueue(QueueName.OutboundDeliveries) readonly queue: OutboundQueue,
+  ) {
+    this.singles = new GroupCommit<QueuedDelivery, void>(
+      async (batch) => {
+        await this.queue.addBulk(
+          batch.map((delivery) => ({
+            name: JobName.DeliverOutbound,
+            data: { deliveryId: delivery.id, slotAt: delivery.slotAt, busy: delivery.busy },
+            opts: this.jobOptions(
+              deliveryJobId(delivery.id, delivery.requeues),
+              delivery.priority,
+              delivery.delayMs ?? 0,
+            ),
+          })),
+        );
+        return batch.map(() => undefined);
+      },
+      { maxBatchWeight: 500, maxInFlight: 2 },
+    );
+  }
 
   onApplicationBootstrap(): void {
     this.queue.on('error', () => undefined);
@@ -61,16 +101,12 @@ export class DeliveryDispatcher implements OnApplicationBootstrap, OnModuleDestr
     return run;
   }
 
-  /** Queues deliveries that were reset to pending (recover, single retry). */
-  async enqueue(deliveries: readonly { id: string; requeues: number; priority: number }[]): Promise<void> {
-    if (deliveries.length === 0) return;
-    await this.queue.addBulk(
-      deliveries.map((delivery) => ({
-        name: JobName.DeliverOutbound,
-        data: { deliveryId: delivery.id },
-        opts: this.jobOptions(deliveryJobId(delivery.id, delivery.requeues), delivery.priority, 0),
-      })),
-    );
+  /**
+   * Queues deliveries one job each: reset to pending (recover, single retry), or handed off by their batch
+   * (to wait for a slot or a retry). The job id de-duplicates a delivery handed off twice.
+   */
+  async enqueue(deliveries: readonly QueuedDelivery[]): Promise<void> {
+    await Promise.all(deliveries.map((delivery) => this.singles.submit(delivery)));
   }
 
   private async stream(event: DispatchableEvent): Promise<void> {
@@ -83,13 +119,16 @@ export class DeliveryDispatcher implements OnApplicationBootstrap, OnModuleDestr
       if (this.closing) return;
       const ids = await this.deliveries.deliveryPage(event.id, cursor, PAGE);
       if (ids.length > 0) {
-        await this.queue.addBulk(
-          ids.map((id) => ({
-            name: JobName.DeliverOutbound,
-            data: { deliveryId: id },
-            opts: this.jobOptions(deliveryJobId(id, 0), event.priority, delay),
-          })),
-        );
+        const jobs = [];
+        for (let i = 0; i < ids.length; i += BATCH) {
+          const deliveryIds = ids.slice(i, i + BATCH);
+          jobs.push({
+            name: JobName.DeliverOutboundBatch,
+            data: { deliveryIds },
+            opts: this.jobOptions(batchJobId(deliveryIds[0]), event.priority, delay),
+          });
+        }
+        await this.queue.addBulk(jobs);
         cursor = ids[ids.length - 1];
       }
       const done = ids.length < PAGE;

@@ -5,13 +5,14 @@ import { QueueWorkerHost } from '../queue/queue-worker-host';
 import { classifyUnexpected } from '../common/failure';
 import { AppConfig } from '../config/app-config';
 import { Sql } from '../database/sql';
-import { DeliverOutboundJob, QueueName } from '../queue/queue-names';
-import { DeliveryService } from './delivery.service';
+import { DeliverOutboundBatchJob, DeliverOutboundJob, JobName, QueueName } from '../queue/queue-names';
+import { BatchOutcome, DeliveryService } from './delivery.service';
 
 /**
- * The outbound delivery consumer. A job that must wait (rate limit, endpoint busy, next retry) is
- * moved back to the delayed set, never failed: waiting costs no attempt, and a slow endpoint's jobs do
- * not hold worker slots while they wait.
+ * The outbound delivery consumer: batch jobs (an event's deliveries, from the dispatcher) and single
+ * ones. A single job that must wait (rate limit, endpoint busy, next retry) is moved back to the delayed
+ * set, never failed: waiting costs no attempt, and a slow endpoint's jobs do not hold worker slots while
+ * they wait. A batch hands such deliveries off to single jobs.
  */
 @Processor(QueueName.OutboundDeliveries)
 export class DeliveryProcessor extends QueueWorkerHost implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -29,42 +30,50 @@ export class DeliveryProcessor extends QueueWorkerHost implements OnApplicationB
     this.worker.concurrency = this.config.outbound.workerConcurrency;
   }
 
-  async process(job: Job<DeliverOutboundJob>, token?: string): Promise<string> {
+  async process(
+    job: Job<DeliverOutboundJob | DeliverOutboundBatchJob>,
+    token?: string,
+  ): Promise<string | BatchOutcome> {
+    if (job.name === JobName.DeliverOutboundBatch) {
+      const { deliveryIds } = job.data as DeliverOutboundBatchJob;
+      // attemptsStarted counts this run: more than one means the batch ran before.
+      return this.deliveries
+        .runBatch(deliveryIds, job.id ?? null, job.attemptsStarted > 1)
+        .catch((error: unknown) => this.unexpected(job, token, error));
+    }
+    const data = job.data as DeliverOutboundJob;
     const step = await this.deliveries
-      .run({
-        deliveryId: job.data.deliveryId,
-        jobId: job.id ?? null,
-        slotAt: job.data.slotAt,
-        busy: job.data.busy,
-      })
-      .catch(async (error: unknown) => {
-        const failure = classifyUnexpected(error);
-        if (!(await this.storeReachable())) {
-          // Postgres is down: not the delivery's fault. Wait for it without using one of the job's attempts
-          // (a delivery already sent is sent again later: subscribers de-duplicate on webhook-id).
-          await job.moveToDelayed(Date.now() + 1000 + Math.floor(Math.random() * 1000), token);
-          throw new DelayedError();
-        }
-        this.logger.error({
-          msg: 'delivery run failed; BullMQ retries it',
-          jobId: job.id,
-          category: failure.category,
-          error: failure.message,
-        });
-        throw failure;
-      });
+      .run({ deliveryId: data.deliveryId, jobId: job.id ?? null, slotAt: data.slotAt, busy: data.busy })
+      .catch((error: unknown) => this.unexpected(job, token, error));
     switch (step.kind) {
       case 'done':
         return step.outcome;
       case 'dead-lettered':
         throw new UnrecoverableError('delivery attempts exhausted');
       case 'later':
-        if (step.slotAt !== job.data.slotAt || step.busy !== job.data.busy) {
-          await job.updateData({ deliveryId: job.data.deliveryId, slotAt: step.slotAt, busy: step.busy });
+        if (step.slotAt !== data.slotAt || step.busy !== data.busy) {
+          await job.updateData({ deliveryId: data.deliveryId, slotAt: step.slotAt, busy: step.busy });
         }
         await job.moveToDelayed(Date.now() + step.delayMs, token);
         throw new DelayedError();
     }
+  }
+
+  private async unexpected(job: Job, token: string | undefined, error: unknown): Promise<never> {
+    const failure = classifyUnexpected(error);
+    if (!(await this.storeReachable())) {
+      // Postgres is down: not the delivery's fault. Wait for it without using one of the job's attempts
+      // (a delivery already sent is sent again later: subscribers de-duplicate on webhook-id).
+      await job.moveToDelayed(Date.now() + 1000 + Math.floor(Math.random() * 1000), token);
+      throw new DelayedError();
+    }
+    this.logger.error({
+      msg: 'delivery run failed; BullMQ retries it',
+      jobId: job.id,
+      category: failure.category,
+      error: failure.message,
+    });
+    throw failure;
   }
 
   private storeReachable(): Promise<boolean> {

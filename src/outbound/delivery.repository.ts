@@ -37,12 +37,15 @@ export interface DeliveryTarget {
   id: string;
   status: 'pending' | 'succeeded' | 'failed';
   attempts: number;
+  /** Times the delivery was reset to pending: part of its single job's id. */
+  requeues: number;
   event_id: string;
   endpoint_id: string;
   event_type: string;
   /** Epoch milliseconds (numbers parse far faster than timestamps on this hot path). */
   event_created_ms: number;
   correlation_id: string | null;
+  priority: number;
   url: string | null;
   endpoint_status: 'active' | 'disabled' | null;
   secret_sealed: Buffer | null;
@@ -100,29 +103,16 @@ export interface RequeuedDelivery {
 /** Outbound events, their deliveries (one per matching endpoint) and every attempt. */
 @Injectable()
 export class DeliveryRepository {
-  private readonly targets: GroupCommit<string, DeliveryTarget | undefined>;
+  private readonly targets: GroupCommit<readonly string[], DeliveryTarget[]>;
   private readonly successes: GroupCommit<AttemptRecord, void>;
 
   constructor(private readonly db: Sql) {
-    this.targets = new GroupCommit<string, DeliveryTarget | undefined>(
-      async (ids) => {
-        const rows = await this.db.query<DeliveryTarget>(
-          `SELECT d.id, d.status, d.attempts, d.event_id, d.endpoint_id,
-                  ev.event_type, (extract(epoch FROM ev.created_at) * 1000)::float8 AS event_created_ms, ev.correlation_id,
-                  e.url, e.status AS endpoint_status, e.secret_sealed,
-                  CASE WHEN e.previous_secret_until > now() THEN e.previous_secret_sealed END AS previous_secret_sealed,
-                  (extract(epoch FROM e.previous_secret_until) * 1000)::float8 AS previous_secret_until_ms,
-                  e.headers_sealed, e.rate_limit_per_second, e.max_concurrency, e.timeout_ms
-             FROM outbound_deliveries d
-             JOIN outbound_events ev ON ev.id = d.event_id
-             LEFT JOIN outbound_endpoints e ON e.id = d.endpoint_id
-            WHERE d.id = ANY($1::bigint[])`,
-          [ids],
-        );
-        const byId = new Map(rows.map((row) => [row.id, row]));
-        return ids.map((id) => byId.get(id));
+    this.targets = new GroupCommit<readonly string[], DeliveryTarget[]>(
+      async (lists) => {
+        const byId = new Map((await this.targetRows(lists.flat())).map((row) => [row.id, row]));
+        return lists.map((ids) => ids.flatMap((id) => byId.get(id) ?? []));
       },
-      { maxBatchWeight: 200, maxInFlight: 4 },
+      { maxBatchWeight: 1000, maxInFlight: 4, weight: (ids) => ids.length },
     );
     this.successes = new GroupCommit<AttemptRecord, void>(
       async (records) => {
@@ -228,8 +218,29 @@ export class DeliveryRepository {
     );
   }
 
-  target(deliveryId: string): Promise<DeliveryTarget | undefined> {
-    return this.targets.submit(deliveryId);
+  async target(deliveryId: string): Promise<DeliveryTarget | undefined> {
+    return (await this.targets.submit([deliveryId]))[0];
+  }
+
+  /** The targets of a batch job's deliveries (those that no longer exist are left out); concurrent reads share a statement. */
+  targetsOf(deliveryIds: readonly string[]): Promise<DeliveryTarget[]> {
+    return this.targets.submit(deliveryIds);
+  }
+
+  private targetRows(ids: readonly string[]): Promise<DeliveryTarget[]> {
+    return this.db.query<DeliveryTarget>(
+      `SELECT d.id, d.status, d.attempts, d.requeues, d.event_id, d.endpoint_id,
+              ev.event_type, (extract(epoch FROM ev.created_at) * 1000)::float8 AS event_created_ms, ev.correlation_id,
+              ev.priority, e.url, e.status AS endpoint_status, e.secret_sealed,
+              CASE WHEN e.previous_secret_until > now() THEN e.previous_secret_sealed END AS previous_secret_sealed,
+              (extract(epoch FROM e.previous_secret_until) * 1000)::float8 AS previous_secret_until_ms,
+              e.headers_sealed, e.rate_limit_per_second, e.max_concurrency, e.timeout_ms
+         FROM outbound_deliveries d
+         JOIN outbound_events ev ON ev.id = d.event_id
+         LEFT JOIN outbound_endpoints e ON e.id = d.endpoint_id
+        WHERE d.id = ANY($1::bigint[])`,
+      [ids],
+    );
   }
 
   async eventData(eventId: string): Promise<Buffer | undefined> {

@@ -11,7 +11,9 @@ import { EndpointRepository } from './endpoint.repository';
 import { EndpointStats } from './endpoint-stats';
 import { signDelivery } from './endpoint-secret';
 import { OutboundEventType } from './event-types';
+import { DeliveryDispatcher } from './delivery.dispatcher';
 import { OutboundEventPublisher } from './outbound-event.publisher';
+import { DeliverySlots } from './delivery-slots';
 import { ConcurrencyGate, RateLimiter } from './rate-limiter';
 
 /** What the processor must do with the job after one run. */
@@ -21,12 +23,30 @@ export type DeliveryStep =
   /** Come back later: the attempt budget is untouched unless an attempt was made. */
   | { kind: 'later'; delayMs: number; slotAt?: number; busy?: number };
 
+/** What became of a batch job's deliveries. */
+export interface BatchOutcome {
+  delivered: number;
+  skipped: number;
+  /** Handed off to a job of their own: to wait for a slot, for their next attempt, or after a rerun. */
+  handedOff: number;
+  deadLettered: number;
+}
+
 export interface DeliveryRun {
   deliveryId: string;
   jobId: string | null;
   slotAt?: number;
   busy?: number;
 }
+
+interface OpenedEndpoint {
+  sealed: (Buffer | null)[];
+  secret: string;
+  previousSecret: string | null;
+  headers: Record<string, string>;
+}
+
+const sameBytes = (a: Buffer | null, b: Buffer | null) => a === b || (a !== null && b !== null && a.equals(b));
 
 /** Event bodies kept for the deliveries still to come (bytes); larger bodies are read per delivery. */
 const BODY_CACHE_BYTES = 32 * 1024 * 1024;
@@ -40,10 +60,13 @@ const LARGEST_CACHED_BODY = 1024 * 1024;
 export class DeliveryService {
   private readonly logger = new Logger(DeliveryService.name);
   private readonly bodies = new Map<string, string>();
+  private readonly loadingBodies = new Map<string, Promise<string>>();
   private cachedBytes = 0;
   /** Recent latency per endpoint: how long a job waits when the endpoint's slots are all taken. */
   private readonly latency = new Map<string, number>();
   private readonly gate = new ConcurrencyGate();
+  private readonly slots: DeliverySlots;
+  private readonly openedEndpoints = new Map<string, OpenedEndpoint>();
 
   constructor(
     private readonly config: AppConfig,
@@ -55,11 +78,61 @@ export class DeliveryService {
     private readonly client: DeliveryClient,
     private readonly publisher: OutboundEventPublisher,
     private readonly audit: AuditService,
-  ) {}
+    private readonly dispatcher: DeliveryDispatcher,
+  ) {
+    this.slots = new DeliverySlots(config.outbound.workerConcurrency);
+  }
 
+  /** One delivery's job. */
   async run(run: DeliveryRun): Promise<DeliveryStep> {
     const target = await this.deliveries.target(run.deliveryId);
     if (!target || target.status !== 'pending') return { kind: 'done', outcome: 'skipped' };
+    return this.slots.run(target.priority, () => this.deliver(target, run));
+  }
+
+  /**
+   * A batch job: one read for all its deliveries, sent concurrently. A delivery that must wait or be
+   * retried is handed off to a job of its own before the batch completes. `rerun` (the batch was started
+   * before: a stall, or Postgres was down) hands off every delivery still pending instead, under its single
+   * job's id, so one handed off by the earlier run is not queued, nor sent, twice.
+   */
+  async runBatch(deliveryIds: readonly string[], jobId: string | null, rerun: boolean): Promise<BatchOutcome> {
+    const targets = (await this.deliveries.targetsOf(deliveryIds)).filter((target) => target.status === 'pending');
+    const outcome: BatchOutcome = {
+      delivered: 0,
+      skipped: deliveryIds.length - targets.length,
+      handedOff: 0,
+      deadLettered: 0,
+    };
+    if (rerun) {
+      await this.dispatcher.enqueue(targets.map((target) => this.queued(target)));
+      outcome.handedOff = targets.length;
+      return outcome;
+    }
+    const settled = await Promise.allSettled(
+      targets.map(async (target) => {
+        const step = await this.slots.run(target.priority, () =>
+          this.deliver(target, { deliveryId: target.id, jobId }),
+        );
+        if (step.kind === 'later') {
+          await this.dispatcher.enqueue([
+            { ...this.queued(target), delayMs: step.delayMs, slotAt: step.slotAt, busy: step.busy },
+          ]);
+          outcome.handedOff++;
+        } else if (step.kind === 'dead-lettered') outcome.deadLettered++;
+        else outcome[step.outcome]++;
+      }),
+    );
+    const failed = settled.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
+    return outcome;
+  }
+
+  private queued(target: DeliveryTarget): { id: string; requeues: number; priority: number } {
+    return { id: target.id, requeues: target.requeues, priority: target.priority };
+  }
+
+  private async deliver(target: DeliveryTarget, run: DeliveryRun): Promise<DeliveryStep> {
     if (!target.url || target.endpoint_status !== 'active') {
       await this.deliveries.closeUnattempted(target.id, target.url ? 'endpoint_disabled' : 'endpoint_deleted');
       return { kind: 'done', outcome: 'skipped' };
@@ -83,12 +156,17 @@ export class DeliveryService {
 
   private async attempt(target: DeliveryTarget, timeoutMs: number, run: DeliveryRun): Promise<DeliveryStep> {
     const attempt = target.attempts + 1;
-    const body = await this.body(target);
+    const body = this.bodies.get(target.event_id) ?? (await this.body(target));
+    const endpoint = this.opened(target);
+    const secrets =
+      endpoint.previousSecret !== null && (target.previous_secret_until_ms ?? 0) > Date.now()
+        ? [endpoint.secret, endpoint.previousSecret]
+        : [endpoint.secret];
     const headers = {
-      ...(target.headers_sealed ? this.cipher.decryptJson<Record<string, string>>(target.headers_sealed) : {}),
+      ...endpoint.headers,
       'content-type': 'application/json',
       'user-agent': 'Switchboard-Webhooks/1.0',
-      ...signDelivery(this.secrets(target), target.event_id, new Date(), body),
+      ...signDelivery(secrets, target.event_id, new Date(), body),
     };
     const started = performance.now();
     let failure: AttemptFailure | undefined;
@@ -216,18 +294,39 @@ export class DeliveryService {
       );
   }
 
-  private secrets(target: DeliveryTarget): string[] {
-    const secrets = [this.cipher.decryptText(target.secret_sealed as Buffer)];
-    if (target.previous_secret_sealed && (target.previous_secret_until_ms ?? 0) > Date.now()) {
-      secrets.push(this.cipher.decryptText(target.previous_secret_sealed));
-    }
-    return secrets;
+  /**
+   * The endpoint's secrets and custom headers, decrypted once and reused while their sealed bytes stay
+   * the same (a rotation or a PATCH changes them); the map is bounded.
+   */
+  private opened(target: DeliveryTarget): OpenedEndpoint {
+    const sealed = [target.secret_sealed, target.previous_secret_sealed, target.headers_sealed];
+    const cached = this.openedEndpoints.get(target.endpoint_id);
+    if (cached && cached.sealed.every((bytes, i) => sameBytes(bytes, sealed[i]))) return cached;
+    if (!cached && this.openedEndpoints.size >= 10_000) this.openedEndpoints.clear();
+    const opened: OpenedEndpoint = {
+      sealed,
+      secret: this.cipher.decryptText(target.secret_sealed as Buffer),
+      previousSecret: target.previous_secret_sealed ? this.cipher.decryptText(target.previous_secret_sealed) : null,
+      headers: target.headers_sealed ? this.cipher.decryptJson<Record<string, string>>(target.headers_sealed) : {},
+    };
+    this.openedEndpoints.set(target.endpoint_id, opened);
+    return opened;
   }
 
   /** `{"type","timestamp","data"}`, built once per event (the same bytes go to every endpoint). */
   private async body(target: DeliveryTarget): Promise<string> {
     const cached = this.bodies.get(target.event_id);
     if (cached !== undefined) return cached;
+    // The batches of one event start together: they share one read of its data.
+    let loading = this.loadingBodies.get(target.event_id);
+    if (!loading) {
+      loading = this.loadBody(target).finally(() => this.loadingBodies.delete(target.event_id));
+      this.loadingBodies.set(target.event_id, loading);
+    }
+    return loading;
+  }
+
+  private async loadBody(target: DeliveryTarget): Promise<string> {
     const sealed = await this.deliveries.eventData(target.event_id);
     const data = sealed ? this.cipher.decryptText(sealed) : 'null';
     const body = `{"type":${JSON.stringify(target.event_type)},"timestamp":${JSON.stringify(

@@ -8,6 +8,7 @@ export enum QueueName {
 export const JobName = {
   ProcessInboundEvent: 'process-inbound-event',
   DeliverOutbound: 'deliver-outbound',
+  DeliverOutboundBatch: 'deliver-outbound-batch',
   RunRetention: 'run-retention',
 } as const;
 
@@ -24,6 +25,11 @@ export interface DeliverOutboundJob {
   slotAt?: number;
   /** Times in a row the job found its endpoint at its concurrency cap: it waits longer each time. */
   busy?: number;
+}
+
+/** Up to a hundred deliveries of one event (so each to a different endpoint), sent by one job. */
+export interface DeliverOutboundBatchJob {
+  deliveryIds: string[];
 }
 
 /** The custom backoff type every job uses; see retryDelay. */
