@@ -117,6 +117,46 @@ describe('inbound pipeline (real Postgres, Redis and a fake Graph API)', () => {
     expect(await rows(`SELECT 1 FROM outbound_events`)).toHaveLength(0);
   });
 
+  it("carries the caller's X-Request-Id as the correlation id into the answer, one request log line and the audit trail", async () => {
+    const body = instagramEnvelope([messagingItem({ mid: 'm_corr', sender: 'patient-corr', text: 'correlate me' })]);
+    const res = await post(body).set('x-request-id', 'corr-webhook-0001');
+    expect(res.status).toBe(200);
+    expect(res.headers['x-request-id']).toBe('corr-webhook-0001');
+    await waitFor(() => eventStatus('m_corr').then((s) => s === 'processed'), { message: 'event processed' });
+
+    const lines = t
+      .logs()
+      .split('\n')
+      .filter((line) => line.includes('corr-webhook-0001') && line.includes('request completed'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      correlationId: 'corr-webhook-0001',
+      req: { method: 'POST', url: '/webhooks/instagram' },
+      res: { statusCode: 200 },
+    });
+    const audit = await rows<{ correlation_id: string }>(
+      `SELECT DISTINCT a.correlation_id FROM audit_log a JOIN inbound_events e ON e.id = a.event_id
+        WHERE e.meta_message_id = 'm_corr'`,
+    );
+    expect(audit).toEqual([{ correlation_id: 'corr-webhook-0001' }]);
+  });
+
+  it('answers 404 in the shared error shape for an unknown provider', async () => {
+    const res = await request(t.url)
+      .post('/webhooks/myspace')
+      .set('content-type', 'application/json')
+      .set('x-request-id', 'corr-webhook-0002')
+      .send('{}');
+    expect(res.status).toBe(404);
+    expect(res.body).toEqual({
+      statusCode: 404,
+      error: 'Not Found',
+      message: 'unknown provider "myspace"',
+      correlationId: 'corr-webhook-0002',
+    });
+  });
+
   it('acknowledges a duplicate delivery and does nothing else', async () => {
     const body = instagramEnvelope([messagingItem({ mid: 'm_dup', sender: 'patient-dup', text: 'twice' })]);
     expect((await post(body)).status).toBe(200);
@@ -267,6 +307,7 @@ describe('inbound pipeline (real Postgres, Redis and a fake Graph API)', () => {
     const huge = 'x'.repeat(t.config.maxBodyBytes + 1);
     const res = await post(huge);
     expect(res.status).toBe(413);
+    expect(res.body).toMatchObject({ statusCode: 413, error: 'Payload Too Large' });
   });
 
   it('sends a reply at most once whatever reruns the event', async () => {

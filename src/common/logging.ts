@@ -1,4 +1,5 @@
 import { IncomingMessage, ServerResponse } from 'node:http';
+import { RequestMethod } from '@nestjs/common';
 import { Params } from 'nestjs-pino';
 import pino from 'pino';
 import { AppConfig } from '../config/app-config';
@@ -33,6 +34,8 @@ export function loggerParams(config: AppConfig): Params {
     },
   };
   return {
+    // The webhook POST logs its own line (WebhookRoute): no per-request child logger on the hot path.
+    exclude: [{ method: RequestMethod.POST, path: 'webhooks/:provider' }],
     pinoHttp: config.log.file
       ? [options, pino.destination({ dest: config.log.file, sync: true, mkdir: true })]
       : options,

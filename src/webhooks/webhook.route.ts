@@ -1,0 +1,91 @@
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { PinoLogger } from 'nestjs-pino';
+import { STATUS_CODES } from 'node:http';
+import { ErrorBody } from '../common/http/error-body.filter';
+import { AppConfig } from '../config/app-config';
+import { INBOUND_PROVIDERS } from './inbound-providers';
+import { StoreUnavailableError, WebhookIngestService } from './webhook-ingest.service';
+
+/**
+ * `POST /webhooks/:provider` as a plain Fastify route. It is the hot path (Meta batches, retries and
+ * bursts), and Nest's router pipeline and the per-request logger middleware cost the API about as much
+ * CPU as verifying, storing and enqueueing together. Answers and error bodies are the contract's.
+ */
+@Injectable()
+export class WebhookRoute implements OnModuleInit {
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly config: AppConfig,
+    private readonly ingest: WebhookIngestService,
+    private readonly logger: PinoLogger,
+  ) {}
+
+  onModuleInit(): void {
+    const fastify = this.adapterHost.httpAdapter?.getInstance<FastifyInstance>();
+    if (!fastify) return;
+    fastify.route<{ Params: { provider: string } }>({
+      method: 'POST',
+      url: '/webhooks/:provider',
+      handler: (request, reply) => this.receive(request, reply),
+      // Body too large, unreadable body: the shared error shape, like every other route.
+      errorHandler: (error: FastifyError, request, reply) =>
+        this.answerError(request, reply, error.statusCode && error.statusCode < 500 ? error.statusCode : 500, error),
+    });
+  }
+
+  private async receive(
+    request: FastifyRequest<{ Params: { provider: string } }>,
+    reply: FastifyReply,
+  ): Promise<FastifyReply> {
+    const started = performance.now();
+    const provider = INBOUND_PROVIDERS.get(request.params.provider);
+    if (!provider) return this.answerError(request, reply, 404, `unknown provider "${request.params.provider}"`);
+    const rawBody = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+    const signature = request.headers['x-hub-signature-256'];
+    try {
+      const result = await this.ingest.receive(
+        provider,
+        rawBody,
+        typeof signature === 'string' ? signature : undefined,
+        String(request.id),
+      );
+      if (result.outcome === 'rejected') return this.answerError(request, reply, 401, `${result.verdict} signature`);
+    } catch (error) {
+      if (error instanceof StoreUnavailableError) {
+        return this.answerError(request, reply, 503, 'event store unavailable; retry later');
+      }
+      return this.answerError(request, reply, 500, error);
+    }
+    this.logCompleted(request, 200, started);
+    return reply.code(200).header('content-type', 'text/plain; charset=utf-8').send('EVENT_RECEIVED');
+  }
+
+  private answerError(request: FastifyRequest, reply: FastifyReply, status: number, cause: unknown): FastifyReply {
+    const correlationId = String(request.id);
+    let message = typeof cause === 'string' ? cause : 'internal error';
+    if (typeof cause !== 'string' && status < 500) message = (cause as Error)?.message ?? STATUS_CODES[status] ?? '';
+    if (status >= 500 && typeof cause !== 'string') {
+      // A driver's message can quote input: the error's name only.
+      this.logger.error({ msg: 'unhandled error', correlationId, error: (cause as Error)?.name });
+    }
+    this.logCompleted(request, status, undefined);
+    const body: ErrorBody = { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message, correlationId };
+    return reply.code(status).header('content-type', 'application/json; charset=utf-8').send(body);
+  }
+
+  /** The request log line the logger middleware writes for other routes: method, path, status; never the body. */
+  private logCompleted(request: FastifyRequest, statusCode: number, started: number | undefined): void {
+    if (!this.config.log.requests) return;
+    this.logger.logger.info(
+      {
+        correlationId: String(request.id),
+        req: { method: request.method, url: request.url.split('?')[0] },
+        res: { statusCode },
+        responseTime: started === undefined ? undefined : Math.round(performance.now() - started),
+      },
+      'request completed',
+    );
+  }
+}
