@@ -41,7 +41,8 @@ export class WebhookRoute implements OnModuleInit {
   ): Promise<FastifyReply> {
     const started = performance.now();
     const provider = INBOUND_PROVIDERS.get(request.params.provider);
-    if (!provider) return this.answerError(request, reply, 404, `unknown provider "${request.params.provider}"`);
+    if (!provider)
+      return this.answerError(request, reply, 404, `unknown provider "${request.params.provider}"`, started);
     const rawBody = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const signature = request.headers['x-hub-signature-256'];
     try {
@@ -51,18 +52,25 @@ export class WebhookRoute implements OnModuleInit {
         typeof signature === 'string' ? signature : undefined,
         String(request.id),
       );
-      if (result.outcome === 'rejected') return this.answerError(request, reply, 401, `${result.verdict} signature`);
+      if (result.outcome === 'rejected')
+        return this.answerError(request, reply, 401, `${result.verdict} signature`, started);
     } catch (error) {
       if (error instanceof StoreUnavailableError) {
-        return this.answerError(request, reply, 503, 'event store unavailable; retry later');
+        return this.answerError(request, reply, 503, 'event store unavailable; retry later', started);
       }
-      return this.answerError(request, reply, 500, error);
+      return this.answerError(request, reply, 500, error, started);
     }
     this.logCompleted(request, 200, started);
     return reply.code(200).header('content-type', 'text/plain; charset=utf-8').send('EVENT_RECEIVED');
   }
 
-  private answerError(request: FastifyRequest, reply: FastifyReply, status: number, cause: unknown): FastifyReply {
+  private answerError(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    status: number,
+    cause: unknown,
+    started?: number,
+  ): FastifyReply {
     const correlationId = String(request.id);
     let message = typeof cause === 'string' ? cause : 'internal error';
     if (typeof cause !== 'string' && status < 500) message = (cause as Error)?.message ?? STATUS_CODES[status] ?? '';
@@ -70,7 +78,7 @@ export class WebhookRoute implements OnModuleInit {
       // A driver's message can quote input: the error's name only.
       this.logger.error({ msg: 'unhandled error', correlationId, error: (cause as Error)?.name });
     }
-    this.logCompleted(request, status, undefined);
+    this.logCompleted(request, status, started);
     const body: ErrorBody = { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message, correlationId };
     return reply.code(status).header('content-type', 'application/json; charset=utf-8').send(body);
   }
