@@ -37,6 +37,8 @@ const settings = {
   e2eRate: num('BENCH_E2E_RATE', 1600),
   e2eDurationMs: num('BENCH_E2E_DURATION_MS', 10_000),
   e2eLatencyRate: num('BENCH_E2E_LATENCY_RATE', 300),
+  /** Outbound endpoints subscribed to instagram.message.received during e2e (a CRM listening): 0 by default. */
+  e2eSubscribers: num('BENCH_E2E_SUBSCRIBERS', 0),
   burst: num('BENCH_BURST', 40_000),
   burstConcurrency: num('BENCH_BURST_CONCURRENCY', 128),
   replyTimeoutMs: num('BENCH_REPLY_TIMEOUT_MS', 120_000),
@@ -123,7 +125,32 @@ interface RunningApp {
   stop: () => Promise<void>;
 }
 
-async function startSwitchboard(label: string, options: { workers: boolean }): Promise<RunningApp> {
+/** Endpoints subscribed to instagram.message.received, created through the endpoints API. */
+async function subscribe(base: string, receiverOrigin: string, count: number): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    const response = await request(`${base}/endpoints`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${OPS_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ url: `${receiverOrigin}/hooks/${i}`, events: ['instagram.message.received'] }),
+    });
+    if (response.statusCode !== 201) throw new Error(`creating a subscriber answered ${response.statusCode}`);
+    await response.body.dump();
+  }
+  // The bridge re-reads whether anyone subscribes once a second.
+  await sleep(1500);
+}
+
+function receivedBy(receiver: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    receiver.once('message', (message: { count: number }) => resolve(message.count));
+    receiver.send({ type: 'count' });
+  });
+}
+
+async function startSwitchboard(
+  label: string,
+  options: { workers: boolean; allowPrivateNetworks?: boolean },
+): Promise<RunningApp> {
   const databaseUrl = await resetDatabase(DATABASE);
   const port = await freePort();
   const prefix = `sbbench-${label}-${randomBytes(3).toString('hex')}`;
@@ -141,7 +168,10 @@ async function startSwitchboard(label: string, options: { workers: boolean }): P
       extra: { ...extra, ...settings.appEnv },
     });
   log(`starting switchboard (${label}; ${options.workers ? settings.topology : 'API only, no workers'})`);
-  const apiEnv = env(logFiles[0], { WORKERS_ENABLED: String(options.workers && !split) });
+  const outbound: Record<string, string> = options.allowPrivateNetworks
+    ? { OUTBOUND_ALLOW_PRIVATE_NETWORKS: 'true' }
+    : {};
+  const apiEnv = env(logFiles[0], { WORKERS_ENABLED: String(options.workers && !split), ...outbound });
   const api = await startApp('main.js', apiEnv, `${base}/health/ready`);
   const worker = split
     ? await startApp('worker.js', { ...env(logFiles[1], {}), DATA_ENCRYPTION_KEY: apiEnv.DATA_ENCRYPTION_KEY })
@@ -338,24 +368,30 @@ async function e2e(): Promise<void> {
   } finally {
     await bare.stop();
   }
-  const app = await startSwitchboard('e2e', { workers: true });
+  const subscribers = settings.e2eSubscribers;
+  const receiver = subscribers > 0 ? await forkHelper('../outbound-receiver.js') : undefined;
+  const app = await startSwitchboard('e2e', { workers: true, allowPrivateNetworks: subscribers > 0 });
   let measured;
   let sustained;
+  let delivered: number | undefined;
   try {
+    if (receiver) await subscribe(app.base, `http://127.0.0.1:${receiver.port}`, subscribers);
     const warmUp = await runLoad(closed(app.url, 'wue', settings.warmupMs), 'switchboard warm-up');
     await waitForReplies('wue', warmUp.ok, 'warm-up');
     measured = await endToEnd(app.url, 'ea', 'switchboard', app.pids);
     // Latency means something only below capacity: measure it again at a rate the pipeline sustains.
     sustained = await endToEnd(app.url, 'el', 'switchboard', app.pids, settings.e2eLatencyRate, 8000);
+    if (receiver) delivered = await receivedBy(receiver.child);
   } finally {
     await app.stop();
+    if (receiver) await stopProcess(receiver.child);
   }
-  details.e2e = { baseline, measured, sustained };
+  details.e2e = { baseline, measured, sustained, subscribers, delivered };
   const lost = measured.load.ok - measured.replies.unique;
   rows.push(
     {
       bench: 'end to end',
-      metric: `events/s, POST → reply at the fake Graph API (${settings.e2eRate}/s offered for ${settings.e2eDurationMs / 1000} s, ${settings.topology})`,
+      metric: `events/s, POST → reply at the fake Graph API (${settings.e2eRate}/s offered for ${settings.e2eDurationMs / 1000} s, ${settings.topology}${subscribers ? `, ${subscribers} subscribed endpoint(s)` : ''})`,
       value: measured.perSecond,
       unit: 'events/s',
       baseline: baseline.perSecond,
@@ -363,7 +399,15 @@ async function e2e(): Promise<void> {
       ratio: ratioOf(measured.perSecond, baseline.perSecond),
       target: '≥ 1,500 events/s',
       pass: measured.perSecond >= 1500 && lost === 0,
-      note: lost ? `${lost} acknowledged events not replied within the timeout` : undefined,
+      note:
+        [
+          lost ? `${lost} acknowledged events not replied within the timeout` : '',
+          delivered === undefined
+            ? ''
+            : `${delivered.toLocaleString('en-US')} instagram.message.received deliveries received by the end`,
+        ]
+          .filter(Boolean)
+          .join('; ') || undefined,
     },
     {
       bench: 'end to end',

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { Webhook } from 'standardwebhooks';
 import { instagramEnvelope, messagingItem, sign } from './support/meta-payloads';
-import { startTestApp, TEST_APP_SECRET, TestApp } from './support/test-app';
+import { postWebhook, startTestApp, TEST_APP_SECRET, TestApp } from './support/test-app';
 import { waitFor } from './support/wait';
 import { verifyDelivery, WebhookReceiver } from './support/webhook-receiver';
 
@@ -443,6 +443,41 @@ describe('outbound webhooks (real receivers on loopback, verified with standardw
     ]);
     expect(delivered.data.senderId).toBe('bridge-user');
     expect(got.body).not.toContain('private words');
+  });
+
+  it('publishes one instagram.message.received per message of a batch to every subscriber, sharing statements', async () => {
+    const named = await createEndpoint('/bridge-batch/named', ['instagram.message.received']);
+    const prefixed = await createEndpoint('/bridge-batch/prefixed', ['instagram.*']);
+    const mids = Array.from({ length: 30 }, (_, i) => `m_bridge_batch_${i}`);
+    const body = instagramEnvelope(
+      mids.map((mid, i) => messagingItem({ mid, sender: `bridge-batch-${i}`, text: 'private batch words' })),
+    );
+    expect((await postWebhook(t, body)).status).toBe(200);
+
+    for (const [endpoint, path] of [
+      [named, '/bridge-batch/named'],
+      [prefixed, '/bridge-batch/prefixed'],
+    ] as const) {
+      const got = await waitFor(() => (receiver.at(path).length >= 30 ? receiver.at(path) : undefined), {
+        message: `30 deliveries at ${path}`,
+      });
+      const delivered = got.map((one) => verifyDelivery(endpoint.secret, one));
+      const senders = delivered.map((one) => one.data.senderId as string).sort();
+      expect(senders).toEqual(mids.map((_, i) => `bridge-batch-${i}`).sort());
+      expect(got.every((one) => !one.body.includes('private batch words'))).toBe(true);
+    }
+    const events = await rows<{ n: number; dispatched: number; audited: number }>(
+      `SELECT count(*)::int AS n, count(dispatched_at)::int AS dispatched,
+              (SELECT count(*)::int FROM audit_log a WHERE a.action = 'outbound.event_triggered'
+                  AND a.event_id = ANY(array_agg(o.id))) AS audited
+         FROM outbound_events o
+         JOIN inbound_events e ON o.idempotency_key = 'instagram.message.received:' || e.id
+        WHERE e.meta_message_id LIKE 'm_bridge_batch_%'`,
+    );
+    expect(events).toEqual([{ n: 30, dispatched: 30, audited: 30 }]);
+    // Once per message and subscriber.
+    expect(receiver.at('/bridge-batch/named')).toHaveLength(30);
+    expect(receiver.at('/bridge-batch/prefixed')).toHaveLength(30);
   });
 
   it('refuses publishers forging Switchboard event types and unknown events', async () => {

@@ -102,6 +102,32 @@ export class DeliveryDispatcher implements OnApplicationBootstrap, OnModuleDestr
   }
 
   /**
+   * Queues the deliveries of many small events at once (the publisher already has their ids): batch jobs
+   * shared across events, one `addBulk`, one dispatched mark. A crash between the two leaves the events to
+   * the relay, which queues them again; a delivery already sent is skipped, one in flight may be sent twice
+   * (delivery is at least once; subscribers de-duplicate on webhook-id).
+   */
+  async queueDeliveries(
+    events: readonly { id: string; priority: number; deliveryIds: readonly string[] }[],
+  ): Promise<void> {
+    const delay = this.config.outbound.retryScheduleMs[0] ?? 0;
+    const jobs = [];
+    for (const priority of new Set(events.map((event) => event.priority))) {
+      const ids = events.filter((event) => event.priority === priority).flatMap((event) => event.deliveryIds);
+      for (let i = 0; i < ids.length; i += BATCH) {
+        const deliveryIds = ids.slice(i, i + BATCH);
+        jobs.push({
+          name: JobName.DeliverOutboundBatch,
+          data: { deliveryIds },
+          opts: this.jobOptions(batchJobId(deliveryIds[0]), priority, delay),
+        });
+      }
+    }
+    if (jobs.length > 0) await this.queue.addBulk(jobs);
+    await this.deliveries.markDispatched(events.map((event) => event.id));
+  }
+
+  /**
    * Queues deliveries one job each: reset to pending (recover, single retry), or handed off by their batch
    * (to wait for a slot or a retry). The job id de-duplicates a delivery handed off twice.
    */

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { AuditEntry } from '../audit/audit-actions';
+import { AuditAction, AuditEntry } from '../audit/audit-actions';
 import { auditInsert, auditParams } from '../audit/audit-sql';
 import { GroupCommit } from '../common/group-commit';
 import { Sql } from '../database/sql';
@@ -23,6 +23,21 @@ export interface TriggerResult {
   duplicate: boolean;
   priority: number;
   deliverAt: Date | null;
+}
+
+/** One of several events of the same type, tenant and priority stored by one statement (the bridge's). */
+export interface NewSystemEvent {
+  id: string;
+  dataSealed: Buffer;
+  idempotencyKey: string;
+  correlationId: string | null;
+}
+
+export interface StoredFanout {
+  eventId: string;
+  endpointCount: number;
+  /** The event's deliveries, in id order; null when the fan-out is too large to hold here (stream it instead). */
+  deliveryIds: string[] | null;
 }
 
 export interface DispatchableEvent {
@@ -181,6 +196,71 @@ export class DeliveryRepository {
       priority: first.priority,
       deliverAt: first.deliver_at,
     };
+  }
+
+  /**
+   * Stores several events of one type (no tenant, no deliverAt) and their fan-outs in ONE statement, for
+   * a publisher that emits many small events (the bridge: one per inbound message). Events whose
+   * idempotency key is known are skipped and not returned. Up to `inlineFanout` endpoints, the new
+   * delivery ids come back with their event, so they can be queued without reading them again.
+   */
+  async triggerMany(
+    events: readonly NewSystemEvent[],
+    shared: { eventType: string; priority: number; publisher: string; filters: string[]; inlineFanout: number },
+  ): Promise<StoredFanout[]> {
+    if (events.length === 0) return [];
+    const matching = `e.status = 'active' AND e.event_types && $8::text[] AND e.tenant_id IS NULL`;
+    const rows = await this.db.query<{ id: string; endpoint_count: number; delivery_ids: string[] | null }>(
+      `WITH matched AS (SELECT count(*)::int AS n FROM outbound_endpoints e WHERE ${matching}),
+       ev AS (
+         INSERT INTO outbound_events (id, event_type, tenant_id, priority, deliver_at, data_sealed, publisher,
+                                      idempotency_key, correlation_id, endpoint_count, dispatched_at)
+         SELECT i.id, $5, NULL, $6, NULL, i.data_sealed, $7, i.idempotency_key, i.correlation_id, matched.n,
+                CASE WHEN matched.n = 0 THEN now() END
+           FROM unnest($1::uuid[], $2::bytea[], $3::text[], $4::text[]) AS i(id, data_sealed, idempotency_key, correlation_id),
+                matched
+         ON CONFLICT (publisher, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+         RETURNING id, endpoint_count, correlation_id
+       ), fanout AS (
+         INSERT INTO outbound_deliveries (event_id, endpoint_id)
+         SELECT ev.id, e.id FROM ev CROSS JOIN outbound_endpoints e WHERE ${matching}
+         RETURNING id, event_id
+       ), audited AS (
+         INSERT INTO audit_log (action, outcome, provider, event_id, correlation_id, actor, metadata)
+         SELECT '${AuditAction.OutboundEventTriggered}', 'success', NULL, ev.id, ev.correlation_id, $7,
+                jsonb_build_object('eventType', $5::text, 'priority', $6::int, 'tenantId', NULL)
+           FROM ev
+       )
+       SELECT ev.id, ev.endpoint_count,
+              CASE WHEN ev.endpoint_count <= $9 THEN
+                (SELECT array_agg(f.id::text ORDER BY f.id) FROM fanout f WHERE f.event_id = ev.id) END AS delivery_ids
+         FROM ev`,
+      [
+        events.map((event) => event.id),
+        events.map((event) => event.dataSealed),
+        events.map((event) => event.idempotencyKey),
+        events.map((event) => event.correlationId),
+        shared.eventType,
+        shared.priority,
+        shared.publisher,
+        shared.filters,
+        shared.inlineFanout,
+      ],
+    );
+    return rows.map((row) => ({
+      eventId: row.id,
+      endpointCount: row.endpoint_count,
+      deliveryIds: row.endpoint_count === 0 ? [] : row.delivery_ids,
+    }));
+  }
+
+  /** Events whose deliveries were all queued at once (by the publisher, not paged by the dispatcher). */
+  async markDispatched(eventIds: readonly string[]): Promise<void> {
+    if (eventIds.length === 0) return;
+    await this.db.query(
+      `UPDATE outbound_events SET dispatched_at = now() WHERE id = ANY($1::uuid[]) AND dispatched_at IS NULL`,
+      [eventIds],
+    );
   }
 
   /** The next page of an event's deliveries for the dispatcher (keyset on the delivery id). */

@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { GroupCommit } from '../common/group-commit';
 import { OutboundEventType } from './event-types';
 import { OutboundEventPublisher } from './outbound-event.publisher';
 import { SubscriptionCheck } from './subscription-check';
@@ -13,17 +14,39 @@ export interface ReceivedMessage {
   correlationId: string | null;
 }
 
+const RETRIES = 3;
+
 /**
  * Tells subscribers an Instagram message arrived: ids and timing only, never the text or attachments.
  * Keyed by the inbound event, so re-processing the same event publishes it once.
  */
-const RETRIES = 3;
-
 @Injectable()
 export class InstagramMessageBridge {
   private readonly logger = new Logger(InstagramMessageBridge.name);
   /** Inbound events published by this process: a job re-run (reply pacing defers often) skips the trigger. */
   private readonly published = new Set<string>();
+
+  /** Messages processed at the same time share one statement and one `addBulk` (group commit). */
+  private readonly batch = new GroupCommit<ReceivedMessage, void>(
+    async (messages) => {
+      await this.publisher.publishMany(
+        OutboundEventType.InstagramMessageReceived,
+        messages.map((message) => ({
+          data: {
+            eventId: message.eventId,
+            conversationId: message.conversationId,
+            accountId: message.accountId,
+            senderId: message.senderId,
+            occurredAt: message.occurredAt.toISOString(),
+          },
+          idempotencyKey: `instagram.message.received:${message.eventId}`,
+          correlationId: message.correlationId,
+        })),
+      );
+      return messages.map(() => undefined);
+    },
+    { maxBatchWeight: 200, maxInFlight: 2 },
+  );
 
   constructor(
     private readonly publisher: OutboundEventPublisher,
@@ -36,23 +59,10 @@ export class InstagramMessageBridge {
    */
   async messageReceived(message: ReceivedMessage): Promise<void> {
     if (this.published.has(message.eventId)) return;
-    const type = OutboundEventType.InstagramMessageReceived;
-    if (!(await this.subscriptions.anyFor(type).catch(() => true))) return;
+    if (!(await this.subscriptions.anyFor(OutboundEventType.InstagramMessageReceived).catch(() => true))) return;
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.publisher.publish({
-          eventType: OutboundEventType.InstagramMessageReceived,
-          data: {
-            eventId: message.eventId,
-            conversationId: message.conversationId,
-            accountId: message.accountId,
-            senderId: message.senderId,
-            occurredAt: message.occurredAt.toISOString(),
-          },
-          publisher: 'system',
-          idempotencyKey: `instagram.message.received:${message.eventId}`,
-          correlationId: message.correlationId,
-        });
+        await this.batch.submit(message);
         break;
       } catch (error) {
         if (attempt >= RETRIES) {

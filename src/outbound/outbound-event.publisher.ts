@@ -3,7 +3,7 @@ import { AuditAction } from '../audit/audit-actions';
 import { DataCipher } from '../common/data-cipher';
 import { uuidv7 } from '../common/ids';
 import { DeliveryDispatcher } from './delivery.dispatcher';
-import { DeliveryRepository, TriggerResult } from './delivery.repository';
+import { DeliveryRepository, StoredFanout, TriggerResult } from './delivery.repository';
 import { filtersMatching, PRIORITIES } from './event-types';
 
 export interface PublishRequest {
@@ -17,6 +17,16 @@ export interface PublishRequest {
   /** Who publishes: an API key's name, or `system` for Switchboard's own events. */
   publisher: string;
   correlationId?: string | null;
+}
+
+/** Up to this many endpoints, a batch publish queues the deliveries itself; larger fan-outs are streamed by the dispatcher. */
+const INLINE_FANOUT = 1000;
+
+/** One of many small events published together (Switchboard's own, e.g. one per inbound message). */
+export interface SystemEventRequest {
+  data: unknown;
+  idempotencyKey: string;
+  correlationId: string | null;
 }
 
 /** Publishes an outbound event to every matching endpoint: stored and fanned out at once, dispatched in the background. */
@@ -62,5 +72,36 @@ export class OutboundEventPublisher {
       });
     }
     return result;
+  }
+
+  /**
+   * Publishes many events of one type as `system` at normal priority: one statement stores them, their
+   * fan-outs and their audit entries, and one `addBulk` queues their deliveries. Known idempotency keys are
+   * skipped. Resolves once the deliveries are queued (or left to the relay).
+   */
+  async publishMany(eventType: string, requests: readonly SystemEventRequest[]): Promise<StoredFanout[]> {
+    const priority = PRIORITIES.normal;
+    const stored = await this.deliveries.triggerMany(
+      requests.map((request) => ({
+        id: uuidv7(),
+        dataSealed: this.cipher.encrypt(JSON.stringify(request.data ?? null)),
+        idempotencyKey: request.idempotencyKey,
+        correlationId: request.correlationId,
+      })),
+      { eventType, priority, publisher: 'system', filters: filtersMatching(eventType), inlineFanout: INLINE_FANOUT },
+    );
+    const inline = stored.filter((event) => event.deliveryIds !== null && event.endpointCount > 0);
+    for (const event of stored.filter((candidate) => candidate.deliveryIds === null)) {
+      void this.dispatcher.dispatch({ id: event.eventId, priority, deliver_at: null, dispatch_cursor: '0' });
+    }
+    if (inline.length > 0) {
+      // Stored and fanned out: from here the relay finishes the job if Redis refuses it now.
+      await this.dispatcher
+        .queueDeliveries(
+          inline.map((event) => ({ id: event.eventId, priority, deliveryIds: event.deliveryIds as string[] })),
+        )
+        .catch(() => undefined);
+    }
+    return stored;
   }
 }
