@@ -48,6 +48,10 @@ interface OpenedEndpoint {
 
 const sameBytes = (a: Buffer | null, b: Buffer | null) => a === b || (a !== null && b !== null && a.equals(b));
 
+/** An endpoint answering within this (its recent average) is waited for by a batch when it is at its cap. */
+const FAST_ENDPOINT_MS = 100;
+/** The longest a batch's delivery waits for such an endpoint before it is handed off after all. */
+const ENDPOINT_WAIT_MS = 1000;
 /** Event bodies kept for the deliveries still to come (bytes); larger bodies are read per delivery. */
 const BODY_CACHE_BYTES = 32 * 1024 * 1024;
 const LARGEST_CACHED_BODY = 1024 * 1024;
@@ -111,8 +115,9 @@ export class DeliveryService {
     }
     const settled = await Promise.allSettled(
       targets.map(async (target) => {
+        const held = await this.waitForEndpoint(target);
         const step = await this.slots.run(target.priority, () =>
-          this.deliver(target, { deliveryId: target.id, jobId }),
+          this.deliver(target, { deliveryId: target.id, jobId }, held),
         );
         if (step.kind === 'later') {
           await this.dispatcher.enqueue([
@@ -132,14 +137,30 @@ export class DeliveryService {
     return { id: target.id, requeues: target.requeues, priority: target.priority };
   }
 
-  private async deliver(target: DeliveryTarget, run: DeliveryRun): Promise<DeliveryStep> {
+  /**
+   * A batch's delivery to a fast endpoint that is at its concurrency cap waits (briefly) for one of its
+   * slots rather than being handed off to a job of its own: a batch of one busy subscriber's deliveries
+   * would otherwise cost a queue job per delivery. A slow or unknown endpoint is never waited for, so it
+   * cannot hold the worker's batches (it is handed off as before). True when the slot is held.
+   */
+  private waitForEndpoint(target: DeliveryTarget): Promise<boolean> {
+    const typical = this.latency.get(target.endpoint_id);
+    if (!target.url || target.endpoint_status !== 'active' || typical === undefined || typical > FAST_ENDPOINT_MS) {
+      return Promise.resolve(false);
+    }
+    const cap = target.max_concurrency ?? this.config.outbound.endpointConcurrency;
+    return this.gate.acquire(target.endpoint_id, cap, ENDPOINT_WAIT_MS);
+  }
+
+  private async deliver(target: DeliveryTarget, run: DeliveryRun, held = false): Promise<DeliveryStep> {
     if (!target.url || target.endpoint_status !== 'active') {
+      if (held) this.gate.release(target.endpoint_id);
       await this.deliveries.closeUnattempted(target.id, target.url ? 'endpoint_disabled' : 'endpoint_deleted');
       return { kind: 'done', outcome: 'skipped' };
     }
     const timeoutMs = target.timeout_ms ?? this.config.outbound.timeoutMs;
     const cap = target.max_concurrency ?? this.config.outbound.endpointConcurrency;
-    if (!this.gate.tryAcquire(target.endpoint_id, cap)) {
+    if (!held && !this.gate.tryAcquire(target.endpoint_id, cap)) {
       const busy = (run.busy ?? 0) + 1;
       return { kind: 'later', delayMs: this.busyDelay(target.endpoint_id, busy), busy };
     }

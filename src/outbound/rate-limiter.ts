@@ -65,6 +65,8 @@ export class RateLimiter implements OnApplicationShutdown {
  */
 export class ConcurrencyGate {
   private readonly inFlight = new Map<string, number>();
+  /** Callers waiting for a slot, first come first served; a released slot passes straight to the first. */
+  private readonly waiting = new Map<string, (() => void)[]>();
 
   tryAcquire(endpointId: string, max: number): boolean {
     const current = this.inFlight.get(endpointId) ?? 0;
@@ -73,7 +75,31 @@ export class ConcurrencyGate {
     return true;
   }
 
+  /** Waits up to `timeoutMs` for a slot: false when none came free in time (the caller holds nothing then). */
+  acquire(endpointId: string, max: number, timeoutMs: number): Promise<boolean> {
+    if (this.tryAcquire(endpointId, max)) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      const queue = this.waiting.get(endpointId) ?? [];
+      const grant = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        const index = queue.indexOf(grant);
+        if (index >= 0) queue.splice(index, 1);
+        if (queue.length === 0 && this.waiting.get(endpointId) === queue) this.waiting.delete(endpointId);
+        resolve(false);
+      }, timeoutMs);
+      queue.push(grant);
+      this.waiting.set(endpointId, queue);
+    });
+  }
+
   release(endpointId: string): void {
+    const queue = this.waiting.get(endpointId);
+    const next = queue?.shift();
+    if (queue?.length === 0) this.waiting.delete(endpointId);
+    if (next) return next();
     const current = this.inFlight.get(endpointId) ?? 0;
     if (current <= 1) this.inFlight.delete(endpointId);
     else this.inFlight.set(endpointId, current - 1);
