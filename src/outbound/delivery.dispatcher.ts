@@ -108,21 +108,14 @@ export class DeliveryDispatcher implements OnApplicationBootstrap, OnModuleDestr
    * (delivery is at least once; subscribers de-duplicate on webhook-id).
    */
   async queueDeliveries(
-    events: readonly { id: string; priority: number; deliveryIds: readonly string[] }[],
+    events: readonly { id: string; deliveryIds: readonly string[] }[],
+    priority: number,
   ): Promise<void> {
-    const delay = this.config.outbound.retryScheduleMs[0] ?? 0;
-    const jobs = [];
-    for (const priority of new Set(events.map((event) => event.priority))) {
-      const ids = events.filter((event) => event.priority === priority).flatMap((event) => event.deliveryIds);
-      for (let i = 0; i < ids.length; i += BATCH) {
-        const deliveryIds = ids.slice(i, i + BATCH);
-        jobs.push({
-          name: JobName.DeliverOutboundBatch,
-          data: { deliveryIds },
-          opts: this.jobOptions(batchJobId(deliveryIds[0]), priority, delay),
-        });
-      }
-    }
+    const jobs = this.batchJobs(
+      events.flatMap((event) => event.deliveryIds),
+      priority,
+      this.config.outbound.retryScheduleMs[0] ?? 0,
+    );
     if (jobs.length > 0) await this.queue.addBulk(jobs);
     await this.deliveries.markDispatched(events.map((event) => event.id));
   }
@@ -145,22 +138,27 @@ export class DeliveryDispatcher implements OnApplicationBootstrap, OnModuleDestr
       if (this.closing) return;
       const ids = await this.deliveries.deliveryPage(event.id, cursor, PAGE);
       if (ids.length > 0) {
-        const jobs = [];
-        for (let i = 0; i < ids.length; i += BATCH) {
-          const deliveryIds = ids.slice(i, i + BATCH);
-          jobs.push({
-            name: JobName.DeliverOutboundBatch,
-            data: { deliveryIds },
-            opts: this.jobOptions(batchJobId(deliveryIds[0]), event.priority, delay),
-          });
-        }
-        await this.queue.addBulk(jobs);
+        await this.queue.addBulk(this.batchJobs(ids, event.priority, delay));
         cursor = ids[ids.length - 1];
       }
       const done = ids.length < PAGE;
       await this.deliveries.markDispatchProgress(event.id, cursor, done);
       if (done) return;
     }
+  }
+
+  /** Batch jobs of up to BATCH deliveries each, in the order given, each named by its first delivery. */
+  private batchJobs(ids: readonly string[], priority: number, delay: number) {
+    const jobs = [];
+    for (let i = 0; i < ids.length; i += BATCH) {
+      const deliveryIds = ids.slice(i, i + BATCH);
+      jobs.push({
+        name: JobName.DeliverOutboundBatch,
+        data: { deliveryIds },
+        opts: this.jobOptions(batchJobId(deliveryIds[0]), priority, delay),
+      });
+    }
+    return jobs;
   }
 
   private jobOptions(jobId: string, priority: number, delay: number): JobsOptions {

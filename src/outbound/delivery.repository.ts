@@ -115,6 +115,15 @@ export interface RequeuedDelivery {
   priority: number;
 }
 
+/**
+ * The SQL condition for the active endpoints of alias `e` that take an event: its type filters
+ * (parameter `filters`, a text[]) and its tenant (parameter `tenant`; null: only unscoped endpoints).
+ */
+function matchingEndpoints(e: string, filters: string, tenant: string | null): string {
+  const scoped = tenant === null ? `${e}.tenant_id IS NULL` : `(${e}.tenant_id IS NULL OR ${e}.tenant_id = ${tenant})`;
+  return `${e}.status = 'active' AND ${e}.event_types && ${filters}::text[] AND ${scoped}`;
+}
+
 /** Outbound events, their deliveries (one per matching endpoint) and every attempt. */
 @Injectable()
 export class DeliveryRepository {
@@ -144,8 +153,7 @@ export class DeliveryRepository {
    * count and the fan-out read the same snapshot, so `endpoint_count` is exactly the rows written.
    */
   async trigger(event: NewOutboundEvent, filters: string[], audit: AuditEntry): Promise<TriggerResult> {
-    const matching = (e: string) =>
-      `${e}.status = 'active' AND ${e}.event_types && $10::text[] AND (${e}.tenant_id IS NULL OR ${e}.tenant_id = $3)`;
+    const matching = (e: string) => matchingEndpoints(e, '$10', '$3');
     const created = await this.db.one<{ endpoint_count: number }>(
       `WITH matched AS (SELECT count(*)::int AS n FROM outbound_endpoints e WHERE ${matching('e')}),
        ev AS (
@@ -209,7 +217,7 @@ export class DeliveryRepository {
     shared: { eventType: string; priority: number; publisher: string; filters: string[]; inlineFanout: number },
   ): Promise<StoredFanout[]> {
     if (events.length === 0) return [];
-    const matching = `e.status = 'active' AND e.event_types && $8::text[] AND e.tenant_id IS NULL`;
+    const matching = matchingEndpoints('e', '$8', null);
     const rows = await this.db.query<{ id: string; endpoint_count: number; delivery_ids: string[] | null }>(
       `WITH matched AS (SELECT count(*)::int AS n FROM outbound_endpoints e WHERE ${matching}),
        ev AS (

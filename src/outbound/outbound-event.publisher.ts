@@ -98,7 +98,8 @@ export class OutboundEventPublisher {
       // Stored and fanned out: from here the relay finishes the job if Redis refuses it now.
       await this.dispatcher
         .queueDeliveries(
-          inline.map((event) => ({ id: event.eventId, priority, deliveryIds: event.deliveryIds as string[] })),
+          inline.map((event) => ({ id: event.eventId, deliveryIds: event.deliveryIds as string[] })),
+          priority,
         )
         .catch(() => undefined);
     }

@@ -27,7 +27,7 @@ export interface DeliverOutboundJob {
   busy?: number;
 }
 
-/** Up to a hundred deliveries of one event (so each to a different endpoint), sent by one job. */
+/** Up to a hundred deliveries, sent by one job: a page of one event's fan-out, or the bridge's events of one batch. */
 export interface DeliverOutboundBatchJob {
   deliveryIds: string[];
 }
