@@ -2,8 +2,7 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PinoLogger } from 'nestjs-pino';
-import { STATUS_CODES } from 'node:http';
-import { ErrorBody } from '../common/http/error-body.filter';
+import { sendErrorBody } from '../common/http/error-body.filter';
 import { AppConfig } from '../config/app-config';
 import { INBOUND_PROVIDERS } from './inbound-providers';
 import { StoreUnavailableError, WebhookIngestService } from './webhook-ingest.service';
@@ -64,6 +63,7 @@ export class WebhookRoute implements OnModuleInit {
     return reply.code(200).header('content-type', 'text/plain; charset=utf-8').send('EVENT_RECEIVED');
   }
 
+  /** `cause`: the message to send, or an error (its message is sent for a 4xx, only its name logged for a 5xx). */
   private answerError(
     request: FastifyRequest,
     reply: FastifyReply,
@@ -73,14 +73,13 @@ export class WebhookRoute implements OnModuleInit {
   ): FastifyReply {
     const correlationId = String(request.id);
     let message = typeof cause === 'string' ? cause : 'internal error';
-    if (typeof cause !== 'string' && status < 500) message = (cause as Error)?.message ?? STATUS_CODES[status] ?? '';
-    if (status >= 500 && typeof cause !== 'string') {
-      // A driver's message can quote input: the error's name only.
-      this.logger.error({ msg: 'unhandled error', correlationId, error: (cause as Error)?.name });
+    if (typeof cause !== 'string') {
+      // A driver's message can quote input: for a 5xx only the error's name is logged, and nothing is sent.
+      if (status >= 500) this.logger.error({ msg: 'unhandled error', correlationId, error: (cause as Error)?.name });
+      else message = (cause as Error)?.message ?? '';
     }
     this.logCompleted(request, status, started);
-    const body: ErrorBody = { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message, correlationId };
-    return reply.code(status).header('content-type', 'application/json; charset=utf-8').send(body);
+    return sendErrorBody(reply, status, message, correlationId);
   }
 
   /** The request log line the logger middleware writes for other routes: method, path, status; never the body. */

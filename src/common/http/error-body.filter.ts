@@ -9,6 +9,17 @@ export interface ErrorBody {
   correlationId: string;
 }
 
+/** The shared error body; `reply` is sent with it as JSON. */
+export function sendErrorBody(
+  reply: FastifyReply,
+  status: number,
+  message: string | string[],
+  correlationId: string,
+): FastifyReply {
+  const body: ErrorBody = { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message, correlationId };
+  return reply.status(status).header('content-type', 'application/json; charset=utf-8').send(body);
+}
+
 /** One JSON error shape for every 4xx and 5xx. Unexpected errors never leak their message. */
 @Catch()
 export class ErrorBodyFilter implements ExceptionFilter {
@@ -42,8 +53,7 @@ export class ErrorBodyFilter implements ExceptionFilter {
       const frames = ((exception as Error)?.stack ?? '').split('\n').slice(1).join('\n');
       this.logger.error({ msg: 'unhandled error', correlationId, error: (exception as Error)?.name, frames });
     }
-    const body: ErrorBody = { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message, correlationId };
-    void reply.status(status).header('content-type', 'application/json; charset=utf-8').send(body);
+    void sendErrorBody(reply, status, message, correlationId);
   }
 }
 
