@@ -73,6 +73,8 @@ export class DeliveryDispatcher implements OnApplicationBootstrap, OnModuleDestr
 
   onApplicationBootstrap(): void {
     this.queue.on('error', () => undefined);
+    // At once: a Redis that lost its jobs while this process was down is noticed before it dispatches.
+    void this.sweep();
     this.timer = setInterval(() => void this.sweep(), this.config.relayIntervalMs);
     this.timer.unref();
   }
@@ -174,8 +176,10 @@ export class DeliveryDispatcher implements OnApplicationBootstrap, OnModuleDestr
     };
   }
 
-  private sweep(): Promise<void> {
+  /** One pass of the relay; concurrent calls share it. */
+  sweep(): Promise<void> {
     this.sweeping ??= (async () => {
+      await this.recoverLostJobs();
       for (const event of await this.deliveries.findUndispatched(this.config.relayGraceMs, 100)) {
         if (this.closing) return;
         await this.dispatch(event);
@@ -184,5 +188,38 @@ export class DeliveryDispatcher implements OnApplicationBootstrap, OnModuleDestr
       .catch(() => undefined)
       .finally(() => (this.sweeping = undefined));
     return this.sweeping;
+  }
+
+  /**
+   * When Redis has lost its data (restarted without persistence, flushed), the jobs of dispatched events
+   * are gone while their deliveries are still pending in Postgres. A marker key that only a completed pass
+   * writes tells: when it is missing, every pending delivery of an event dispatched before now gets a job
+   * of its own again, delayed until its next attempt was due. A delivery whose job did survive keeps it
+   * (same job id); one also in a batch queued since the loss may be sent twice (delivery is at least once).
+   */
+  private async recoverLostJobs(): Promise<void> {
+    const redis = await this.queue.getBackend().client;
+    const marker = `${this.config.queuePrefix}:outbound:epoch`;
+    if ((await redis.get(marker)) !== null) return;
+    const before = new Date();
+    let afterId = '0';
+    let requeued = 0;
+    for (;;) {
+      if (this.closing) return;
+      const page = await this.deliveries.pendingOfDispatched(
+        before,
+        afterId,
+        PAGE,
+        this.config.outbound.retryScheduleMs,
+      );
+      if (page.length === 0) break;
+      await this.enqueue(page);
+      requeued += page.length;
+      afterId = page[page.length - 1].id;
+    }
+    await redis.set(marker, before.toISOString());
+    if (requeued > 0) {
+      this.logger.warn({ msg: 'outbound jobs were missing in Redis: re-queued pending deliveries', count: requeued });
+    }
   }
 }

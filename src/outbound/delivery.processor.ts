@@ -67,13 +67,23 @@ export class DeliveryProcessor extends QueueWorkerHost implements OnApplicationB
       await job.moveToDelayed(Date.now() + 1000 + Math.floor(Math.random() * 1000), token);
       throw new DelayedError();
     }
+    const final = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     this.logger.error({
-      msg: 'delivery run failed; BullMQ retries it',
+      msg: final
+        ? 'delivery run failed on its last attempt; dead-lettering its deliveries'
+        : 'delivery run failed; BullMQ retries it',
       jobId: job.id,
       category: failure.category,
       error: failure.message,
     });
-    throw failure;
+    if (!final) throw failure;
+    // No delivery is left pending without a job: each still pending becomes a dead letter (replayable).
+    const ids =
+      job.name === JobName.DeliverOutboundBatch
+        ? (job.data as DeliverOutboundBatchJob).deliveryIds
+        : [(job.data as DeliverOutboundJob).deliveryId];
+    for (const id of ids) await this.deliveries.abandon(id, job.id ?? null, failure);
+    throw new UnrecoverableError(failure.message);
   }
 
   private storeReachable(): Promise<boolean> {

@@ -47,6 +47,14 @@ export interface DispatchableEvent {
   dispatch_cursor: string;
 }
 
+/** A pending delivery to put back on the queue after Redis lost its jobs. */
+export interface PendingDelivery {
+  id: string;
+  requeues: number;
+  priority: number;
+  delayMs: number;
+}
+
 /** Everything one attempt needs, read in one statement (the event's data is read separately, once per event). */
 export interface DeliveryTarget {
   id: string;
@@ -296,6 +304,31 @@ export class DeliveryRepository {
         WHERE dispatched_at IS NULL AND created_at < now() - make_interval(secs => $1::float / 1000)
         ORDER BY created_at LIMIT $2`,
       [olderThanMs, limit],
+    );
+  }
+
+  /**
+   * A page of the pending deliveries of events dispatched before `dispatchedBefore` (keyset on the id),
+   * each with the time left until its next attempt: for a delivery not attempted yet, until the event's
+   * `deliverAt`; for one that failed `attempts` times, until its scheduled retry (`scheduleMs[attempts]`
+   * after the last attempt, without the jitter or a longer Retry-After that job had).
+   */
+  pendingOfDispatched(
+    dispatchedBefore: Date,
+    afterId: string,
+    limit: number,
+    scheduleMs: readonly number[],
+  ): Promise<PendingDelivery[]> {
+    return this.db.query<PendingDelivery>(
+      `SELECT d.id, d.requeues, e.priority,
+              GREATEST(0, EXTRACT(EPOCH FROM (
+                CASE WHEN d.attempts = 0 THEN coalesce(e.deliver_at, now())
+                     ELSE d.last_attempt_at + make_interval(secs => coalesce(($4::int[])[d.attempts + 1], 0) / 1000.0)
+                END - now())) * 1000)::float8 AS "delayMs"
+         FROM outbound_deliveries d JOIN outbound_events e ON e.id = d.event_id
+        WHERE d.id > $1 AND d.status = 'pending' AND e.dispatched_at < $2
+        ORDER BY d.id LIMIT $3`,
+      [afterId, dispatchedBefore, limit, scheduleMs],
     );
   }
 

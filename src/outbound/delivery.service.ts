@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { AuditAction, AuditEntry } from '../audit/audit-actions';
 import { AuditService } from '../audit/audit.service';
 import { DataCipher } from '../common/data-cipher';
+import { ClassifiedFailure } from '../common/failure';
 import { uuidv7 } from '../common/ids';
 import { AppConfig } from '../config/app-config';
 import { DeliveryClient } from './delivery.client';
@@ -379,6 +380,39 @@ export class DeliveryService {
   private busyDelay(endpointId: string, busy: number): number {
     const typical = Math.min(2000, Math.max(20, this.latency.get(endpointId) ?? 100));
     return Math.round(Math.min(30_000, typical * 2 ** Math.min(busy - 1, 4)) * (0.5 + Math.random()));
+  }
+
+  /**
+   * A delivery's job failed every one of its attempts on something other than the subscriber (a fault of
+   * ours, not Postgres being down: that waits): the delivery is closed as failed and dead-lettered, so it is
+   * visible and can be replayed rather than left pending with no job.
+   */
+  async abandon(deliveryId: string, jobId: string | null, failure: ClassifiedFailure): Promise<void> {
+    const target = await this.deliveries.target(deliveryId);
+    if (!target || target.status !== 'pending') return;
+    await this.deliveries.closeUnattempted(target.id, failure.category);
+    await this.deliveries.deadLetter(
+      {
+        id: uuidv7(),
+        deliveryId: target.id,
+        endpointId: target.endpoint_id,
+        eventId: target.event_id,
+        correlationId: target.correlation_id,
+        category: failure.category,
+        error: failure.message,
+        attempts: target.attempts,
+        jobId,
+      },
+      [
+        this.entry(target, AuditAction.OutboundDeliveryDeadLettered, 'failure', {
+          deliveryId: target.id,
+          endpointId: target.endpoint_id,
+          category: failure.category,
+          attempts: target.attempts,
+          reason: 'job_attempts_exhausted',
+        }),
+      ],
+    );
   }
 
   /** Writes the success counters still buffered (they are otherwise written a few times a second). */

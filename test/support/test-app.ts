@@ -111,7 +111,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   };
 }
 
-async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
+/** Deletes every key under a prefix (also what a Redis restarted without persistence leaves of it). */
+export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
   try {
     if (redis.status === 'wait') await redis.connect();
     let cursor = '0';
