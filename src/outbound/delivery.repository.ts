@@ -137,8 +137,20 @@ function matchingEndpoints(e: string, filters: string, tenant: string | null): s
 export class DeliveryRepository {
   private readonly targets: GroupCommit<readonly string[], DeliveryTarget[]>;
   private readonly successes: GroupCommit<AttemptRecord, void>;
+  private readonly eventDatas: GroupCommit<string, Buffer | undefined>;
 
   constructor(private readonly db: Sql) {
+    this.eventDatas = new GroupCommit<string, Buffer | undefined>(
+      async (eventIds) => {
+        const rows = await this.db.query<{ id: string; data_sealed: Buffer }>(
+          `SELECT id, data_sealed FROM outbound_events WHERE id = ANY($1::uuid[])`,
+          [[...new Set(eventIds)]],
+        );
+        const byId = new Map(rows.map((row) => [row.id, row.data_sealed]));
+        return eventIds.map((id) => byId.get(id));
+      },
+      { maxBatchWeight: 500, maxInFlight: 4 },
+    );
     this.targets = new GroupCommit<readonly string[], DeliveryTarget[]>(
       async (lists) => {
         const byId = new Map((await this.targetRows(lists.flat())).map((row) => [row.id, row]));
@@ -364,11 +376,9 @@ export class DeliveryRepository {
     );
   }
 
-  async eventData(eventId: string): Promise<Buffer | undefined> {
-    const row = await this.db.one<{ data_sealed: Buffer }>(`SELECT data_sealed FROM outbound_events WHERE id = $1`, [
-      eventId,
-    ]);
-    return row?.data_sealed;
+  /** An event's sealed data; reads asked for together (a batch of many events' deliveries) share one statement. */
+  eventData(eventId: string): Promise<Buffer | undefined> {
+    return this.eventDatas.submit(eventId);
   }
 
   /** A successful attempt; concurrent ones share one statement (attempt rows and deliveries). */
