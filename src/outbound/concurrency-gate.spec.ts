@@ -11,6 +11,19 @@ describe('ConcurrencyGate', () => {
     expect(gate.tryAcquire('a', 2)).toBe(true);
   });
 
+  it("counts an endpoint's backlog: in flight and waiting for a slot", async () => {
+    const gate = new ConcurrencyGate();
+    expect(gate.backlog('a')).toBe(0);
+    gate.tryAcquire('a', 1);
+    const waiter = gate.acquire('a', 1, 5000);
+    expect(gate.backlog('a')).toBe(2);
+    gate.release('a');
+    expect(await waiter).toBe(true);
+    expect(gate.backlog('a')).toBe(1);
+    gate.release('a');
+    expect(gate.backlog('a')).toBe(0);
+  });
+
   it('hands a released slot to the first waiter, in arrival order, without letting a newcomer jump in', async () => {
     const gate = new ConcurrencyGate();
     expect(gate.tryAcquire('a', 1)).toBe(true);

@@ -69,6 +69,8 @@ export class DeliveryService {
   private cachedBytes = 0;
   /** Recent latency per endpoint: how long a job waits when the endpoint's slots are all taken. */
   private readonly latency = new Map<string, number>();
+  /** Per endpoint: the next free turn handed to a job parked because the endpoint was at its cap (epoch ms). */
+  private readonly nextTurn = new Map<string, number>();
   private readonly gate = new ConcurrencyGate();
   private readonly slots: DeliverySlots;
   private readonly openedEndpoints = new Map<string, OpenedEndpoint>();
@@ -163,7 +165,7 @@ export class DeliveryService {
     const cap = target.max_concurrency ?? this.config.outbound.endpointConcurrency;
     if (!held && !this.gate.tryAcquire(target.endpoint_id, cap)) {
       const busy = (run.busy ?? 0) + 1;
-      return { kind: 'later', delayMs: this.busyDelay(target.endpoint_id, busy), busy };
+      return { kind: 'later', delayMs: this.busyDelay(target.endpoint_id, busy, cap), busy };
     }
     try {
       if (target.rate_limit_per_second) {
@@ -373,13 +375,21 @@ export class DeliveryService {
   }
 
   /**
-   * A busy endpoint's job comes back after about one of its typical response times, doubling each time
-   * it finds the endpoint busy again (at most 16 times, and 30 s): a backlog behind a slow endpoint is
-   * not re-examined in a tight loop, and one behind a fast endpoint still keeps it busy.
+   * When a job whose endpoint is at its cap comes back. Each one parked here takes the endpoint's next free
+   * turn after those already handed out (one every typical response time / cap, after what is in flight
+   * and waiting for a slot in this process), so a backlog over the cap returns at the pace the endpoint
+   * drains it instead of polling it through Redis. Finding it busy again still doubles the wait (a typical
+   * response time, at most 16 times); never more than 30 s.
    */
-  private busyDelay(endpointId: string, busy: number): number {
+  private busyDelay(endpointId: string, busy: number, cap: number): number {
     const typical = Math.min(2000, Math.max(20, this.latency.get(endpointId) ?? 100));
-    return Math.round(Math.min(30_000, typical * 2 ** Math.min(busy - 1, 4)) * (0.5 + Math.random()));
+    const now = Date.now();
+    const drained = now + (this.gate.backlog(endpointId) / Math.max(1, cap)) * typical;
+    const turn = Math.max(drained, this.nextTurn.get(endpointId) ?? 0) + typical / Math.max(1, cap);
+    if (!this.nextTurn.has(endpointId) && this.nextTurn.size >= 10_000) this.nextTurn.clear();
+    this.nextTurn.set(endpointId, Math.min(turn, now + 30_000));
+    const backoff = typical * 2 ** Math.min(busy - 1, 4) * (0.5 + Math.random());
+    return Math.round(Math.min(30_000, Math.max(backoff, turn - now)));
   }
 
   /**

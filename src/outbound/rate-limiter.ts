@@ -95,6 +95,11 @@ export class ConcurrencyGate {
     });
   }
 
+  /** Deliveries to the endpoint in flight or waiting for a slot in this process. */
+  backlog(endpointId: string): number {
+    return (this.inFlight.get(endpointId) ?? 0) + (this.waiting.get(endpointId)?.length ?? 0);
+  }
+
   release(endpointId: string): void {
     const queue = this.waiting.get(endpointId);
     const next = queue?.shift();
