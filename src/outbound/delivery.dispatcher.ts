@@ -177,7 +177,7 @@ export class DeliveryDispatcher implements OnApplicationBootstrap, OnModuleDestr
   }
 
   /** One pass of the relay; concurrent calls share it. */
-  sweep(): Promise<void> {
+  private sweep(): Promise<void> {
     this.sweeping ??= (async () => {
       await this.recoverLostJobs();
       for (const event of await this.deliveries.findUndispatched(this.config.relayGraceMs, 100)) {
