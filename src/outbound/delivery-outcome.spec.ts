@@ -1,4 +1,4 @@
-import { classifyStatus, classifyTransport, isPermanent, nextAttemptDelay } from './delivery-outcome';
+import { classifyStatus, classifyTransport, dueIn, isPermanent, nextAttemptDelay } from './delivery-outcome';
 import { filtersMatching, queuePriority } from './event-types';
 
 describe('classifyStatus', () => {
@@ -68,5 +68,25 @@ describe('event types', () => {
     expect(queuePriority(20)).toBeLessThan(queuePriority(10));
     expect(queuePriority(5)).toBeLessThan(queuePriority(1));
     expect(queuePriority(20)).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('dueIn', () => {
+  const schedule = [0, 5_000, 300_000];
+  const now = 1_000_000;
+
+  it('is now for a delivery never attempted whose event is due', () => {
+    expect(dueIn(schedule, { attempts: 0, last_attempt_ms: null, deliver_at_ms: null }, now)).toBe(0);
+    expect(dueIn(schedule, { attempts: 0, last_attempt_ms: null, deliver_at_ms: now - 10 }, now)).toBe(0);
+  });
+
+  it("waits for the event's deliverAt", () => {
+    expect(dueIn(schedule, { attempts: 0, last_attempt_ms: null, deliver_at_ms: now + 4_000 }, now)).toBe(4_000);
+  });
+
+  it("keeps a failed delivery's place in the retry schedule, counted from its last attempt", () => {
+    expect(dueIn(schedule, { attempts: 1, last_attempt_ms: now - 2_000, deliver_at_ms: null }, now)).toBe(3_000);
+    expect(dueIn(schedule, { attempts: 2, last_attempt_ms: now - 1_000, deliver_at_ms: null }, now)).toBe(299_000);
+    expect(dueIn(schedule, { attempts: 1, last_attempt_ms: now - 9_000, deliver_at_ms: null }, now)).toBe(0);
   });
 });

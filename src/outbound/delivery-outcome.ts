@@ -65,3 +65,21 @@ export function nextAttemptDelay(
   const scheduled = Math.round(scheduleMs[attemptsMade] * (1 + random() * 0.2));
   return failure.retryAfterMs !== undefined ? Math.max(failure.retryAfterMs, scheduled) : scheduled;
 }
+
+/**
+ * How long until a pending delivery is due, from what Postgres holds (for putting it back on the queue when
+ * its job's own delay is unknown: a batch run again, Redis lost): not before the event's `deliverAt`, and
+ * after `attempts` failures not before the schedule's next step after the last one (without the jitter or
+ * a longer Retry-After the lost job had).
+ */
+export function dueIn(
+  scheduleMs: readonly number[],
+  delivery: { attempts: number; last_attempt_ms: number | null; deliver_at_ms: number | null },
+  now = Date.now(),
+): number {
+  const retryAt =
+    delivery.attempts > 0 && delivery.last_attempt_ms !== null
+      ? delivery.last_attempt_ms + (scheduleMs[delivery.attempts] ?? 0)
+      : 0;
+  return Math.max(0, Math.round(Math.max(retryAt, delivery.deliver_at_ms ?? 0) - now));
+}

@@ -5,6 +5,7 @@ import { AppConfig } from '../config/app-config';
 import { GroupCommit } from '../common/group-commit';
 import { DeliverOutboundBatchJob, DeliverOutboundJob, JobName, QueueName } from '../queue/queue-names';
 import { DeliveryRepository, DispatchableEvent } from './delivery.repository';
+import { dueIn } from './delivery-outcome';
 import { queuePriority } from './event-types';
 
 const PAGE = 1000;
@@ -206,14 +207,17 @@ export class DeliveryDispatcher implements OnApplicationBootstrap, OnModuleDestr
     let requeued = 0;
     for (;;) {
       if (this.closing) return;
-      const page = await this.deliveries.pendingOfDispatched(
-        before,
-        afterId,
-        PAGE,
-        this.config.outbound.retryScheduleMs,
-      );
+      const page = await this.deliveries.pendingOfDispatched(before, afterId, PAGE);
       if (page.length === 0) break;
-      await this.enqueue(page);
+      const now = Date.now();
+      await this.enqueue(
+        page.map((delivery) => ({
+          id: delivery.id,
+          requeues: delivery.requeues,
+          priority: delivery.priority,
+          delayMs: dueIn(this.config.outbound.retryScheduleMs, delivery, now),
+        })),
+      );
       requeued += page.length;
       afterId = page[page.length - 1].id;
     }

@@ -52,7 +52,10 @@ export interface PendingDelivery {
   id: string;
   requeues: number;
   priority: number;
-  delayMs: number;
+  attempts: number;
+  /** Epoch milliseconds. */
+  last_attempt_ms: number | null;
+  deliver_at_ms: number | null;
 }
 
 /** Everything one attempt needs, read in one statement (the event's data is read separately, once per event). */
@@ -75,6 +78,9 @@ export interface DeliveryTarget {
   previous_secret_sealed: Buffer | null;
   /** Epoch milliseconds; the previous secret stops signing then. */
   previous_secret_until_ms: number | null;
+  /** Epoch milliseconds: when it was last attempted, and when its event is to be delivered. */
+  last_attempt_ms: number | null;
+  deliver_at_ms: number | null;
   headers_sealed: Buffer | null;
   rate_limit_per_second: number | null;
   max_concurrency: number | null;
@@ -319,28 +325,16 @@ export class DeliveryRepository {
     );
   }
 
-  /**
-   * A page of the pending deliveries of events dispatched before `dispatchedBefore` (keyset on the id),
-   * each with the time left until its next attempt: for a delivery not attempted yet, until the event's
-   * `deliverAt`; for one that failed `attempts` times, until its scheduled retry (`scheduleMs[attempts]`
-   * after the last attempt, without the jitter or a longer Retry-After that job had).
-   */
-  pendingOfDispatched(
-    dispatchedBefore: Date,
-    afterId: string,
-    limit: number,
-    scheduleMs: readonly number[],
-  ): Promise<PendingDelivery[]> {
+  /** A page of the pending deliveries of events dispatched before `dispatchedBefore` (keyset on the id). */
+  pendingOfDispatched(dispatchedBefore: Date, afterId: string, limit: number): Promise<PendingDelivery[]> {
     return this.db.query<PendingDelivery>(
-      `SELECT d.id, d.requeues, e.priority,
-              GREATEST(0, EXTRACT(EPOCH FROM (
-                CASE WHEN d.attempts = 0 THEN coalesce(e.deliver_at, now())
-                     ELSE d.last_attempt_at + make_interval(secs => coalesce(($4::int[])[d.attempts + 1], 0) / 1000.0)
-                END - now())) * 1000)::float8 AS "delayMs"
+      `SELECT d.id, d.requeues, e.priority, d.attempts,
+              (extract(epoch FROM d.last_attempt_at) * 1000)::float8 AS last_attempt_ms,
+              (extract(epoch FROM e.deliver_at) * 1000)::float8 AS deliver_at_ms
          FROM outbound_deliveries d JOIN outbound_events e ON e.id = d.event_id
         WHERE d.id > $1 AND d.status = 'pending' AND e.dispatched_at < $2
         ORDER BY d.id LIMIT $3`,
-      [afterId, dispatchedBefore, limit, scheduleMs],
+      [afterId, dispatchedBefore, limit],
     );
   }
 
@@ -363,6 +357,8 @@ export class DeliveryRepository {
   private targetRows(ids: readonly string[]): Promise<DeliveryTarget[]> {
     return this.db.query<DeliveryTarget>(
       `SELECT d.id, d.status, d.attempts, d.requeues, d.event_id, d.endpoint_id,
+              (extract(epoch FROM d.last_attempt_at) * 1000)::float8 AS last_attempt_ms,
+              (extract(epoch FROM ev.deliver_at) * 1000)::float8 AS deliver_at_ms,
               ev.event_type, (extract(epoch FROM ev.created_at) * 1000)::float8 AS event_created_ms, ev.correlation_id,
               ev.priority, e.url, e.status AS endpoint_status, e.secret_sealed,
               CASE WHEN e.previous_secret_until > now() THEN e.previous_secret_sealed END AS previous_secret_sealed,

@@ -6,7 +6,14 @@ import { ClassifiedFailure } from '../common/failure';
 import { uuidv7 } from '../common/ids';
 import { AppConfig } from '../config/app-config';
 import { DeliveryClient } from './delivery.client';
-import { AttemptFailure, classifyStatus, classifyTransport, isPermanent, nextAttemptDelay } from './delivery-outcome';
+import {
+  AttemptFailure,
+  classifyStatus,
+  classifyTransport,
+  dueIn,
+  isPermanent,
+  nextAttemptDelay,
+} from './delivery-outcome';
 import { AttemptRecord, DeliveryRepository, DeliveryTarget } from './delivery.repository';
 import { EndpointRepository } from './endpoint.repository';
 import { EndpointStats } from './endpoint-stats';
@@ -112,7 +119,15 @@ export class DeliveryService {
       deadLettered: 0,
     };
     if (rerun) {
-      await this.dispatcher.enqueue(targets.map((target) => this.queued(target)));
+      // Each when it is due: one whose failed attempt the earlier run recorded but did not hand off (it died,
+      // or Postgres went, in between) keeps its place in the retry schedule.
+      const now = Date.now();
+      await this.dispatcher.enqueue(
+        targets.map((target) => ({
+          ...this.queued(target),
+          delayMs: dueIn(this.config.outbound.retryScheduleMs, target, now),
+        })),
+      );
       outcome.handedOff = targets.length;
       return outcome;
     }
