@@ -217,10 +217,15 @@ export class InboundEventRepository {
   }
 
   /** Every unfinished event after `afterId`, in id order: used when Redis has lost its queue. */
+  /**
+   * Unfinished events that left the outbox (their jobs were added): the ones Redis can have lost. Those still
+   * in the outbox are the relay's ordinary work, and one whose job is being added right now is among them.
+   */
   async findUnfinished(afterId: string | null, limit: number): Promise<QueueableEvent[]> {
     return this.db.query<QueueableEvent>(
-      `SELECT id, priority FROM inbound_events
+      `SELECT id, priority FROM inbound_events e
         WHERE status IN ('received', 'processing') AND ($1::uuid IS NULL OR id > $1::uuid)
+          AND NOT EXISTS (SELECT 1 FROM inbound_enqueue_outbox o WHERE o.event_id = e.id)
         ORDER BY id
         LIMIT $2`,
       [afterId, limit],

@@ -28,6 +28,19 @@ describe('BacklogMonitor', () => {
   });
   afterEach(() => jest.restoreAllMocks());
 
+  it('does not give back the room of jobs still being added when a measurement misses them', async () => {
+    const m = monitor(5);
+    expect(m.admit(1)).toBe(1);
+    // Redis counts before that job's add has landed: it still takes its place under the limit.
+    await m.refresh();
+    expect(m.room()).toBe(4);
+    expect(m.admit(10)).toBe(4);
+    m.added(5);
+    counts = { waiting: 5, prioritized: 0, delayed: 0 };
+    await m.refresh();
+    expect(m.room()).toBe(0);
+  });
+
   it('admits events up to the limit, counting them until the next measurement', async () => {
     const m = monitor(10);
     counts = { waiting: 4, prioritized: 1, delayed: 2 };

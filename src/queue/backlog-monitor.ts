@@ -27,6 +27,9 @@ export interface BacklogState {
 export class BacklogMonitor implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(BacklogMonitor.name);
   private backlog = 0;
+  /** Admitted jobs whose add has not finished: a measurement taken meanwhile may not see them yet. */
+  private adding = 0;
+  private admittedTotal = 0;
   private measuredAt: Date | null = null;
   private holding = false;
   private degradedSince: number | null = null;
@@ -87,10 +90,15 @@ export class BacklogMonitor implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** Measures the backlog now (one Redis round trip). Keeps the last value when Redis does not answer. */
   refresh(): Promise<void> {
+    // Jobs being added while Redis counts may be missing from its count: they are counted on top (a job
+    // that landed in time is then counted twice until the next measurement: less room, never more).
+    const adding = this.adding;
+    const admitted = this.admittedTotal;
     this.refreshing ??= this.producer.queue
       .getJobCounts('waiting', 'prioritized', 'delayed')
       .then((counts) => {
-        this.backlog = Object.values(counts).reduce((sum, n) => sum + (n ?? 0), 0);
+        const measured = Object.values(counts).reduce((sum, n) => sum + (n ?? 0), 0);
+        this.backlog = measured + adding + (this.admittedTotal - admitted);
         this.measuredAt = new Date();
         this.updateMode();
       })
@@ -111,12 +119,19 @@ export class BacklogMonitor implements OnApplicationBootstrap, OnModuleDestroy {
   admit(count: number): number {
     const admitted = Math.min(count, this.room());
     this.backlog += admitted;
+    this.adding += admitted;
+    this.admittedTotal += admitted;
     if (admitted < count) {
       this.holding = true;
       this.held?.inc(count - admitted);
     }
     this.updateMode();
     return admitted;
+  }
+
+  /** The add of `count` admitted jobs has finished (added, or failed: then the relay has them). */
+  added(count: number): void {
+    this.adding = Math.max(0, this.adding - count);
   }
 
   /** The relay reports whether stored events are still waiting to be enqueued. */
