@@ -16,6 +16,9 @@ describe('retention (real Postgres and Redis)', () => {
 
   beforeAll(async () => {
     t = await startTestApp({ env: { OPS_API_KEYS: OPS_KEY, STAFF_API_KEYS: STAFF_KEY } });
+    // The outbound relay's first pass (which re-queues pending deliveries when Redis has no marker yet)
+    // is over before rows are seeded: the seeded delivery stays pending, as retention must find it.
+    await waitFor(() => t.redis.get(`${t.prefix}:outbound:epoch`), { message: 'first outbound relay pass' });
     maintenance = new Queue(QueueName.Maintenance, {
       connection: redisConnection(t.config, { failFast: false }),
       prefix: t.prefix,
@@ -73,8 +76,10 @@ describe('retention (real Postgres and Redis)', () => {
   /** An outbound event with one delivery (in `status`) and two attempts, `ageDays` old. */
   const seedOutbound = async (tag: string, ageDays: number, status: 'succeeded' | 'pending') => {
     const [{ id }] = await sql<{ id: string }>(
-      `INSERT INTO outbound_events (id, event_type, priority, data_sealed, publisher, correlation_id, created_at)
-       VALUES (gen_random_uuid(), 'test.event', 5, '\\x00', 'test', $1, now() - make_interval(days => $2)) RETURNING id`,
+      `INSERT INTO outbound_events (id, event_type, priority, data_sealed, publisher, correlation_id, created_at,
+                                    dispatched_at)
+       VALUES (gen_random_uuid(), 'test.event', 5, '\\x00', 'test', $1, now() - make_interval(days => $2),
+               now() - make_interval(days => $2)) RETURNING id`,
       [tag, ageDays],
     );
     const [{ delivery }] = await sql<{ delivery: string }>(
