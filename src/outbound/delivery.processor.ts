@@ -82,7 +82,7 @@ export class DeliveryProcessor extends QueueWorkerHost implements OnApplicationB
       job.name === JobName.DeliverOutboundBatch
         ? (job.data as DeliverOutboundBatchJob).deliveryIds
         : [(job.data as DeliverOutboundJob).deliveryId];
-    for (const id of ids) await this.deliveries.abandon(id, job.id ?? null, failure);
+    await this.deliveries.abandon(ids, job.id ?? null, failure);
     throw new UnrecoverableError(failure.message);
   }
 

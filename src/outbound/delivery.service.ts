@@ -272,28 +272,13 @@ export class DeliveryService {
       category: failure.category,
       attempts: record.attempt,
     });
-    await this.deliveries.deadLetter(
-      {
-        id: uuidv7(),
-        deliveryId: target.id,
-        endpointId: target.endpoint_id,
-        eventId: target.event_id,
-        correlationId: target.correlation_id,
-        category: failure.category,
-        error: failure.summary,
-        attempts: record.attempt,
-        jobId: run.jobId,
-      },
-      [
-        this.entry(target, AuditAction.OutboundDeliveryDeadLettered, 'failure', {
-          deliveryId: target.id,
-          endpointId: target.endpoint_id,
-          category: failure.category,
-          responseCode: failure.responseCode,
-          attempts: record.attempt,
-        }),
-      ],
-    );
+    await this.deadLetter(target, {
+      category: failure.category,
+      error: failure.summary,
+      attempts: record.attempt,
+      jobId: run.jobId,
+      metadata: { responseCode: failure.responseCode },
+    });
     return { kind: 'dead-lettered' };
   }
 
@@ -408,33 +393,48 @@ export class DeliveryService {
   }
 
   /**
-   * A delivery's job failed every one of its attempts on something other than the subscriber (a fault of
-   * ours, not Postgres being down: that waits): the delivery is closed as failed and dead-lettered, so it is
-   * visible and can be replayed rather than left pending with no job.
+   * A job failed every one of its attempts on something other than the subscriber (a fault of ours, not
+   * Postgres being down: that waits): each of its deliveries still pending is closed as failed and
+   * dead-lettered, so it is visible and can be replayed rather than left pending with no job.
    */
-  async abandon(deliveryId: string, jobId: string | null, failure: ClassifiedFailure): Promise<void> {
-    const target = await this.deliveries.target(deliveryId);
-    if (!target || target.status !== 'pending') return;
-    await this.deliveries.closeUnattempted(target.id, failure.category);
-    await this.deliveries.deadLetter(
+  async abandon(deliveryIds: readonly string[], jobId: string | null, failure: ClassifiedFailure): Promise<void> {
+    for (const target of await this.deliveries.targetsOf(deliveryIds)) {
+      if (target.status !== 'pending') continue;
+      await this.deliveries.closeUnattempted(target.id, failure.category);
+      await this.deadLetter(target, {
+        category: failure.category,
+        error: failure.message,
+        attempts: target.attempts,
+        jobId,
+        metadata: { reason: 'job_attempts_exhausted' },
+      });
+    }
+  }
+
+  /** The delivery's dead letter and its `outbound.delivery_dead_lettered` audit entry, in one statement. */
+  private deadLetter(
+    target: DeliveryTarget,
+    letter: { category: string; error: string; attempts: number; jobId: string | null; metadata: object },
+  ): Promise<void> {
+    return this.deliveries.deadLetter(
       {
         id: uuidv7(),
         deliveryId: target.id,
         endpointId: target.endpoint_id,
         eventId: target.event_id,
         correlationId: target.correlation_id,
-        category: failure.category,
-        error: failure.message,
-        attempts: target.attempts,
-        jobId,
+        category: letter.category,
+        error: letter.error,
+        attempts: letter.attempts,
+        jobId: letter.jobId,
       },
       [
         this.entry(target, AuditAction.OutboundDeliveryDeadLettered, 'failure', {
           deliveryId: target.id,
           endpointId: target.endpoint_id,
-          category: failure.category,
-          attempts: target.attempts,
-          reason: 'job_attempts_exhausted',
+          category: letter.category,
+          attempts: letter.attempts,
+          ...letter.metadata,
         }),
       ],
     );
