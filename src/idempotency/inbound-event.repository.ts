@@ -216,7 +216,6 @@ export class InboundEventRepository {
     );
   }
 
-  /** Every unfinished event after `afterId`, in id order: used when Redis has lost its queue. */
   /**
    * Unfinished events that left the outbox (their jobs were added): the ones Redis can have lost. Those still
    * in the outbox are the relay's ordinary work, and one whose job is being added right now is among them.

@@ -27,8 +27,6 @@ export interface BacklogState {
 export class BacklogMonitor implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(BacklogMonitor.name);
   private backlog = 0;
-  /** Admitted jobs whose add has not finished: a measurement taken meanwhile may not see them yet. */
-  private adding = 0;
   private admittedTotal = 0;
   private measuredAt: Date | null = null;
   private holding = false;
@@ -92,7 +90,7 @@ export class BacklogMonitor implements OnApplicationBootstrap, OnModuleDestroy {
   refresh(): Promise<void> {
     // Jobs being added while Redis counts may be missing from its count: they are counted on top (a job
     // that landed in time is then counted twice until the next measurement: less room, never more).
-    const adding = this.adding;
+    const adding = this.producer.adding;
     const admitted = this.admittedTotal;
     this.refreshing ??= this.producer.queue
       .getJobCounts('waiting', 'prioritized', 'delayed')
@@ -119,7 +117,6 @@ export class BacklogMonitor implements OnApplicationBootstrap, OnModuleDestroy {
   admit(count: number): number {
     const admitted = Math.min(count, this.room());
     this.backlog += admitted;
-    this.adding += admitted;
     this.admittedTotal += admitted;
     if (admitted < count) {
       this.holding = true;
@@ -127,11 +124,6 @@ export class BacklogMonitor implements OnApplicationBootstrap, OnModuleDestroy {
     }
     this.updateMode();
     return admitted;
-  }
-
-  /** The add of `count` admitted jobs has finished (added, or failed: then the relay has them). */
-  added(count: number): void {
-    this.adding = Math.max(0, this.adding - count);
   }
 
   /** The relay reports whether stored events are still waiting to be enqueued. */

@@ -66,7 +66,7 @@ export class EnqueueRelay implements OnApplicationBootstrap, OnModuleDestroy {
       }
       if (batch.length > 0) {
         this.backlog.admit(batch.length);
-        await this.producer.addAndMark(batch).finally(() => this.backlog.added(batch.length));
+        await this.producer.addAndMark(batch);
         enqueued += batch.length;
       }
       if (batch.length < room || batch.length === 0) {
@@ -87,7 +87,7 @@ export class EnqueueRelay implements OnApplicationBootstrap, OnModuleDestroy {
       // Those without a job: enqueued within the backlog limit, the rest left un-queued for later passes.
       const missing = await this.withoutJobs(batch);
       const admitted = this.backlog.admit(missing.length);
-      await this.producer.addAndMark(missing.slice(0, admitted)).finally(() => this.backlog.added(admitted));
+      await this.producer.addAndMark(missing.slice(0, admitted));
       await this.events.markUnqueued(missing.slice(admitted).map((event) => event.id));
       total += missing.length;
       afterId = batch[batch.length - 1].id;

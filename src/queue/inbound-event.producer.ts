@@ -16,6 +16,7 @@ export class InboundEventProducer implements OnModuleInit, OnModuleDestroy {
   readonly queue: Queue<ProcessInboundEventJob>;
   private readonly batcher: GroupCommit<QueueableEvent, boolean>;
   private lastFailureLog = 0;
+  private inProgress = 0;
 
   constructor(
     private readonly config: AppConfig,
@@ -28,7 +29,7 @@ export class InboundEventProducer implements OnModuleInit, OnModuleDestroy {
     this.queue.on('error', () => undefined); // connection errors surface as failed adds; readiness reports Redis
     this.batcher = new GroupCommit<QueueableEvent, boolean>(
       async (batch) => {
-        const ok = await this.addAndMark(batch).then(
+        const ok = await this.addAndMarkNow(batch).then(
           () => true,
           (error: unknown) => {
             this.logEnqueueFailure(error, batch.length);
@@ -41,17 +42,40 @@ export class InboundEventProducer implements OnModuleInit, OnModuleDestroy {
     );
   }
 
+  /**
+   * Events handed to `enqueue` or `addAndMark` whose jobs may not be in Redis yet: a count of the queue
+   * taken meanwhile can miss them (flood protection adds them to it).
+   */
+  get adding(): number {
+    return this.inProgress;
+  }
+
   /** Enqueues the events; resolves to false (never rejects) when Redis is unavailable. */
   async enqueue(events: readonly QueueableEvent[]): Promise<boolean> {
-    const results = await Promise.all(events.map((event) => this.batcher.submit(event)));
-    return results.every(Boolean);
+    return this.counted(events.length, async () => {
+      const results = await Promise.all(events.map((event) => this.batcher.submit(event)));
+      return results.every(Boolean);
+    });
   }
 
   /** Adds jobs (job id = event id, so a second add of a live job is a no-op) and records them as queued. */
-  async addAndMark(events: readonly QueueableEvent[]): Promise<void> {
+  addAndMark(events: readonly QueueableEvent[]): Promise<void> {
+    return this.counted(events.length, () => this.addAndMarkNow(events));
+  }
+
+  private async addAndMarkNow(events: readonly QueueableEvent[]): Promise<void> {
     if (events.length === 0) return;
     await this.addJobs(events);
     await this.events.markQueued(events.map((event) => event.id));
+  }
+
+  private async counted<T>(count: number, add: () => Promise<T>): Promise<T> {
+    this.inProgress += count;
+    try {
+      return await add();
+    } finally {
+      this.inProgress -= count;
+    }
   }
 
   /** Adds jobs only (for callers that have already recorded the events as queued, like a replay). */

@@ -143,7 +143,7 @@ export class WebhookIngestService implements OnModuleDestroy {
       const admitted = this.backlog ? events.slice(0, this.backlog.admit(events.length)) : events;
       if (admitted.length === 0) return;
       // The events are durable; the acknowledgement does not wait for Redis.
-      const enqueue = this.producer.enqueue(admitted).finally(() => this.backlog?.added(admitted.length));
+      const enqueue = this.producer.enqueue(admitted);
       this.backgroundEnqueues.add(enqueue);
       void enqueue.finally(() => this.backgroundEnqueues.delete(enqueue));
       return;
