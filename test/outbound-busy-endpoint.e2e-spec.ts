@@ -69,4 +69,60 @@ describe('a subscriber sent more than its concurrency cap allows', () => {
     // Polled at a fixed backoff instead, each came back 3 to 4 times (measured: 112 findings for 33).
     expect(findings).toBeLessThanOrEqual(parked.length * 2);
   });
+
+  it("frees the endpoint's slot when the subscriber answers, not when the attempt row is committed", async () => {
+    receiver.on('/commit', (_request, n) => ({ status: 200, delayMs: n === 1 ? 1000 : 0 }));
+    const ops = { authorization: `Bearer ${OPS}` };
+    const endpoint = await request(t.url)
+      .post('/endpoints')
+      .set(ops)
+      .send({ url: receiver.url('/commit'), events: ['commit.test'], maxConcurrency: 1 });
+    expect(endpoint.status).toBe(201);
+    const first = await request(t.url)
+      .post('/events/commit.test')
+      .set(ops)
+      .send({ data: { n: 1 } })
+      .expect(202);
+    await waitFor(() => receiver.at('/commit').length >= 1, { timeoutMs: 10_000, message: 'the first delivery' });
+
+    // While the subscriber takes a second to answer, hold the first delivery's row: its success write waits.
+    const lock = await t.db.pool.connect();
+    try {
+      await lock.query('BEGIN');
+      const held = await lock.query(`SELECT id FROM outbound_deliveries WHERE event_id = $1 FOR UPDATE`, [
+        first.body.eventId,
+      ]);
+      expect(held.rowCount).toBe(1);
+      await request(t.url)
+        .post('/events/commit.test')
+        .set(ops)
+        .send({ data: { n: 2 } })
+        .expect(202);
+      // Cap 1: the second delivery is sent only once the first one's slot is free. Holding the slot through
+      // the write (as before) kept it parked for as long as the row stayed locked.
+      await waitFor(() => receiver.at('/commit').length >= 2, {
+        timeoutMs: 10_000,
+        message: 'the second delivery while the first is still being recorded',
+      });
+      const recording = await t.db.pool.query(`SELECT status FROM outbound_deliveries WHERE event_id = $1`, [
+        first.body.eventId,
+      ]);
+      expect(recording.rows[0].status).toBe('pending');
+    } finally {
+      await lock.query('COMMIT');
+      lock.release();
+    }
+    await waitFor(
+      async () => {
+        const { rows } = await t.db.pool.query(
+          `SELECT count(*)::int AS n FROM outbound_deliveries d JOIN outbound_events e ON e.id = d.event_id
+            WHERE e.event_type = 'commit.test' AND d.status = 'succeeded'`,
+        );
+        return rows[0].n === 2;
+      },
+      { timeoutMs: 10_000, message: 'both deliveries recorded as succeeded' },
+    );
+    expect(receiver.at('/commit')).toHaveLength(2);
+    expect(receiver.maxConcurrent('/commit')).toBe(1);
+  });
 });

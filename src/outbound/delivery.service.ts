@@ -47,11 +47,28 @@ export interface DeliveryRun {
   busy?: number;
 }
 
+/**
+ * One delivery's run inside its slot. A success is answered before its attempt row is committed (the write
+ * joins a group commit): the slot and the endpoint's concurrency are freed as soon as the subscriber has
+ * answered, and the job waits for `recorded` outside them. A crash in between re-runs the job, which
+ * re-sends the delivery under the same `webhook-id`.
+ */
+interface SlotRun {
+  step: DeliveryStep;
+  recorded?: Promise<void>;
+}
+
 interface OpenedEndpoint {
   sealed: (Buffer | null)[];
   secret: string;
   previousSecret: string | null;
   headers: Record<string, string>;
+}
+
+/** The step, once its success write (if any) is committed. */
+async function committed(run: SlotRun): Promise<DeliveryStep> {
+  await run.recorded;
+  return run.step;
 }
 
 const sameBytes = (a: Buffer | null, b: Buffer | null) => a === b || (a !== null && b !== null && a.equals(b));
@@ -101,7 +118,7 @@ export class DeliveryService {
   async run(run: DeliveryRun): Promise<DeliveryStep> {
     const target = await this.deliveries.target(run.deliveryId);
     if (!target || target.status !== 'pending') return { kind: 'done', outcome: 'skipped' };
-    return this.slots.run(target.priority, () => this.deliver(target, run));
+    return committed(await this.slots.run(target.priority, () => this.deliver(target, run)));
   }
 
   /**
@@ -134,8 +151,8 @@ export class DeliveryService {
     const settled = await Promise.allSettled(
       targets.map(async (target) => {
         const held = await this.waitForEndpoint(target);
-        const step = await this.slots.run(target.priority, () =>
-          this.deliver(target, { deliveryId: target.id, jobId }, held),
+        const step = await committed(
+          await this.slots.run(target.priority, () => this.deliver(target, { deliveryId: target.id, jobId }, held)),
         );
         if (step.kind === 'later') {
           await this.dispatcher.enqueue([
@@ -170,22 +187,22 @@ export class DeliveryService {
     return this.gate.acquire(target.endpoint_id, cap, ENDPOINT_WAIT_MS);
   }
 
-  private async deliver(target: DeliveryTarget, run: DeliveryRun, held = false): Promise<DeliveryStep> {
+  private async deliver(target: DeliveryTarget, run: DeliveryRun, held = false): Promise<SlotRun> {
     if (!target.url || target.endpoint_status !== 'active') {
       if (held) this.gate.release(target.endpoint_id);
       await this.deliveries.closeUnattempted(target.id, target.url ? 'endpoint_disabled' : 'endpoint_deleted');
-      return { kind: 'done', outcome: 'skipped' };
+      return { step: { kind: 'done', outcome: 'skipped' } };
     }
     const timeoutMs = target.timeout_ms ?? this.config.outbound.timeoutMs;
     const cap = target.max_concurrency ?? this.config.outbound.endpointConcurrency;
     if (!held && !this.gate.tryAcquire(target.endpoint_id, cap)) {
       const busy = (run.busy ?? 0) + 1;
-      return { kind: 'later', delayMs: this.busyDelay(target.endpoint_id, busy, cap), busy };
+      return { step: { kind: 'later', delayMs: this.busyDelay(target.endpoint_id, busy, cap), busy } };
     }
     try {
       if (target.rate_limit_per_second) {
         const rate = await this.limiter.reserve(target.endpoint_id, target.rate_limit_per_second, run.slotAt);
-        if (rate.verdict === 'wait') return { kind: 'later', delayMs: rate.waitMs, slotAt: rate.slotAt };
+        if (rate.verdict === 'wait') return { step: { kind: 'later', delayMs: rate.waitMs, slotAt: rate.slotAt } };
       }
       return await this.attempt(target, timeoutMs, run);
     } finally {
@@ -193,7 +210,7 @@ export class DeliveryService {
     }
   }
 
-  private async attempt(target: DeliveryTarget, timeoutMs: number, run: DeliveryRun): Promise<DeliveryStep> {
+  private async attempt(target: DeliveryTarget, timeoutMs: number, run: DeliveryRun): Promise<SlotRun> {
     const attempt = target.attempts + 1;
     const body = this.bodies.get(target.event_id) ?? (await this.body(target));
     const endpoint = this.opened(target);
@@ -234,11 +251,13 @@ export class DeliveryService {
       responseBody,
     };
     if (!failure) {
-      await this.deliveries.recordSuccess(record);
+      const recorded = this.deliveries.recordSuccess(record);
+      // Awaited by the job right after the slot is freed; until then a failed write is not "unhandled".
+      recorded.catch(() => undefined);
       this.stats.succeeded(target.endpoint_id);
-      return { kind: 'done', outcome: 'delivered' };
+      return { step: { kind: 'done', outcome: 'delivered' }, recorded };
     }
-    return this.failed(target, record, failure, run);
+    return { step: await this.failed(target, record, failure, run) };
   }
 
   private async failed(
