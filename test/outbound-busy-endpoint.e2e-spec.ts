@@ -83,9 +83,8 @@ describe('a subscriber sent more than its concurrency cap allows', () => {
       .set(ops)
       .send({ data: { n: 1 } })
       .expect(202);
-    await waitFor(() => receiver.at('/commit').length >= 1, { timeoutMs: 10_000, message: 'the first delivery' });
-
-    // While the subscriber takes a second to answer, hold the first delivery's row: its success write waits.
+    // The subscriber takes a second to answer the first delivery; its row is held meanwhile, so the success
+    // write that follows the answer waits for as long as this transaction is open.
     const lock = await t.db.pool.connect();
     try {
       await lock.query('BEGIN');
@@ -93,6 +92,7 @@ describe('a subscriber sent more than its concurrency cap allows', () => {
         first.body.eventId,
       ]);
       expect(held.rowCount).toBe(1);
+      await waitFor(() => receiver.at('/commit').length >= 1, { timeoutMs: 10_000, message: 'the first delivery' });
       await request(t.url)
         .post('/events/commit.test')
         .set(ops)
