@@ -1,17 +1,19 @@
 import { ChildProcess, fork } from 'node:child_process';
 import { join } from 'node:path';
 import { Pool, request } from 'undici';
-import { OPS_KEY, startBenchApp, table, writeResult } from './outbound-support';
+import { BenchApp, OPS_KEY, startBenchApp, table, writeResult } from './outbound-support';
 
 /**
  * `npm run bench:deliver`: signed deliveries per second through the whole outbound path (trigger,
  * fan-out, dispatcher, queue, worker, rate/concurrency admission, Standard Webhooks signing, POST,
  * attempt and stats recorded in Postgres) to a local receiver, next to a bare undici Pool POST loop
- * to the same receiver in the same run.
+ * to the same receiver in the same run: ROUNDS of each, alternately, reported as medians.
  */
 const ENDPOINTS = Number(process.env.BENCH_DELIVER_ENDPOINTS ?? 500);
-const EVENTS = Number(process.env.BENCH_DELIVER_EVENTS ?? 10);
+const EVENTS = Number(process.env.BENCH_DELIVER_EVENTS ?? 20);
 const CONCURRENCY = Number(process.env.BENCH_DELIVER_CONCURRENCY ?? 200);
+/** Bare loop and signed deliveries, alternately, this many times each. */
+const ROUNDS = Number(process.env.BENCH_DELIVER_ROUNDS ?? 3);
 const DATA = { orderId: 'o-12345', amount: 1250, currency: 'EUR', items: [{ sku: 'A-1', qty: 2 }] };
 
 async function main(): Promise<void> {
@@ -41,33 +43,24 @@ async function main(): Promise<void> {
     }
     const body = JSON.stringify({ type: 'bench.deliver', timestamp: new Date().toISOString(), data: DATA });
     await bareLoop(origin, body, 2000); // warm-up
-    const bareBefore = await bareLoop(origin, body, total);
 
-    // Warm the delivery path (JIT, connections, plans) so both measured rounds start from the same state.
+    // Warm the delivery path (JIT, connections, plans) so every measured round starts from the same state.
     receiver.send({ type: 'reset' });
     for (let i = 0; i < 2; i++) await api(bench.url, '/events/bench.warm', { data: DATA });
     while ((await receivedCount(receiver)) < 2 * ENDPOINTS) await new Promise((resolve) => setTimeout(resolve, 10));
-    receiver.send({ type: 'reset' });
-    const started = performance.now();
-    const cpuBefore = process.cpuUsage();
-    for (let i = 0; i < EVENTS; i++) {
-      const answer = (await api(bench.url, '/events/bench.deliver', { data: DATA })) as { endpointCount: number };
-      if (answer.endpointCount !== ENDPOINTS) throw new Error(`fan-out reached ${answer.endpointCount} endpoints`);
+
+    // Rounds alternate bare loop and signed deliveries, so a change in what else the machine is doing
+    // shows in both; the figures are the medians of the rounds (each round's own ratio is kept too).
+    const rounds: { bare: number; signed: number; cpuMsPerDelivery: number; coresUsed: number }[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const bare = await bareLoop(origin, body, total);
+      rounds.push({ bare, ...(await signedRound(bench, receiver, round, total)) });
     }
-    // Cheap while waiting (the receiver counts), then Postgres confirms every delivery was recorded.
-    while ((await receivedCount(receiver)) < total) await new Promise((resolve) => setTimeout(resolve, 10));
-    for (;;) {
-      const { rows } = await bench.db.query(
-        `SELECT count(*) FILTER (WHERE status = 'succeeded')::int AS done, count(*) FILTER (WHERE status = 'failed')::int AS failed
-           FROM outbound_deliveries d JOIN outbound_events e ON e.id = d.event_id WHERE e.event_type = 'bench.deliver'`,
-      );
-      if (rows[0].failed > 0) throw new Error(`${rows[0].failed} deliveries failed`);
-      if (rows[0].done >= total) break;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    const signedSeconds = (performance.now() - started) / 1000;
-    const cpu = process.cpuUsage(cpuBefore);
-    const cpuMsPerDelivery = (cpu.user + cpu.system) / 1000 / total;
+    const bare = median(rounds.map((round) => round.bare));
+    const signed = median(rounds.map((round) => round.signed));
+    const ratio = median(rounds.map((round) => round.signed / round.bare));
+    const cpuMsPerDelivery = median(rounds.map((round) => round.cpuMsPerDelivery));
+    const coresUsed = median(rounds.map((round) => round.coresUsed));
 
     // Fairness: the same run again with one more subscriber that times out on every request.
     await api(bench.url, '/endpoints', { url: `${origin}/slow`, events: ['bench.deliver'], timeoutMs: 1000 });
@@ -76,11 +69,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < EVENTS; i++) await api(bench.url, '/events/bench.deliver', { data: DATA });
     while ((await receivedCount(receiver)) < total) await new Promise((resolve) => setTimeout(resolve, 10));
     const withSlowEndpoint = total / ((performance.now() - slowStarted) / 1000);
-    const bareAfter = await bareLoop(origin, body, total);
 
-    const bare = (bareBefore + bareAfter) / 2;
-    const signed = total / signedSeconds;
-    const ratio = signed / bare;
     const result = {
       measuredAt: new Date().toISOString(),
       node: process.version,
@@ -88,12 +77,17 @@ async function main(): Promise<void> {
       events: EVENTS,
       deliveries: total,
       concurrency: CONCURRENCY,
+      rounds: rounds.map((round) => ({
+        bareUndiciPerSecond: Math.round(round.bare),
+        signedDeliveriesPerSecond: Math.round(round.signed),
+        ratio: Math.round((round.signed / round.bare) * 100) / 100,
+        cpuMsPerDelivery: round.cpuMsPerDelivery,
+      })),
       bareUndiciPerSecond: Math.round(bare),
-      bareRuns: [Math.round(bareBefore), Math.round(bareAfter)],
       signedDeliveriesPerSecond: Math.round(signed),
       /** CPU of this process (API, dispatcher and worker) per signed delivery, and cores used meanwhile. */
-      cpuMsPerDelivery: Math.round(cpuMsPerDelivery * 1000) / 1000,
-      coresUsed: Math.round(((cpu.user + cpu.system) / 1e6 / signedSeconds) * 100) / 100,
+      cpuMsPerDelivery,
+      coresUsed,
       ratio: Math.round(ratio * 100) / 100,
       /** Healthy deliveries per second while one more subscriber times out on every request. */
       healthyPerSecondWithOneTimingOutEndpoint: Math.round(withSlowEndpoint),
@@ -109,9 +103,10 @@ async function main(): Promise<void> {
       `${table(
         ['path', 'requests', 'per second'],
         [
-          ['bare undici Pool POST loop', total, result.bareUndiciPerSecond],
-          ['signed deliveries (end to end)', total, result.signedDeliveriesPerSecond],
-          ['ratio', '', result.ratio],
+          ['bare undici Pool POST loop (median)', total, result.bareUndiciPerSecond],
+          ['signed deliveries, end to end (median)', total, result.signedDeliveriesPerSecond],
+          ['ratio (median of the rounds)', '', result.ratio],
+          ['ratio of each round', '', result.rounds.map((round) => round.ratio).join(' / ')],
           ['healthy deliveries, one endpoint timing out', total, result.healthyPerSecondWithOneTimingOutEndpoint],
           ['healthy rate drop', '', result.healthyRateDrop],
           ['app CPU ms per delivery (cores used)', '', `${result.cpuMsPerDelivery} (${result.coresUsed})`],
@@ -122,6 +117,46 @@ async function main(): Promise<void> {
     await bench.close();
     receiver.disconnect();
   }
+}
+
+/** One round: EVENTS triggers fanned out to every endpoint, timed until Postgres has recorded every delivery. */
+async function signedRound(
+  bench: BenchApp,
+  receiver: ChildProcess,
+  round: number,
+  total: number,
+): Promise<{ signed: number; cpuMsPerDelivery: number; coresUsed: number }> {
+  receiver.send({ type: 'reset' });
+  const started = performance.now();
+  const cpuBefore = process.cpuUsage();
+  for (let i = 0; i < EVENTS; i++) {
+    const answer = (await api(bench.url, '/events/bench.deliver', { data: DATA })) as { endpointCount: number };
+    if (answer.endpointCount !== ENDPOINTS) throw new Error(`fan-out reached ${answer.endpointCount} endpoints`);
+  }
+  // Cheap while waiting (the receiver counts), then Postgres confirms every delivery was recorded.
+  while ((await receivedCount(receiver)) < total) await new Promise((resolve) => setTimeout(resolve, 10));
+  for (;;) {
+    const { rows } = await bench.db.query(
+      `SELECT count(*) FILTER (WHERE status = 'succeeded')::int AS done, count(*) FILTER (WHERE status = 'failed')::int AS failed
+         FROM outbound_deliveries d JOIN outbound_events e ON e.id = d.event_id WHERE e.event_type = 'bench.deliver'`,
+    );
+    if (rows[0].failed > 0) throw new Error(`${rows[0].failed} deliveries failed`);
+    if (rows[0].done >= total * (round + 1)) break;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  return {
+    signed: total / seconds,
+    cpuMsPerDelivery: Math.round(((cpu.user + cpu.system) / 1000 / total) * 1000) / 1000,
+    coresUsed: Math.round(((cpu.user + cpu.system) / 1e6 / seconds) * 100) / 100,
+  };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 function receivedCount(receiver: ChildProcess): Promise<number> {
