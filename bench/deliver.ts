@@ -42,7 +42,8 @@ async function main(): Promise<void> {
       );
     }
     const body = JSON.stringify({ type: 'bench.deliver', timestamp: new Date().toISOString(), data: DATA });
-    await bareLoop(origin, body, 2000); // warm-up
+    // Warm-up: the receiver (its JIT) as much as one round, or the first round's bare loop runs slow.
+    await bareLoop(origin, body, total);
 
     // Warm the delivery path (JIT, connections, plans) so every measured round starts from the same state.
     receiver.send({ type: 'reset' });
