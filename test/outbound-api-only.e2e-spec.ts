@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import request from 'supertest';
 import { QueueName } from '../src/queue/queue-names';
-import { startTestApp, TEST_REDIS_URL, TestApp } from './support/test-app';
+import { openQueue, startTestApp, TestApp } from './support/test-app';
 import { waitFor } from './support/wait';
 import { WebhookReceiver } from './support/webhook-receiver';
 
@@ -17,11 +17,7 @@ describe('outbound in an API-only process (WORKERS_ENABLED=false)', () => {
     t = await startTestApp({
       env: { OPS_API_KEYS: OPS, WORKERS_ENABLED: 'false', OUTBOUND_ALLOW_PRIVATE_NETWORKS: 'true' },
     });
-    const url = new URL(TEST_REDIS_URL);
-    queue = new Queue(QueueName.OutboundDeliveries, {
-      connection: { host: url.hostname, port: Number(url.port || 6379) },
-      prefix: t.prefix,
-    });
+    queue = openQueue(t, QueueName.OutboundDeliveries);
   });
   afterAll(async () => {
     await queue?.close();

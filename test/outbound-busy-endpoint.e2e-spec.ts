@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import request from 'supertest';
 import { DeliverOutboundJob, QueueName } from '../src/queue/queue-names';
-import { startTestApp, TEST_REDIS_URL, TestApp } from './support/test-app';
+import { openQueue, startTestApp, TestApp } from './support/test-app';
 import { waitFor } from './support/wait';
 import { WebhookReceiver } from './support/webhook-receiver';
 
@@ -18,11 +18,7 @@ describe('a subscriber sent more than its concurrency cap allows', () => {
   beforeAll(async () => {
     await receiver.start();
     t = await startTestApp({ env: { OPS_API_KEYS: OPS, OUTBOUND_ALLOW_PRIVATE_NETWORKS: 'true' } });
-    const redisUrl = new URL(TEST_REDIS_URL);
-    queue = new Queue(QueueName.OutboundDeliveries, {
-      connection: { host: redisUrl.hostname, port: Number(redisUrl.port || 6379) },
-      prefix: t.prefix,
-    });
+    queue = openQueue(t, QueueName.OutboundDeliveries);
   });
   afterAll(async () => {
     await queue?.close();

@@ -1,8 +1,7 @@
-import { Queue } from 'bullmq';
 import request from 'supertest';
 import { QueueName } from '../src/queue/queue-names';
 import { TcpProxy } from './support/tcp-proxy';
-import { startTestApp, TEST_REDIS_URL } from './support/test-app';
+import { openQueue, startTestApp } from './support/test-app';
 import { createTestDatabase } from './support/test-database';
 import { waitFor } from './support/wait';
 import { WebhookReceiver } from './support/webhook-receiver';
@@ -25,11 +24,7 @@ describe('outbound deliveries while Postgres is unreachable', () => {
         OUTBOUND_RETRY_SCHEDULE: '0,3',
       },
     });
-    const redisUrl = new URL(TEST_REDIS_URL);
-    const queue = new Queue(QueueName.OutboundDeliveries, {
-      connection: { host: redisUrl.hostname, port: Number(redisUrl.port || 6379) },
-      prefix: t.prefix,
-    });
+    const queue = openQueue(t, QueueName.OutboundDeliveries);
     try {
       const ops = { authorization: `Bearer ${OPS}` };
       // The subscriber answers slowly: Postgres goes away while the first attempt is in flight.

@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import request from 'supertest';
 import { JobName, QueueName } from '../src/queue/queue-names';
-import { deleteKeys, startTestApp, TEST_REDIS_URL, TestApp } from './support/test-app';
+import { deleteKeys, openQueue, startTestApp, TestApp } from './support/test-app';
 import { waitFor } from './support/wait';
 import { verifyDelivery, WebhookReceiver } from './support/webhook-receiver';
 
@@ -18,11 +18,7 @@ describe('outbound deliveries when Redis loses its jobs', () => {
     t = await startTestApp({
       env: { OPS_API_KEYS: OPS, OUTBOUND_ALLOW_PRIVATE_NETWORKS: 'true', OUTBOUND_RETRY_SCHEDULE: '0,2' },
     });
-    const redisUrl = new URL(TEST_REDIS_URL);
-    queue = new Queue(QueueName.OutboundDeliveries, {
-      connection: { host: redisUrl.hostname, port: Number(redisUrl.port || 6379) },
-      prefix: t.prefix,
-    });
+    queue = openQueue(t, QueueName.OutboundDeliveries);
   });
   afterAll(async () => {
     await queue?.close();

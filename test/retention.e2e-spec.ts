@@ -3,8 +3,7 @@ import request from 'supertest';
 import { RETENTION_SCHEDULER_ID } from '../src/maintenance/maintenance.scheduler';
 import { RetentionService } from '../src/maintenance/retention.service';
 import { JobName, QueueName } from '../src/queue/queue-names';
-import { redisConnection } from '../src/queue/redis-connection';
-import { startTestApp, TestApp } from './support/test-app';
+import { openQueue, startTestApp, TestApp } from './support/test-app';
 import { waitFor } from './support/wait';
 
 const OPS_KEY = 'ops-key-retention-test';
@@ -19,10 +18,7 @@ describe('retention (real Postgres and Redis)', () => {
     // The outbound relay's first pass (which re-queues pending deliveries when Redis has no marker yet)
     // is over before rows are seeded: the seeded delivery stays pending, as retention must find it.
     await waitFor(() => t.redis.get(`${t.prefix}:outbound:epoch`), { message: 'first outbound relay pass' });
-    maintenance = new Queue(QueueName.Maintenance, {
-      connection: redisConnection(t.config, { failFast: false }),
-      prefix: t.prefix,
-    });
+    maintenance = openQueue(t, QueueName.Maintenance);
   });
   afterAll(async () => {
     await maintenance?.close();

@@ -1,4 +1,5 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import request from 'supertest';
 import { randomBytes } from 'node:crypto';
@@ -7,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApiApp } from '../../src/bootstrap';
 import { AppConfig } from '../../src/config/app-config';
+import { redisConnection } from '../../src/queue/redis-connection';
 import { FakeGraphApi } from './fake-graph-api';
 import { sign } from './meta-payloads';
 import { createTestDatabase, TestDatabase } from './test-database';
@@ -109,6 +111,11 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       rmSync(logDir, { recursive: true, force: true });
     },
   };
+}
+
+/** One of the app's BullMQ queues (its Redis, its prefix), to inspect or seed jobs; the caller closes it. */
+export function openQueue<T = unknown>(t: Pick<TestApp, 'config' | 'prefix'>, name: string): Queue<T> {
+  return new Queue<T>(name, { connection: redisConnection(t.config, { failFast: false }), prefix: t.prefix });
 }
 
 /** Deletes every key under a prefix (also what a Redis restarted without persistence leaves of it). */
