@@ -48,7 +48,7 @@ async function main(): Promise<void> {
     // Warm the delivery path (JIT, connections, plans) so every measured round starts from the same state.
     receiver.send({ type: 'reset' });
     for (let i = 0; i < 2; i++) await api(bench.url, '/events/bench.warm', { data: DATA });
-    while ((await receivedCount(receiver)) < 2 * ENDPOINTS) await new Promise((resolve) => setTimeout(resolve, 10));
+    await untilReceived(receiver, 2 * ENDPOINTS);
 
     // Rounds alternate bare loop and signed deliveries, so a change in what else the machine is doing
     // shows in both; the figures are the medians of the rounds (each round's own ratio is kept too).
@@ -68,7 +68,7 @@ async function main(): Promise<void> {
     receiver.send({ type: 'reset' });
     const slowStarted = performance.now();
     for (let i = 0; i < EVENTS; i++) await api(bench.url, '/events/bench.deliver', { data: DATA });
-    while ((await receivedCount(receiver)) < total) await new Promise((resolve) => setTimeout(resolve, 10));
+    await untilReceived(receiver, total);
     const withSlowEndpoint = total / ((performance.now() - slowStarted) / 1000);
 
     const result = {
@@ -135,7 +135,7 @@ async function signedRound(
     if (answer.endpointCount !== ENDPOINTS) throw new Error(`fan-out reached ${answer.endpointCount} endpoints`);
   }
   // Cheap while waiting (the receiver counts), then Postgres confirms every delivery was recorded.
-  while ((await receivedCount(receiver)) < total) await new Promise((resolve) => setTimeout(resolve, 10));
+  await untilReceived(receiver, total);
   for (;;) {
     const { rows } = await bench.db.query(
       `SELECT count(*) FILTER (WHERE status = 'succeeded')::int AS done, count(*) FILTER (WHERE status = 'failed')::int AS failed
@@ -158,6 +158,11 @@ function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/** Polls the receiver's count (cheap: an IPC message) every 10 ms until it reaches `count`. */
+async function untilReceived(receiver: ChildProcess, count: number): Promise<void> {
+  while ((await receivedCount(receiver)) < count) await new Promise((resolve) => setTimeout(resolve, 10));
 }
 
 function receivedCount(receiver: ChildProcess): Promise<number> {
