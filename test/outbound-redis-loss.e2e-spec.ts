@@ -64,8 +64,14 @@ describe('outbound deliveries when Redis loses its jobs', () => {
     // One waits for its deliverAt (a delayed batch job), the other for its retry (a delayed single job).
     await waitFor(async () => (await delivery(later.eventId)).dispatched_at !== null);
     await waitFor(async () => (await delivery(failing.eventId)).attempts === 1, { timeoutMs: 10_000 });
-    const waiting = await queue.getJobCounts('delayed', 'prioritized', 'waiting');
-    expect(waiting.delayed + waiting.prioritized + waiting.waiting).toBeGreaterThanOrEqual(2);
+    // The failed attempt is committed before its retry job is handed off: wait for both jobs to be in Redis.
+    await waitFor(
+      async () => {
+        const waiting = await queue.getJobCounts('delayed', 'prioritized', 'waiting');
+        return waiting.delayed + waiting.prioritized + waiting.waiting >= 2;
+      },
+      { message: 'the scheduled batch and the retry waiting in Redis' },
+    );
 
     await deleteKeys(t.redis, t.prefix);
     const left = await queue.getJobCounts('delayed', 'prioritized', 'waiting', 'active');
