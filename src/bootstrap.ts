@@ -10,6 +10,7 @@ import { ApiModule, WorkerProcessModule } from './app.module';
 import { configureBodyParsing } from './common/http/body-parsing';
 import { correlationIdFor } from './common/http/correlation-id';
 import { ErrorBodyFilter } from './common/http/error-body.filter';
+import { logRequests } from './common/logging';
 import { documentErrorBody } from './common/http/error-body.openapi';
 import { AppConfig } from './config/app-config';
 import { DependencyUnavailableError, prepareDatabase } from './database/database-bootstrap';
@@ -90,13 +91,12 @@ function configureHttp(app: NestFastifyApplication, config: AppConfig): void {
   // Every DTO is validated; unknown fields are refused (400 in the shared error shape).
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
   app.enableShutdownHooks();
-  app
-    .getHttpAdapter()
-    .getInstance()
-    .addHook('onSend', (request, reply, payload, done) => {
-      void reply.header('x-request-id', request.id);
-      done(null, payload);
-    });
+  const fastify = app.getHttpAdapter().getInstance();
+  logRequests(fastify, config);
+  fastify.addHook('onSend', (request, reply, payload, done) => {
+    void reply.header('x-request-id', request.id);
+    done(null, payload);
+  });
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()

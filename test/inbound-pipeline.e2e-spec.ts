@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { storage } from 'nestjs-pino/storage';
 import { InboundEventProducer } from '../src/queue/inbound-event.producer';
 import { JobName } from '../src/queue/queue-names';
 import { ACCOUNT_ID, instagramEnvelope, messagingItem, sign } from './support/meta-payloads';
@@ -155,6 +156,35 @@ describe('inbound pipeline (real Postgres, Redis and a fake Graph API)', () => {
       message: 'unknown provider "myspace"',
       correlationId: 'corr-webhook-0002',
     });
+  });
+
+  it('logs one request line for the other routes too, without the query string and without entering an AsyncLocalStorage', async () => {
+    const res = await request(t.url)
+      .get('/webhooks/instagram')
+      .set('x-request-id', 'corr-handshake-0001')
+      .query({ 'hub.mode': 'subscribe', 'hub.verify_token': TEST_VERIFY_TOKEN, 'hub.challenge': 'c-logged' });
+    expect(res.status).toBe(200);
+    // Written once the answer is sent: the client can see the answer first.
+    const lines = await waitFor(() => {
+      const found = t
+        .logs()
+        .split('\n')
+        .filter((line) => line.includes('corr-handshake-0001'));
+      return found.length > 0 ? found : null;
+    });
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0])).toMatchObject({
+      level: 30,
+      msg: 'request completed',
+      correlationId: 'corr-handshake-0001',
+      req: { method: 'GET', url: '/webhooks/instagram' },
+      res: { statusCode: 200 },
+      responseTime: expect.any(Number),
+    });
+    expect(lines[0]).not.toContain(TEST_VERIFY_TOKEN);
+    // nestjs-pino's per-request store was never entered: on Node 20 that installs promise hooks for the
+    // whole process, which every await in the workers then pays for.
+    expect((storage as unknown as { enabled: boolean }).enabled).toBe(false);
   });
 
   it('acknowledges a duplicate delivery and does nothing else', async () => {

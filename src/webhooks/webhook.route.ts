@@ -3,20 +3,18 @@ import { HttpAdapterHost } from '@nestjs/core';
 import { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PinoLogger } from 'nestjs-pino';
 import { sendErrorBody } from '../common/http/error-body.filter';
-import { AppConfig } from '../config/app-config';
 import { INBOUND_PROVIDERS } from './inbound-providers';
 import { StoreUnavailableError, WebhookIngestService } from './webhook-ingest.service';
 
 /**
  * `POST /webhooks/:provider` as a plain Fastify route. It is the hot path (Meta batches, retries and
- * bursts), and Nest's router pipeline and the per-request logger middleware cost the API about as much
- * CPU as verifying, storing and enqueueing together. Answers and error bodies are the contract's.
+ * bursts), and Nest's router pipeline costs the API about as much CPU as verifying, storing and
+ * enqueueing together. Answers and error bodies are the contract's; its request line is logRequests()'.
  */
 @Injectable()
 export class WebhookRoute implements OnModuleInit {
   constructor(
     private readonly adapterHost: HttpAdapterHost,
-    private readonly config: AppConfig,
     private readonly ingest: WebhookIngestService,
     private readonly logger: PinoLogger,
   ) {}
@@ -38,10 +36,8 @@ export class WebhookRoute implements OnModuleInit {
     request: FastifyRequest<{ Params: { provider: string } }>,
     reply: FastifyReply,
   ): Promise<FastifyReply> {
-    const started = performance.now();
     const provider = INBOUND_PROVIDERS.get(request.params.provider);
-    if (!provider)
-      return this.answerError(request, reply, 404, `unknown provider "${request.params.provider}"`, started);
+    if (!provider) return this.answerError(request, reply, 404, `unknown provider "${request.params.provider}"`);
     const rawBody = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const signature = request.headers['x-hub-signature-256'];
     try {
@@ -51,26 +47,18 @@ export class WebhookRoute implements OnModuleInit {
         typeof signature === 'string' ? signature : undefined,
         String(request.id),
       );
-      if (result.outcome === 'rejected')
-        return this.answerError(request, reply, 401, `${result.verdict} signature`, started);
+      if (result.outcome === 'rejected') return this.answerError(request, reply, 401, `${result.verdict} signature`);
     } catch (error) {
       if (error instanceof StoreUnavailableError) {
-        return this.answerError(request, reply, 503, 'event store unavailable; retry later', started);
+        return this.answerError(request, reply, 503, 'event store unavailable; retry later');
       }
-      return this.answerError(request, reply, 500, error, started);
+      return this.answerError(request, reply, 500, error);
     }
-    this.logCompleted(request, 200, started);
     return reply.code(200).header('content-type', 'text/plain; charset=utf-8').send('EVENT_RECEIVED');
   }
 
   /** `cause`: the message to send, or an error (its message is sent for a 4xx, only its name logged for a 5xx). */
-  private answerError(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    status: number,
-    cause: unknown,
-    started?: number,
-  ): FastifyReply {
+  private answerError(request: FastifyRequest, reply: FastifyReply, status: number, cause: unknown): FastifyReply {
     const correlationId = String(request.id);
     let message = typeof cause === 'string' ? cause : 'internal error';
     if (typeof cause !== 'string') {
@@ -78,21 +66,6 @@ export class WebhookRoute implements OnModuleInit {
       if (status >= 500) this.logger.error({ msg: 'unhandled error', correlationId, error: (cause as Error)?.name });
       else message = (cause as Error)?.message ?? '';
     }
-    this.logCompleted(request, status, started);
     return sendErrorBody(reply, status, message, correlationId);
-  }
-
-  /** The request log line the logger middleware writes for other routes: method, path, status; never the body. */
-  private logCompleted(request: FastifyRequest, statusCode: number, started: number | undefined): void {
-    if (!this.config.log.requests) return;
-    this.logger.logger.info(
-      {
-        correlationId: String(request.id),
-        req: { method: request.method, url: request.url.split('?')[0] },
-        res: { statusCode },
-        responseTime: started === undefined ? undefined : Math.round(performance.now() - started),
-      },
-      'request completed',
-    );
   }
 }
