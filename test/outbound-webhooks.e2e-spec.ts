@@ -363,16 +363,22 @@ describe('outbound webhooks (real receivers on loopback, verified with standardw
     const [before] = await waitFor(() => (receiver.at('/rotate').length ? receiver.at('/rotate') : undefined));
     expect(verifyDelivery(endpoint.secret, before).data).toEqual({ x: 0 });
     expect(before.headers['x-tenant']).toBe('before');
+    // A PATCH alone reaches the next delivery too (the worker opens the endpoint's new version).
     await request(t.url)
       .patch(`/endpoints/${endpoint.id}`)
       .set(ops())
       .send({ headers: { 'X-Tenant': 'after' } });
+    await trigger('rotate.test', { data: { x: 0.5 } });
+    const [, patched] = await waitFor(() => (receiver.at('/rotate').length >= 2 ? receiver.at('/rotate') : undefined));
+    expect(patched.headers['x-tenant']).toBe('after');
+    expect(String(patched.headers['webhook-signature']).split(' ')).toHaveLength(1);
+    expect(verifyDelivery(endpoint.secret, patched).data).toEqual({ x: 0.5 });
     const rotated = await request(t.url).post(`/endpoints/${endpoint.id}/rotate-secret`).set(ops());
     expect(rotated.status).toBe(200);
     expect(rotated.body.secret).toMatch(/^whsec_/);
     expect(rotated.body.secret).not.toBe(endpoint.secret);
     await trigger('rotate.test', { data: { x: 1 } });
-    const [, got] = await waitFor(() => (receiver.at('/rotate').length >= 2 ? receiver.at('/rotate') : undefined));
+    const [, , got] = await waitFor(() => (receiver.at('/rotate').length >= 3 ? receiver.at('/rotate') : undefined));
     expect(String(got.headers['webhook-signature']).split(' ')).toHaveLength(2);
     expect(got.headers['x-tenant']).toBe('after');
     expect(verifyDelivery(endpoint.secret, got).data).toEqual({ x: 1 });

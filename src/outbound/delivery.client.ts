@@ -6,7 +6,8 @@ import { BlockedDestinationError, guardedLookup, isPublicAddress } from './addre
 
 export interface DeliveryRequest {
   url: string;
-  headers: Record<string, string>;
+  /** A name/value map, or undici's flat list of names and values. */
+  headers: Record<string, string> | string[];
   body: string;
   timeoutMs: number;
 }

@@ -74,17 +74,24 @@ export interface DeliveryTarget {
   priority: number;
   url: string | null;
   endpoint_status: 'active' | 'disabled' | null;
-  secret_sealed: Buffer | null;
-  previous_secret_sealed: Buffer | null;
-  /** Epoch milliseconds; the previous secret stops signing then. */
-  previous_secret_until_ms: number | null;
+  /** Compared with the version of the endpoint's secrets and headers the worker has opened already. */
+  sealed_version: number | null;
   /** Epoch milliseconds: when it was last attempted, and when its event is to be delivered. */
   last_attempt_ms: number | null;
   deliver_at_ms: number | null;
-  headers_sealed: Buffer | null;
   rate_limit_per_second: number | null;
   max_concurrency: number | null;
   timeout_ms: number | null;
+}
+
+/** An endpoint's sealed fields, read when a worker has not opened this version of them yet. */
+export interface EndpointSealed {
+  sealed_version: number;
+  secret_sealed: Buffer;
+  previous_secret_sealed: Buffer | null;
+  /** Epoch milliseconds; the previous secret stops signing then. */
+  previous_secret_until_ms: number | null;
+  headers_sealed: Buffer | null;
 }
 
 export interface AttemptRecord {
@@ -144,8 +151,24 @@ export class DeliveryRepository {
   private readonly targets: GroupCommit<readonly string[], DeliveryTarget[]>;
   private readonly successes: GroupCommit<AttemptRecord, void>;
   private readonly eventDatas: GroupCommit<string, Buffer | undefined>;
+  private readonly sealedEndpoints: GroupCommit<string, EndpointSealed | undefined>;
 
   constructor(private readonly db: Sql) {
+    this.sealedEndpoints = new GroupCommit<string, EndpointSealed | undefined>(
+      async (endpointIds) => {
+        const rows = await this.db.query<EndpointSealed & { id: string }>(
+          `SELECT id, sealed_version, secret_sealed,
+                  CASE WHEN previous_secret_until > now() THEN previous_secret_sealed END AS previous_secret_sealed,
+                  (extract(epoch FROM previous_secret_until) * 1000)::float8 AS previous_secret_until_ms,
+                  headers_sealed
+             FROM outbound_endpoints WHERE id = ANY($1::uuid[])`,
+          [[...new Set(endpointIds)]],
+        );
+        const byId = new Map(rows.map((row) => [row.id, row]));
+        return endpointIds.map((id) => byId.get(id));
+      },
+      { maxBatchWeight: 500, maxInFlight: 2 },
+    );
     this.eventDatas = new GroupCommit<string, Buffer | undefined>(
       async (eventIds) => {
         const rows = await this.db.query<{ id: string; data_sealed: Buffer }>(
@@ -360,16 +383,19 @@ export class DeliveryRepository {
               (extract(epoch FROM d.last_attempt_at) * 1000)::float8 AS last_attempt_ms,
               (extract(epoch FROM ev.deliver_at) * 1000)::float8 AS deliver_at_ms,
               ev.event_type, (extract(epoch FROM ev.created_at) * 1000)::float8 AS event_created_ms, ev.correlation_id,
-              ev.priority, e.url, e.status AS endpoint_status, e.secret_sealed,
-              CASE WHEN e.previous_secret_until > now() THEN e.previous_secret_sealed END AS previous_secret_sealed,
-              (extract(epoch FROM e.previous_secret_until) * 1000)::float8 AS previous_secret_until_ms,
-              e.headers_sealed, e.rate_limit_per_second, e.max_concurrency, e.timeout_ms
+              ev.priority, e.url, e.status AS endpoint_status, e.sealed_version,
+              e.rate_limit_per_second, e.max_concurrency, e.timeout_ms
          FROM outbound_deliveries d
          JOIN outbound_events ev ON ev.id = d.event_id
          LEFT JOIN outbound_endpoints e ON e.id = d.endpoint_id
         WHERE d.id = ANY($1::bigint[])`,
       [ids],
     );
+  }
+
+  /** An endpoint's secrets and headers, sealed; reads asked for together share one statement. */
+  endpointSealed(endpointId: string): Promise<EndpointSealed | undefined> {
+    return this.sealedEndpoints.submit(endpointId);
   }
 
   /** An event's sealed data; reads asked for together (a batch of many events' deliveries) share one statement. */

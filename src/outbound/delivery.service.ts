@@ -14,7 +14,7 @@ import {
   isPermanent,
   nextAttemptDelay,
 } from './delivery-outcome';
-import { AttemptRecord, DeliveryRepository, DeliveryTarget } from './delivery.repository';
+import { AttemptRecord, DeliveryRepository, DeliveryTarget, EndpointSealed } from './delivery.repository';
 import { EndpointRepository } from './endpoint.repository';
 import { EndpointStats } from './endpoint-stats';
 import { signDelivery } from './endpoint-secret';
@@ -58,11 +58,15 @@ interface SlotRun {
   recorded?: Promise<void>;
 }
 
+/** An endpoint's secrets and custom headers, decrypted, for one version of its sealed fields. */
 interface OpenedEndpoint {
-  sealed: (Buffer | null)[];
+  version: number;
   secret: string;
   previousSecret: string | null;
-  headers: Record<string, string>;
+  /** Epoch milliseconds; the previous secret stops signing then. */
+  previousSecretUntil: number;
+  /** Its custom headers, then ours, as undici's flat name/value list; the signature headers follow. */
+  headers: string[];
 }
 
 /** The step, once its success write (if any) is committed. */
@@ -70,8 +74,6 @@ async function committed(run: SlotRun): Promise<DeliveryStep> {
   await run.recorded;
   return run.step;
 }
-
-const sameBytes = (a: Buffer | null, b: Buffer | null) => a === b || (a !== null && b !== null && a.equals(b));
 
 /** An endpoint answering within this (its recent average) is waited for by a batch when it is at its cap. */
 const FAST_ENDPOINT_MS = 100;
@@ -98,6 +100,7 @@ export class DeliveryService {
   private readonly gate = new ConcurrencyGate();
   private readonly slots: DeliverySlots;
   private readonly openedEndpoints = new Map<string, OpenedEndpoint>();
+  private readonly openingEndpoints = new Map<string, Promise<OpenedEndpoint | undefined>>();
 
   constructor(
     private readonly config: AppConfig,
@@ -213,17 +216,19 @@ export class DeliveryService {
   private async attempt(target: DeliveryTarget, timeoutMs: number, run: DeliveryRun): Promise<SlotRun> {
     const attempt = target.attempts + 1;
     const body = this.bodies.get(target.event_id) ?? (await this.body(target));
-    const endpoint = this.opened(target);
+    const opened = this.openedEndpoints.get(target.endpoint_id);
+    const endpoint = opened?.version === target.sealed_version ? opened : await this.open(target.endpoint_id);
+    if (!endpoint) {
+      // Deleted since its target row was read.
+      await this.deliveries.closeUnattempted(target.id, 'endpoint_deleted');
+      return { step: { kind: 'done', outcome: 'skipped' } };
+    }
+    const now = Date.now();
     const secrets =
-      endpoint.previousSecret !== null && (target.previous_secret_until_ms ?? 0) > Date.now()
+      endpoint.previousSecret !== null && endpoint.previousSecretUntil > now
         ? [endpoint.secret, endpoint.previousSecret]
         : [endpoint.secret];
-    const headers = {
-      ...endpoint.headers,
-      'content-type': 'application/json',
-      'user-agent': 'Switchboard-Webhooks/1.0',
-      ...signDelivery(secrets, target.event_id, new Date(), body),
-    };
+    const headers = endpoint.headers.concat(signDelivery(secrets, target.event_id, now, body));
     const started = performance.now();
     let failure: AttemptFailure | undefined;
     let responseCode: number | null = null;
@@ -338,21 +343,42 @@ export class DeliveryService {
   }
 
   /**
-   * The endpoint's secrets and custom headers, decrypted once and reused while their sealed bytes stay
-   * the same (a rotation or a PATCH changes them); the map is bounded.
+   * The endpoint's secrets and custom headers, decrypted once per version of them (a rotation or a PATCH
+   * bumps it): target rows carry the version, not the sealed bytes. Concurrent deliveries to an endpoint
+   * not opened yet share one read; the map is bounded. Undefined: the endpoint is gone.
    */
-  private opened(target: DeliveryTarget): OpenedEndpoint {
-    const sealed = [target.secret_sealed, target.previous_secret_sealed, target.headers_sealed];
-    const cached = this.openedEndpoints.get(target.endpoint_id);
-    if (cached && cached.sealed.every((bytes, i) => sameBytes(bytes, sealed[i]))) return cached;
-    if (!cached && this.openedEndpoints.size >= 10_000) this.openedEndpoints.clear();
+  private open(endpointId: string): Promise<OpenedEndpoint | undefined> {
+    let opening = this.openingEndpoints.get(endpointId);
+    if (!opening) {
+      opening = this.deliveries
+        .endpointSealed(endpointId)
+        .then((sealed) => sealed && this.opened(endpointId, sealed))
+        .finally(() => this.openingEndpoints.delete(endpointId));
+      this.openingEndpoints.set(endpointId, opening);
+    }
+    return opening;
+  }
+
+  private opened(endpointId: string, sealed: EndpointSealed): OpenedEndpoint {
+    const custom = sealed.headers_sealed ? this.cipher.decryptJson<Record<string, string>>(sealed.headers_sealed) : {};
     const opened: OpenedEndpoint = {
-      sealed,
-      secret: this.cipher.decryptText(target.secret_sealed as Buffer),
-      previousSecret: target.previous_secret_sealed ? this.cipher.decryptText(target.previous_secret_sealed) : null,
-      headers: target.headers_sealed ? this.cipher.decryptJson<Record<string, string>>(target.headers_sealed) : {},
+      version: sealed.sealed_version,
+      secret: this.cipher.decryptText(sealed.secret_sealed),
+      previousSecret: sealed.previous_secret_sealed ? this.cipher.decryptText(sealed.previous_secret_sealed) : null,
+      previousSecretUntil: sealed.previous_secret_until_ms ?? 0,
+      headers: [
+        // Names are validated when stored (none of ours, none of webhook-*), but a user-agent is ours to send.
+        ...Object.entries(custom).flatMap(([name, value]) =>
+          name.toLowerCase() === 'user-agent' ? [] : [name, value],
+        ),
+        'content-type',
+        'application/json',
+        'user-agent',
+        'Switchboard-Webhooks/1.0',
+      ],
     };
-    this.openedEndpoints.set(target.endpoint_id, opened);
+    if (!this.openedEndpoints.has(endpointId) && this.openedEndpoints.size >= 10_000) this.openedEndpoints.clear();
+    this.openedEndpoints.set(endpointId, opened);
     return opened;
   }
 

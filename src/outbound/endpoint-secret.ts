@@ -8,24 +8,25 @@ export function generateEndpointSecret(): string {
 }
 
 /**
- * Standard Webhooks headers for one attempt. During a rotation both secrets sign: a subscriber still on
+ * Standard Webhooks headers for one attempt, as a flat name/value list. During a rotation both secrets sign: a subscriber still on
  * the old secret and one already on the new secret both verify (signatures are space-separated).
  */
 export function signDelivery(
   secrets: readonly string[],
   webhookId: string,
-  at: Date,
+  atMs: number,
   body: string,
-): { 'webhook-id': string; 'webhook-timestamp': string; 'webhook-signature': string } {
-  const timestamp = String(Math.floor(at.getTime() / 1000));
+): ['webhook-id', string, 'webhook-timestamp', string, 'webhook-signature', string] {
+  const timestamp = String(Math.floor(atMs / 1000));
   const signed = `${webhookId}.${timestamp}.${body}`;
-  return {
-    'webhook-id': webhookId,
-    'webhook-timestamp': timestamp,
-    'webhook-signature': secrets
-      .map((secret) => `v1,${createHmac('sha256', signingKey(secret)).update(signed).digest('base64')}`)
-      .join(' '),
-  };
+  return [
+    'webhook-id',
+    webhookId,
+    'webhook-timestamp',
+    timestamp,
+    'webhook-signature',
+    secrets.map((secret) => `v1,${createHmac('sha256', signingKey(secret)).update(signed).digest('base64')}`).join(' '),
+  ];
 }
 
 const keys = new Map<string, Buffer>();

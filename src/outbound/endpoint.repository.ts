@@ -114,7 +114,12 @@ export class EndpointRepository {
       values.push(value);
       sets.push(`${COLUMN_OF[key as keyof EndpointChanges]} = $${values.length}`);
     }
-    return this.write(`${sets.length ? `${sets.join(', ')},` : ''} updated_at = now()`, values, audit);
+    // Any change may touch the sealed fields (headers): workers decrypt them again.
+    return this.write(
+      `${sets.length ? `${sets.join(', ')},` : ''} sealed_version = sealed_version + 1, updated_at = now()`,
+      values,
+      audit,
+    );
   }
 
   setDisabled(id: string, reason: string, audit: readonly AuditEntry[]): Promise<EndpointRow | undefined> {
@@ -140,7 +145,8 @@ export class EndpointRepository {
     audit: readonly AuditEntry[],
   ): Promise<EndpointRow | undefined> {
     return this.write(
-      `previous_secret_sealed = secret_sealed, previous_secret_until = $3, secret_sealed = $2, updated_at = now()`,
+      `previous_secret_sealed = secret_sealed, previous_secret_until = $3, secret_sealed = $2,
+       sealed_version = sealed_version + 1, updated_at = now()`,
       [id, secretSealed, previousUntil],
       audit,
     );

@@ -5,6 +5,7 @@ import { OutboundWebhooks1763800000300 } from './1763800000300-outbound-webhooks
 import { RetentionIndexes1763800000400 } from './1763800000400-retention-indexes';
 import { ReplyPacing1763800000500 } from './1763800000500-reply-pacing';
 import { EnqueueOutbox1763800000700 } from './1763800000700-enqueue-outbox';
+import { EndpointSealedVersion1763800000800 } from './1763800000800-endpoint-sealed-version';
 
 /** Every migration, in order. A new migration is added here in the same commit as its file. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   RetentionIndexes1763800000400,
   ReplyPacing1763800000500,
   EnqueueOutbox1763800000700,
+  EndpointSealedVersion1763800000800,
 ];
