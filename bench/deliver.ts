@@ -52,15 +52,24 @@ async function main(): Promise<void> {
 
     // Rounds alternate bare loop and signed deliveries, so a change in what else the machine is doing
     // shows in both; the figures are the medians of the rounds (each round's own ratio is kept too).
-    const rounds: { bare: number; signed: number; cpuMsPerDelivery: number; coresUsed: number }[] = [];
+    const rounds: {
+      bare: number;
+      bareCpuMsPerRequest: number;
+      signed: number;
+      cpuMsPerDelivery: number;
+      coresUsed: number;
+    }[] = [];
     for (let round = 0; round < ROUNDS; round++) {
-      const bare = await bareLoop(origin, body, total);
-      rounds.push({ bare, ...(await signedRound(bench, receiver, round, total)) });
+      const { perSecond: bare, cpuMsPerRequest: bareCpuMsPerRequest } = await bareLoop(origin, body, total);
+      rounds.push({ bare, bareCpuMsPerRequest, ...(await signedRound(bench, receiver, round, total)) });
     }
     const bare = median(rounds.map((round) => round.bare));
     const signed = median(rounds.map((round) => round.signed));
     const ratio = median(rounds.map((round) => round.signed / round.bare));
     const cpuMsPerDelivery = median(rounds.map((round) => round.cpuMsPerDelivery));
+    const bareCpuMsPerRequest = median(rounds.map((round) => round.bareCpuMsPerRequest));
+    // The same comparison in CPU instead of time: steadier on a machine whose speed varies from run to run.
+    const cpuRatio = median(rounds.map((round) => round.bareCpuMsPerRequest / round.cpuMsPerDelivery));
     const coresUsed = median(rounds.map((round) => round.coresUsed));
 
     // Fairness: the same run again with one more subscriber that times out on every request.
@@ -83,12 +92,16 @@ async function main(): Promise<void> {
         signedDeliveriesPerSecond: Math.round(round.signed),
         ratio: Math.round((round.signed / round.bare) * 100) / 100,
         cpuMsPerDelivery: round.cpuMsPerDelivery,
+        bareCpuMsPerRequest: round.bareCpuMsPerRequest,
       })),
       bareUndiciPerSecond: Math.round(bare),
       signedDeliveriesPerSecond: Math.round(signed),
       /** CPU of this process (API, dispatcher and worker) per signed delivery, and cores used meanwhile. */
       cpuMsPerDelivery,
       coresUsed,
+      /** This process's CPU per request of the bare loop, and its ratio to the CPU per signed delivery. */
+      bareCpuMsPerRequest,
+      cpuRatio: Math.round(cpuRatio * 100) / 100,
       ratio: Math.round(ratio * 100) / 100,
       /** Healthy deliveries per second while one more subscriber times out on every request. */
       healthyPerSecondWithOneTimingOutEndpoint: Math.round(withSlowEndpoint),
@@ -111,6 +124,7 @@ async function main(): Promise<void> {
           ['healthy deliveries, one endpoint timing out', total, result.healthyPerSecondWithOneTimingOutEndpoint],
           ['healthy rate drop', '', result.healthyRateDrop],
           ['app CPU ms per delivery (cores used)', '', `${result.cpuMsPerDelivery} (${result.coresUsed})`],
+          ['bare loop CPU ms per request; CPU ratio', '', `${result.bareCpuMsPerRequest}; ${result.cpuRatio}`],
         ],
       )}\nwritten: ${writeResult('deliver.json', result)}\n`,
     );
@@ -149,7 +163,7 @@ async function signedRound(
   const cpu = process.cpuUsage(cpuBefore);
   return {
     signed: total / seconds,
-    cpuMsPerDelivery: Math.round(((cpu.user + cpu.system) / 1000 / total) * 1000) / 1000,
+    cpuMsPerDelivery: roundCpu((cpu.user + cpu.system) / 1000 / total),
     coresUsed: Math.round(((cpu.user + cpu.system) / 1e6 / seconds) * 100) / 100,
   };
 }
@@ -173,10 +187,15 @@ function receivedCount(receiver: ChildProcess): Promise<number> {
 }
 
 /** The same POSTs with nothing around them: the ceiling for this receiver on this machine. */
-async function bareLoop(origin: string, body: string, count: number): Promise<number> {
+async function bareLoop(
+  origin: string,
+  body: string,
+  count: number,
+): Promise<{ perSecond: number; cpuMsPerRequest: number }> {
   const pool = new Pool(origin, { connections: CONCURRENCY });
   let next = 0;
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
       while (next < count) {
@@ -193,8 +212,13 @@ async function bareLoop(origin: string, body: string, count: number): Promise<nu
     }),
   );
   const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
   await pool.close();
-  return count / seconds;
+  return { perSecond: count / seconds, cpuMsPerRequest: roundCpu((cpu.user + cpu.system) / 1000 / count) };
+}
+
+function roundCpu(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
 }
 
 async function api(url: string, path: string, body: unknown): Promise<unknown> {
