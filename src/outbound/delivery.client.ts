@@ -32,7 +32,9 @@ const MAX_PARSED_URLS = 10_000;
  */
 @Injectable()
 export class DeliveryClient implements OnApplicationShutdown {
-  private readonly pools = new Map<string, Pool>();
+  /** Per origin, with the count of requests made when it was last used (least recently used is closed first). */
+  private readonly pools = new Map<string, { pool: Pool; used: number }>();
+  private uses = 0;
   private readonly urls = new Map<string, { origin: string; path: string }>();
   private readonly connect: buildConnector.connector;
 
@@ -93,31 +95,40 @@ export class DeliveryClient implements OnApplicationShutdown {
   }
 
   private pool(origin: string): Pool {
-    let pool = this.pools.get(origin);
-    if (pool) {
-      // Most recently used last, so the first entry is the one to evict.
-      this.pools.delete(origin);
-      this.pools.set(origin, pool);
-      return pool;
+    const entry = this.pools.get(origin);
+    if (entry) {
+      entry.used = ++this.uses;
+      return entry.pool;
     }
-    if (this.pools.size >= MAX_POOLS) {
-      const [oldest, evicted] = this.pools.entries().next().value as [string, Pool];
-      this.pools.delete(oldest);
-      void evicted.close().catch(() => undefined);
-    }
-    pool = new Pool(origin, {
+    if (this.pools.size >= MAX_POOLS) this.closeLeastRecentlyUsed();
+    const pool = new Pool(origin, {
       // As many as this process can have in flight: endpoints of one origin share the pool.
       connections: this.config.outbound.workerConcurrency,
       connect: this.connect,
       keepAliveTimeout: 30_000,
     });
-    this.pools.set(origin, pool);
+    this.pools.set(origin, { pool, used: ++this.uses });
     return pool;
+  }
+
+  /** A scan, but only when MAX_POOLS origins are open: cheaper than reordering the map on every request. */
+  private closeLeastRecentlyUsed(): void {
+    let oldest: string | undefined;
+    let oldestUse = Infinity;
+    for (const [origin, { used }] of this.pools) {
+      if (used < oldestUse) [oldest, oldestUse] = [origin, used];
+    }
+    if (oldest === undefined) return;
+    void this.pools
+      .get(oldest)
+      ?.pool.close()
+      .catch(() => undefined);
+    this.pools.delete(oldest);
   }
 
   /** After the workers drained (beforeApplicationShutdown): deliveries in flight still need it. */
   async onApplicationShutdown(): Promise<void> {
-    await Promise.all([...this.pools.values()].map((pool) => pool.destroy().catch(() => undefined)));
+    await Promise.all([...this.pools.values()].map(({ pool }) => pool.destroy().catch(() => undefined)));
     this.pools.clear();
   }
 }
