@@ -71,7 +71,7 @@ interface OpenedEndpoint {
 
 /** The step, once its success write (if any) is committed. */
 async function committed(run: SlotRun): Promise<DeliveryStep> {
-  await run.recorded;
+  if (run.recorded) await run.recorded;
   return run.step;
 }
 
@@ -153,7 +153,8 @@ export class DeliveryService {
     }
     const settled = await Promise.allSettled(
       targets.map(async (target) => {
-        const held = await this.waitForEndpoint(target);
+        const hold = this.holdEndpoint(target);
+        const held = typeof hold === 'boolean' ? hold : await hold;
         const step = await committed(
           await this.slots.run(target.priority, () => this.deliver(target, { deliveryId: target.id, jobId }, held)),
         );
@@ -179,15 +180,18 @@ export class DeliveryService {
    * A batch's delivery to a fast endpoint that is at its concurrency cap waits (briefly) for one of its
    * slots rather than being handed off to a job of its own: a batch of one busy subscriber's deliveries
    * would otherwise cost a queue job per delivery. A slow or unknown endpoint is never waited for, so it
-   * cannot hold the worker's batches (it is handed off as before). True when the slot is held.
+   * cannot hold the worker's batches (it is handed off as before). True when the slot is held; a promise
+   * only when it has to wait for one.
    */
-  private waitForEndpoint(target: DeliveryTarget): Promise<boolean> {
+  private holdEndpoint(target: DeliveryTarget): boolean | Promise<boolean> {
     const typical = this.latency.get(target.endpoint_id);
     if (!target.url || target.endpoint_status !== 'active' || typical === undefined || typical > FAST_ENDPOINT_MS) {
-      return Promise.resolve(false);
+      return false;
     }
     const cap = target.max_concurrency ?? this.config.outbound.endpointConcurrency;
-    return this.gate.acquire(target.endpoint_id, cap, ENDPOINT_WAIT_MS);
+    return (
+      this.gate.tryAcquire(target.endpoint_id, cap) || this.gate.acquire(target.endpoint_id, cap, ENDPOINT_WAIT_MS)
+    );
   }
 
   private async deliver(target: DeliveryTarget, run: DeliveryRun, held = false): Promise<SlotRun> {

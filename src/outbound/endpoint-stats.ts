@@ -11,7 +11,8 @@ const FLUSH_INTERVAL_MS = 250;
 @Injectable()
 export class EndpointStats implements OnModuleDestroy {
   private readonly logger = new Logger(EndpointStats.name);
-  private pending = new Map<string, { count: number; at: Date }>();
+  /** Per endpoint: successes since the last write, and when the latest was (epoch ms). */
+  private pending = new Map<string, { count: number; at: number }>();
   private flushing: Promise<void> = Promise.resolve();
   private readonly timer: NodeJS.Timeout;
 
@@ -24,9 +25,9 @@ export class EndpointStats implements OnModuleDestroy {
     const entry = this.pending.get(endpointId);
     if (entry) {
       entry.count++;
-      entry.at = new Date();
+      entry.at = Date.now();
     } else {
-      this.pending.set(endpointId, { count: 1, at: new Date() });
+      this.pending.set(endpointId, { count: 1, at: Date.now() });
     }
   }
 
@@ -47,7 +48,7 @@ export class EndpointStats implements OnModuleDestroy {
                   last_success_at = GREATEST(last_success_at, s.at)
              FROM unnest($1::uuid[], $2::int[], $3::timestamptz[]) AS s(id, n, at), locked
             WHERE e.id = s.id AND locked.id = s.id`,
-          [ids, ids.map((id) => batch.get(id)!.count), ids.map((id) => batch.get(id)!.at)],
+          [ids, ids.map((id) => batch.get(id)!.count), ids.map((id) => new Date(batch.get(id)!.at))],
         );
       } catch (error) {
         // Put the counts back for the next flush.
