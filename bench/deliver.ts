@@ -1,6 +1,6 @@
 import { ChildProcess, fork } from 'node:child_process';
 import { join } from 'node:path';
-import { Pool, request } from 'undici';
+import { request } from 'undici';
 import { BenchApp, OPS_KEY, startBenchApp, table, writeResult } from './outbound-support';
 
 /**
@@ -24,6 +24,7 @@ async function main(): Promise<void> {
     receiver.once('message', (message: { port: number }) => resolve(message.port)),
   );
   const origin = `http://127.0.0.1:${port}`;
+  const loop = fork(join(__dirname, 'bare-loop.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const bench = await startBenchApp('switchboard_bench_deliver', {
     OUTBOUND_WORKER_CONCURRENCY: String(CONCURRENCY),
     OUTBOUND_ENDPOINT_CONCURRENCY: '50',
@@ -43,7 +44,7 @@ async function main(): Promise<void> {
     }
     const body = JSON.stringify({ type: 'bench.deliver', timestamp: new Date().toISOString(), data: DATA });
     // Warm-up: the receiver (its JIT) as much as one round, or the first round's bare loop runs slow.
-    await bareLoop(origin, body, total);
+    await bareLoop(loop, origin, body, total);
 
     // Warm the delivery path (JIT, connections, plans) so every measured round starts from the same state.
     receiver.send({ type: 'reset' });
@@ -60,7 +61,7 @@ async function main(): Promise<void> {
       coresUsed: number;
     }[] = [];
     for (let round = 0; round < ROUNDS; round++) {
-      const { perSecond: bare, cpuMsPerRequest: bareCpuMsPerRequest } = await bareLoop(origin, body, total);
+      const { perSecond: bare, cpuMsPerRequest: bareCpuMsPerRequest } = await bareLoop(loop, origin, body, total);
       rounds.push({ bare, bareCpuMsPerRequest, ...(await signedRound(bench, receiver, round, total)) });
     }
     const bare = median(rounds.map((round) => round.bare));
@@ -131,6 +132,7 @@ async function main(): Promise<void> {
   } finally {
     await bench.close();
     receiver.disconnect();
+    loop.disconnect();
   }
 }
 
@@ -186,35 +188,19 @@ function receivedCount(receiver: ChildProcess): Promise<number> {
   });
 }
 
-/** The same POSTs with nothing around them: the ceiling for this receiver on this machine. */
+/** The same POSTs with nothing around them, from a process of their own: the ceiling for this receiver here. */
 async function bareLoop(
+  loop: ChildProcess,
   origin: string,
   body: string,
   count: number,
 ): Promise<{ perSecond: number; cpuMsPerRequest: number }> {
-  const pool = new Pool(origin, { connections: CONCURRENCY });
-  let next = 0;
-  const started = performance.now();
-  const cpuBefore = process.cpuUsage();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < count) {
-        const n = next++;
-        const response = await pool.request({
-          method: 'POST',
-          path: `/hooks/${n % ENDPOINTS}`,
-          headers: { 'content-type': 'application/json', 'webhook-id': `msg_${n}` },
-          body,
-        });
-        await response.body.dump();
-        if (response.statusCode !== 200) throw new Error(`receiver answered ${response.statusCode}`);
-      }
-    }),
-  );
-  const seconds = (performance.now() - started) / 1000;
-  const cpu = process.cpuUsage(cpuBefore);
-  await pool.close();
-  return { perSecond: count / seconds, cpuMsPerRequest: roundCpu((cpu.user + cpu.system) / 1000 / count) };
+  const answer = await new Promise<{ perSecond: number; cpuMsPerRequest: number; error?: string }>((resolve) => {
+    loop.once('message', resolve);
+    loop.send({ origin, body, count, concurrency: CONCURRENCY, endpoints: ENDPOINTS });
+  });
+  if (answer.error) throw new Error(`bare loop: ${answer.error}`);
+  return { perSecond: answer.perSecond, cpuMsPerRequest: roundCpu(answer.cpuMsPerRequest) };
 }
 
 function roundCpu(ms: number): number {
