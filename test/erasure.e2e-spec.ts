@@ -158,7 +158,7 @@ describe('erasure (real Postgres and Redis)', () => {
     expect((await decryptEverything()).some((text) => text.includes(PATIENT_MARKER))).toBe(true);
     expect(await dumpEverything()).toContain(PATIENT);
 
-    const res = await erase({ provider: 'instagram', participantId: PATIENT });
+    const res = await erase({ provider: 'instagram', participantId: PATIENT }).set('x-request-id', 'corr-erase-1');
     expect(res.status).toBe(200);
     const fingerprint = cipher.fingerprint(PATIENT);
     expect(res.body).toEqual({
@@ -189,14 +189,25 @@ describe('erasure (real Postgres and Redis)', () => {
     expect(dump).toContain(fingerprint);
     expect(dump).toContain(OTHER);
 
-    const [audit] = await sql<{ actor: string; provider: string; metadata: Record<string, unknown> }>(
-      `SELECT actor, provider, metadata FROM audit_log WHERE action = 'participant.erased'`,
-    );
+    const [audit] = await sql<{
+      actor: string;
+      provider: string;
+      correlation_id: string;
+      metadata: Record<string, unknown>;
+    }>(`SELECT actor, provider, correlation_id, metadata FROM audit_log WHERE action = 'participant.erased'`);
     expect(audit).toEqual({
       actor: 'env:ops:1',
       provider: 'instagram',
+      correlation_id: 'corr-erase-1',
       metadata: { fingerprint, counts: res.body.counts },
     });
+    // The request's correlation id is on the action's own log line, not only on the request line.
+    const logged = t
+      .logs()
+      .split('\n')
+      .filter((line) => line.includes('"participant erased"'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(logged).toEqual([expect.objectContaining({ correlationId: 'corr-erase-1', fingerprint })]);
 
     // Rows stay, pseudonymous: the conversation and its replies are still counted.
     expect(await sql(`SELECT 1 FROM conversations WHERE participant_id = $1`, [fingerprint])).toHaveLength(1);

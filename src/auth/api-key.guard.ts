@@ -42,7 +42,7 @@ export class ApiKeyGuard implements CanActivate {
     if (!actor) throw new UnauthorizedException('a valid API key is required (Authorization: Bearer <key>)');
     if (!allowed.includes(actor.role))
       throw new ForbiddenException(`this route needs the ${allowed.join(' or ')} role`);
-    request.actor = actor;
+    request.actor = { ...actor, correlationId: String(request.id) };
     return true;
   }
 

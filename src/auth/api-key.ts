@@ -11,6 +11,8 @@ export interface Actor {
   keyId: string | null;
   name: string;
   role: Role;
+  /** The request the key came with (its X-Request-Id), for the log lines of what it does. */
+  correlationId?: string;
 }
 
 export function generateApiKey(role: Role): string {

@@ -147,7 +147,13 @@ export class DeadLetterService implements OnModuleDestroy {
     const [replayed] = await this.deadLetters.markReplayed([id], actor.name, null);
     if (!replayed) throw new ConflictException('this dead letter is being replayed by another request');
     const [jobId] = await this.enqueue([replayed], actor.name);
-    this.logger.log({ msg: 'dead letter replayed', deadLetterId: id, eventId: replayed.eventId, actor: actor.name });
+    this.logger.log({
+      msg: 'dead letter replayed',
+      deadLetterId: id,
+      eventId: replayed.eventId,
+      actor: actor.name,
+      correlationId: actor.correlationId,
+    });
     void this.alert.check().catch(() => undefined);
     return { id, eventId: replayed.eventId, jobId, eventIds: [replayed.eventId] };
   }
@@ -193,6 +199,7 @@ export class DeadLetterService implements OnModuleDestroy {
       deadLetterId: record.id,
       events: result.insertedIds.length,
       actor: actor.name,
+      correlationId: actor.correlationId,
     });
     void this.alert.check().catch(() => undefined);
     const [first] = result.insertedIds;
@@ -270,7 +277,13 @@ export class DeadLetterService implements OnModuleDestroy {
       actor: actor.name,
       metadata: { deleted, cutoff: cutoff.toISOString(), requestedOlderThan: olderThan.toISOString(), retentionDays },
     });
-    this.logger.log({ msg: 'dead letters purged', deleted, cutoff: cutoff.toISOString(), actor: actor.name });
+    this.logger.log({
+      msg: 'dead letters purged',
+      deleted,
+      cutoff: cutoff.toISOString(),
+      actor: actor.name,
+      correlationId: actor.correlationId,
+    });
     void this.alert.check().catch(() => undefined);
     return { deleted, cutoff, retentionDays, clampedToRetention };
   }

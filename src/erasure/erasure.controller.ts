@@ -34,6 +34,6 @@ export class ErasureController {
     },
   })
   erase(@Body() body: EraseParticipantDto, @CurrentActor() actor: Actor): Promise<ErasureReport> {
-    return this.erasure.erase(body.provider, body.participantId, actor.name);
+    return this.erasure.erase(body.provider, body.participantId, actor);
   }
 }

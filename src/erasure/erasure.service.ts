@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AuditAction } from '../audit/audit-actions';
+import { Actor } from '../auth/api-key';
 import { DataCipher } from '../common/data-cipher';
 import { Provider } from '../webhooks/inbound-event';
 import { ErasureCounts, ErasureRepository } from './erasure.repository';
@@ -24,7 +25,7 @@ export class ErasureService {
     private readonly cipher: DataCipher,
   ) {}
 
-  async erase(provider: Provider, participantId: string, actor: string): Promise<ErasureReport> {
+  async erase(provider: Provider, participantId: string, actor: Actor): Promise<ErasureReport> {
     const fingerprint = this.cipher.fingerprint(participantId);
     // Meta sends ids as JSON strings: a body that mentions the participant holds the quoted id.
     const quoted = Buffer.from(JSON.stringify(participantId));
@@ -39,10 +40,18 @@ export class ErasureService {
       action: AuditAction.ParticipantErased,
       outcome: 'success',
       provider,
-      actor,
+      actor: actor.name,
+      correlationId: actor.correlationId,
       metadata: { fingerprint, counts: found },
     }));
-    this.logger.log({ msg: 'participant erased', provider, fingerprint, actor, ...counts });
+    this.logger.log({
+      msg: 'participant erased',
+      provider,
+      fingerprint,
+      actor: actor.name,
+      correlationId: actor.correlationId,
+      ...counts,
+    });
     return { provider, fingerprint, counts };
   }
 }
