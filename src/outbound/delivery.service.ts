@@ -100,7 +100,6 @@ export class DeliveryService {
   private readonly gate = new ConcurrencyGate();
   private readonly slots: DeliverySlots;
   private readonly openedEndpoints = new Map<string, OpenedEndpoint>();
-  private readonly openingEndpoints = new Map<string, Promise<OpenedEndpoint | undefined>>();
 
   constructor(
     private readonly config: AppConfig,
@@ -348,19 +347,12 @@ export class DeliveryService {
 
   /**
    * The endpoint's secrets and custom headers, decrypted once per version of them (a rotation or a PATCH
-   * bumps it): target rows carry the version, not the sealed bytes. Concurrent deliveries to an endpoint
-   * not opened yet share one read; the map is bounded. Undefined: the endpoint is gone.
+   * bumps it): target rows carry the version, not the sealed bytes. Concurrent reads share one statement
+   * (the repository's group commit); the map is bounded. Undefined: the endpoint is gone.
    */
-  private open(endpointId: string): Promise<OpenedEndpoint | undefined> {
-    let opening = this.openingEndpoints.get(endpointId);
-    if (!opening) {
-      opening = this.deliveries
-        .endpointSealed(endpointId)
-        .then((sealed) => sealed && this.opened(endpointId, sealed))
-        .finally(() => this.openingEndpoints.delete(endpointId));
-      this.openingEndpoints.set(endpointId, opening);
-    }
-    return opening;
+  private async open(endpointId: string): Promise<OpenedEndpoint | undefined> {
+    const sealed = await this.deliveries.endpointSealed(endpointId);
+    return sealed && this.opened(endpointId, sealed);
   }
 
   private opened(endpointId: string, sealed: EndpointSealed): OpenedEndpoint {
