@@ -113,17 +113,11 @@ export class DeliveryClient implements OnApplicationShutdown {
 
   /** A scan, but only when MAX_POOLS origins are open: cheaper than reordering the map on every request. */
   private closeLeastRecentlyUsed(): void {
-    let oldest: string | undefined;
-    let oldestUse = Infinity;
-    for (const [origin, { used }] of this.pools) {
-      if (used < oldestUse) [oldest, oldestUse] = [origin, used];
-    }
-    if (oldest === undefined) return;
-    void this.pools
-      .get(oldest)
-      ?.pool.close()
-      .catch(() => undefined);
-    this.pools.delete(oldest);
+    let oldest: [string, { pool: Pool; used: number }] | undefined;
+    for (const entry of this.pools) if (!oldest || entry[1].used < oldest[1].used) oldest = entry;
+    if (!oldest) return;
+    this.pools.delete(oldest[0]);
+    void oldest[1].pool.close().catch(() => undefined);
   }
 
   /** After the workers drained (beforeApplicationShutdown): deliveries in flight still need it. */
