@@ -58,6 +58,14 @@ describe('a subscriber sent more than its concurrency cap allows', () => {
     expect(seconds).toBeLessThan(8);
 
     // Each handed-off delivery's job counts the times it found the endpoint busy (its hand-off is the first).
+    // A job completes just after its delivery is recorded: wait for the queue to drain before reading them.
+    await waitFor(
+      () =>
+        queue
+          .getJobCounts('active', 'waiting', 'delayed', 'prioritized', 'waiting-children')
+          .then((counts) => Object.values(counts).every((n) => n === 0)),
+      { message: 'the queue to drain' },
+    );
     const singles = await queue.getJobs(['completed']);
     const parked = singles.filter((job) => (job.data.busy ?? 0) > 0);
     const findings = parked.reduce((sum, job) => sum + (job.data.busy ?? 0), 0);

@@ -403,6 +403,14 @@ describe('outbound webhooks (real receivers on loopback, verified with standardw
       worstWindow = Math.max(worstWindow, times.filter((at) => at >= times[i] && at < times[i] + 1000).length);
     }
     expect(worstWindow).toBeLessThanOrEqual(limit + 1);
+    // The worker records a success just after the receiver has answered: wait for every delivery's record,
+    // then count the attempts. A wait for the limit that had used an attempt would show here as more than one.
+    await waitFor(() =>
+      rows<{ n: number }>(
+        `SELECT count(*)::int AS n FROM outbound_deliveries WHERE endpoint_id = $1 AND status = 'succeeded'`,
+        [endpoint.id],
+      ).then((r) => r[0].n === count),
+    );
     const attempts = await rows<{ n: number }>(
       `SELECT count(*)::int AS n FROM outbound_attempts WHERE endpoint_id = $1`,
       [endpoint.id],
