@@ -78,7 +78,13 @@ describe('outbound deliveries while Postgres is unreachable', () => {
       const [failedOnce, retried, ...more] = receiver.at('/flaky');
       expect(more).toHaveLength(0);
       expect(retried.at - failedOnce.at).toBeGreaterThanOrEqual(3000);
-      const rerun = await queue.getJob(batch.id!);
+      // A job completes just after its deliveries are recorded.
+      const completed = (id: string) =>
+        waitFor(async () => {
+          const found = await queue.getJob(id);
+          return (await found?.getState()) === 'completed' ? found : undefined;
+        });
+      const rerun = await completed(batch.id!);
       // Both were still pending when it ran again; the flaky one's job id was already taken by its retry.
       expect(rerun?.returnvalue).toMatchObject({ handedOff: 2, delivered: 0 });
       expect(rerun?.attemptsStarted).toBe(2);
@@ -86,7 +92,7 @@ describe('outbound deliveries while Postgres is unreachable', () => {
       expect(got.length).toBeGreaterThanOrEqual(2);
       expect(new Set(got.map((r) => r.headers['webhook-id']))).toEqual(new Set([body.eventId]));
       expect((await queue.getJobCounts('failed')).failed).toBe(0);
-      const job = await queue.getJob(`d${delivery.id}-0`);
+      const job = await completed(`d${delivery.id}-0`);
       // BullMQ counts the completion itself: 1 means no attempt was spent on the outage.
       expect(job?.attemptsMade).toBe(1);
       expect(t.logs()).not.toContain('delivery run failed');
