@@ -152,7 +152,12 @@ describe('erasure (real Postgres and Redis)', () => {
       [cipher.encrypt(JSON.stringify({ senderId: PATIENT })), `instagram.message.received:${patientEvent}`],
     );
     await sql(
-      `INSERT INTO outbound_deliveries (event_id, endpoint_id, status) VALUES ($1, gen_random_uuid(), 'succeeded')`,
+      `WITH delivery AS (
+         INSERT INTO outbound_deliveries (event_id, endpoint_id, status) VALUES ($1, gen_random_uuid(), 'succeeded')
+         RETURNING id, event_id, endpoint_id
+       )
+       INSERT INTO outbound_attempts (delivery_id, endpoint_id, event_id, attempt, status, response_code, duration_ms)
+       SELECT id, endpoint_id, event_id, 1, 'success', 200, 3 FROM delivery`,
       [outboundEvent],
     );
     expect((await decryptEverything()).some((text) => text.includes(PATIENT_MARKER))).toBe(true);
@@ -177,6 +182,7 @@ describe('erasure (real Postgres and Redis)', () => {
     });
     expect(await sql(`SELECT 1 FROM outbound_events WHERE id = $1`, [outboundEvent])).toHaveLength(0);
     expect(await sql(`SELECT 1 FROM outbound_deliveries WHERE event_id = $1`, [outboundEvent])).toHaveLength(0);
+    expect(await sql(`SELECT 1 FROM outbound_attempts WHERE event_id = $1`, [outboundEvent])).toHaveLength(0);
     expect((await decryptEverything()).filter((text) => text.includes(PATIENT))).toEqual([]);
 
     const plain = await decryptEverything();

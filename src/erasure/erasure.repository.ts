@@ -109,7 +109,13 @@ export class ErasureRepository {
         `DELETE FROM outbound_events WHERE publisher = 'system' AND idempotency_key = ANY($1::text[]) RETURNING id`,
         [events.map((id) => `instagram.message.received:${id}`)],
       );
-      await client.query(`DELETE FROM outbound_attempts WHERE event_id = ANY($1::uuid[])`, [outbound]);
+      // Through the deliveries (both lookups indexed): outbound_attempts has no index on event_id, and a
+      // sequential scan of every attempt ever stored would hold this transaction for seconds.
+      await client.query(
+        `DELETE FROM outbound_attempts
+          WHERE delivery_id IN (SELECT id FROM outbound_deliveries WHERE event_id = ANY($1::uuid[]))`,
+        [outbound],
+      );
       await client.query(`DELETE FROM outbound_deliveries WHERE event_id = ANY($1::uuid[])`, [outbound]);
 
       // A conversation pseudonymised by an earlier erasure (the patient wrote again since) absorbs this one.
