@@ -1,6 +1,7 @@
 import { ChildProcess, fork } from 'node:child_process';
 import { join } from 'node:path';
 import { request } from 'undici';
+import { CpuWindow } from './lib/cpu';
 import { BenchApp, OPS_KEY, startBenchApp, table, writeResult } from './outbound-support';
 
 /**
@@ -15,6 +16,14 @@ const CONCURRENCY = Number(process.env.BENCH_DELIVER_CONCURRENCY ?? 200);
 /** Bare loop and signed deliveries, alternately, this many times each. */
 const ROUNDS = Number(process.env.BENCH_DELIVER_ROUNDS ?? 3);
 const DATA = { orderId: 'o-12345', amount: 1250, currency: 'EUR', items: [{ sku: 'A-1', qty: 2 }] };
+const DATABASE = 'switchboard_bench_deliver';
+
+/** Where a round's CPU went, per request: the receiver's, Postgres's (signed rounds) and the whole machine's. */
+interface MachineShare {
+  receiverMs: number;
+  postgresMs: number;
+  machineMs: number;
+}
 
 async function main(): Promise<void> {
   const receiver = fork(join(__dirname, 'outbound-receiver.js'), [], {
@@ -25,7 +34,7 @@ async function main(): Promise<void> {
   );
   const origin = `http://127.0.0.1:${port}`;
   const loop = fork(join(__dirname, 'bare-loop.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const bench = await startBenchApp('switchboard_bench_deliver', {
+  const bench = await startBenchApp(DATABASE, {
     OUTBOUND_WORKER_CONCURRENCY: String(CONCURRENCY),
     OUTBOUND_ENDPOINT_CONCURRENCY: '50',
     OUTBOUND_RETRY_SCHEDULE: '0,1,1',
@@ -56,13 +65,17 @@ async function main(): Promise<void> {
     const rounds: {
       bare: number;
       bareCpuMsPerRequest: number;
+      bareMachine: MachineShare;
       signed: number;
       cpuMsPerDelivery: number;
       coresUsed: number;
+      machine: MachineShare;
     }[] = [];
     for (let round = 0; round < ROUNDS; round++) {
+      const bareWindow = new CpuWindow([receiver.pid]);
       const { perSecond: bare, cpuMsPerRequest: bareCpuMsPerRequest } = await bareLoop(loop, origin, body, total);
-      rounds.push({ bare, bareCpuMsPerRequest, ...(await signedRound(bench, receiver, round, total)) });
+      const bareMachine = machineShare(bareWindow, total);
+      rounds.push({ bare, bareCpuMsPerRequest, bareMachine, ...(await signedRound(bench, receiver, round, total)) });
     }
     const bare = median(rounds.map((round) => round.bare));
     const signed = median(rounds.map((round) => round.signed));
@@ -72,6 +85,13 @@ async function main(): Promise<void> {
     // The same comparison in CPU instead of time: steadier on a machine whose speed varies from run to run.
     const cpuRatio = median(rounds.map((round) => round.bareCpuMsPerRequest / round.cpuMsPerDelivery));
     const coresUsed = median(rounds.map((round) => round.coresUsed));
+    const share = (pick: (round: (typeof rounds)[number]) => MachineShare): MachineShare => ({
+      receiverMs: median(rounds.map((round) => pick(round).receiverMs)),
+      postgresMs: median(rounds.map((round) => pick(round).postgresMs)),
+      machineMs: median(rounds.map((round) => pick(round).machineMs)),
+    });
+    const machine = share((round) => round.machine);
+    const bareMachine = share((round) => round.bareMachine);
 
     // Fairness: the same run again with one more subscriber that times out on every request.
     await api(bench.url, '/endpoints', { url: `${origin}/slow`, events: ['bench.deliver'], timeoutMs: 1000 });
@@ -94,6 +114,8 @@ async function main(): Promise<void> {
         ratio: Math.round((round.signed / round.bare) * 100) / 100,
         cpuMsPerDelivery: round.cpuMsPerDelivery,
         bareCpuMsPerRequest: round.bareCpuMsPerRequest,
+        machine: round.machine,
+        bareMachine: round.bareMachine,
       })),
       bareUndiciPerSecond: Math.round(bare),
       signedDeliveriesPerSecond: Math.round(signed),
@@ -103,6 +125,12 @@ async function main(): Promise<void> {
       /** This process's CPU per request of the bare loop, and its ratio to the CPU per signed delivery. */
       bareCpuMsPerRequest,
       cpuRatio: Math.round(cpuRatio * 100) / 100,
+      /**
+       * Medians of the rounds, CPU ms per request: what the receiver, this database's Postgres backends and
+       * the whole machine (every core, every process) used in the signed rounds and in the bare loop's.
+       */
+      machine,
+      bareMachine,
       ratio: Math.round(ratio * 100) / 100,
       /** Healthy deliveries per second while one more subscriber times out on every request. */
       healthyPerSecondWithOneTimingOutEndpoint: Math.round(withSlowEndpoint),
@@ -126,6 +154,12 @@ async function main(): Promise<void> {
           ['healthy rate drop', '', result.healthyRateDrop],
           ['app CPU ms per delivery (cores used)', '', `${result.cpuMsPerDelivery} (${result.coresUsed})`],
           ['bare loop CPU ms per request; CPU ratio', '', `${result.bareCpuMsPerRequest}; ${result.cpuRatio}`],
+          [
+            'CPU ms per delivery: Postgres; receiver; machine',
+            '',
+            `${machine.postgresMs}; ${machine.receiverMs}; ${machine.machineMs}`,
+          ],
+          ['CPU ms per bare request: receiver; machine', '', `${bareMachine.receiverMs}; ${bareMachine.machineMs}`],
         ],
       )}\nwritten: ${writeResult('deliver.json', result)}\n`,
     );
@@ -142,8 +176,9 @@ async function signedRound(
   receiver: ChildProcess,
   round: number,
   total: number,
-): Promise<{ signed: number; cpuMsPerDelivery: number; coresUsed: number }> {
+): Promise<{ signed: number; cpuMsPerDelivery: number; coresUsed: number; machine: MachineShare }> {
   receiver.send({ type: 'reset' });
+  const window = new CpuWindow([receiver.pid], DATABASE);
   const started = performance.now();
   const cpuBefore = process.cpuUsage();
   for (let i = 0; i < EVENTS; i++) {
@@ -167,6 +202,17 @@ async function signedRound(
     signed: total / seconds,
     cpuMsPerDelivery: roundCpu((cpu.user + cpu.system) / 1000 / total),
     coresUsed: Math.round(((cpu.user + cpu.system) / 1e6 / seconds) * 100) / 100,
+    machine: machineShare(window, total),
+  };
+}
+
+function machineShare(window: CpuWindow, requests: number): MachineShare {
+  const used = window.finish();
+  const perRequest = (seconds: number) => roundCpu((seconds * 1000) / requests);
+  return {
+    receiverMs: perRequest(used.processSeconds[0]),
+    postgresMs: perRequest(used.databaseSeconds),
+    machineMs: perRequest(used.machineSeconds),
   };
 }
 
