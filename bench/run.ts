@@ -625,7 +625,17 @@ async function outbound(name: 'fanout' | 'deliver'): Promise<void> {
     healthyPerSecondWithOneTimingOutEndpoint?: number;
     healthyRateDrop?: number;
     cpuMsPerDelivery?: number;
+    bareCpuMsPerRequest?: number;
+    cpuRatio?: number;
+    machine?: { postgresMs: number; receiverMs: number; machineMs: number };
+    bareMachine?: { receiverMs: number; machineMs: number };
   };
+  const split =
+    deliver.machine && deliver.bareMachine
+      ? `; CPU ms per delivery: Postgres ${deliver.machine.postgresMs}, receiver ${deliver.machine.receiverMs}, ` +
+        `whole machine ${deliver.machine.machineMs} (bare request: receiver ${deliver.bareMachine.receiverMs}, ` +
+        `whole machine ${deliver.bareMachine.machineMs})`
+      : '';
   rows.push(
     {
       bench: 'delivery',
@@ -637,7 +647,9 @@ async function outbound(name: 'fanout' | 'deliver'): Promise<void> {
       ratio: deliver.ratio ?? null,
       target: 'ratio ≥ 0.4',
       pass: deliver.ratio == null ? null : deliver.ratio >= 0.4,
-      note: `app CPU ${deliver.cpuMsPerDelivery} ms per delivery`,
+      note:
+        `app CPU ${deliver.cpuMsPerDelivery} ms per delivery, bare loop ${deliver.bareCpuMsPerRequest} ms per ` +
+        `request (CPU ratio ${deliver.cpuRatio})${split}`,
     },
     {
       bench: 'delivery',
