@@ -14,7 +14,7 @@ const ENDPOINTS = Number(process.env.BENCH_DELIVER_ENDPOINTS ?? 500);
 const EVENTS = Number(process.env.BENCH_DELIVER_EVENTS ?? 20);
 const CONCURRENCY = Number(process.env.BENCH_DELIVER_CONCURRENCY ?? 200);
 /** Bare loop and signed deliveries, alternately, this many times each. */
-const ROUNDS = Number(process.env.BENCH_DELIVER_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_DELIVER_ROUNDS ?? 5);
 const DATA = { orderId: 'o-12345', amount: 1250, currency: 'EUR', items: [{ sku: 'A-1', qty: 2 }] };
 const DATABASE = 'switchboard_bench_deliver';
 
