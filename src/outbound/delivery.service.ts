@@ -356,6 +356,10 @@ export class DeliveryService {
   }
 
   private opened(endpointId: string, sealed: EndpointSealed): OpenedEndpoint {
+    // Deliveries that asked together share the read; the first to get it decrypts for the rest. A read that
+    // started before a newer version was opened does not replace it.
+    const cached = this.openedEndpoints.get(endpointId);
+    if (cached && cached.version >= sealed.sealed_version) return cached;
     const custom = sealed.headers_sealed ? this.cipher.decryptJson<Record<string, string>>(sealed.headers_sealed) : {};
     const opened: OpenedEndpoint = {
       version: sealed.sealed_version,
@@ -373,7 +377,7 @@ export class DeliveryService {
         'Switchboard-Webhooks/1.0',
       ],
     };
-    if (!this.openedEndpoints.has(endpointId) && this.openedEndpoints.size >= 10_000) this.openedEndpoints.clear();
+    if (!cached && this.openedEndpoints.size >= 10_000) this.openedEndpoints.clear();
     this.openedEndpoints.set(endpointId, opened);
     return opened;
   }
