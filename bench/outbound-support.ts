@@ -5,8 +5,8 @@ import { cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
 import { createApiApp } from '../src/bootstrap';
-import { AppConfig } from '../src/config/app-config';
-import { prepareDatabase } from '../src/database/database-bootstrap';
+import { AppConfig } from '../src/platform/config/app-config';
+import { prepareDatabase } from '../src/platform/database/database-bootstrap';
 
 export const RESULTS_DIR = resolve(__dirname, '../../bench/results');
 const ADMIN_URL = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';

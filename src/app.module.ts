@@ -1,14 +1,14 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { AdminModule } from './admin/admin.module';
+import { AdminModule } from './ops/admin/admin.module';
 import { AuditLogModule } from './audit/audit-log.module';
 import { CoreModule } from './core.module';
-import { ErasureModule } from './erasure/erasure.module';
-import { HealthModule } from './health/health.module';
-import { MaintenanceModule } from './maintenance/maintenance.module';
+import { ErasureModule } from './ops/erasure/erasure.module';
+import { HealthModule } from './ops/health/health.module';
+import { MaintenanceModule } from './ops/maintenance/maintenance.module';
 import { OutboundModule } from './outbound/outbound.module';
-import { WorkerModule } from './processing/worker.module';
+import { WorkerModule } from './inbound/inbound-worker.module';
 import { UiModule } from './ui/ui.module';
-import { WebhooksModule } from './webhooks/webhooks.module';
+import { WebhooksModule } from './inbound/inbound.module';
 
 export interface ApiOptions {
   /** Run the queue consumers in this process too (WORKERS_ENABLED). */

@@ -7,14 +7,14 @@ import { Logger } from 'nestjs-pino';
 import { existsSync } from 'node:fs';
 import { IncomingMessage } from 'node:http';
 import { ApiModule, WorkerProcessModule } from './app.module';
-import { configureBodyParsing } from './common/http/body-parsing';
-import { correlationIdFor } from './common/http/correlation-id';
-import { ErrorBodyFilter } from './common/http/error-body.filter';
-import { logRequests } from './common/logging';
-import { documentErrorBody } from './common/http/error-body.openapi';
-import { AppConfig } from './config/app-config';
-import { DependencyUnavailableError, prepareDatabase } from './database/database-bootstrap';
-import { redisConnection } from './queue/redis-connection';
+import { configureBodyParsing } from './platform/http/body-parsing';
+import { correlationIdFor } from './platform/http/correlation-id';
+import { ErrorBodyFilter } from './platform/http/error-body.filter';
+import { logRequests } from './platform/logging/logging';
+import { documentErrorBody } from './platform/http/error-body.openapi';
+import { AppConfig } from './platform/config/app-config';
+import { DependencyUnavailableError, prepareDatabase } from './platform/database/database-bootstrap';
+import { redisConnection } from './platform/redis/redis-connection';
 
 /** Reads `.env` (when present) and validates the environment. */
 export function loadConfig(): AppConfig {

@@ -1,16 +1,16 @@
 import { Global, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import { AuditModule } from './audit/audit.module';
-import { AuthModule } from './auth/auth.module';
-import { DataCipher } from './common/data-cipher';
-import { loggerParams } from './common/logging';
-import { AppConfig } from './config/app-config';
-import { AppConfigModule } from './config/config.module';
-import { DatabaseModule } from './database/database.module';
-import { DeadLetterModule } from './dead-letter/dead-letter.module';
-import { IdempotencyModule } from './idempotency/idempotency.module';
-import { MetricsModule } from './metrics/metrics.module';
-import { QueueModule } from './queue/queue.module';
+import { AuthModule } from './platform/auth/auth.module';
+import { DataCipher } from './platform/crypto/data-cipher';
+import { loggerParams } from './platform/logging/logging';
+import { AppConfig } from './platform/config/app-config';
+import { AppConfigModule } from './platform/config/config.module';
+import { DatabaseModule } from './platform/database/database.module';
+import { DeadLetterModule } from './dead-letters/dead-letter.module';
+import { IdempotencyModule } from './inbound/store/event-store.module';
+import { MetricsModule } from './platform/metrics/metrics.module';
+import { QueueModule } from './platform/queue/queue.module';
 
 /** What every Switchboard process needs: configuration, logs, Postgres, Redis queues, and the shared stores. */
 @Global()

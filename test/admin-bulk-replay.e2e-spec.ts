@@ -1,6 +1,6 @@
 import request from 'supertest';
-import { REPLAY_HIGH_WATER, REPLAY_PAGE } from '../src/dead-letter/dead-letter.service';
-import { InboundEventProducer } from '../src/queue/inbound-event.producer';
+import { REPLAY_HIGH_WATER, REPLAY_PAGE } from '../src/dead-letters/dead-letter.service';
+import { InboundEventProducer } from '../src/inbound/queue/inbound-event.producer';
 import { startTestApp, TestApp } from './support/test-app';
 import { waitFor } from './support/wait';
 

@@ -1,6 +1,6 @@
 import request from 'supertest';
-import { ApiKeyRepository } from '../src/auth/api-key.repository';
-import { DataCipher } from '../src/common/data-cipher';
+import { ApiKeyRepository } from '../src/platform/auth/api-key.repository';
+import { DataCipher } from '../src/platform/crypto/data-cipher';
 import { ACCOUNT_ID, instagramEnvelope, messagingItem, sign } from './support/meta-payloads';
 import { startTestApp, TEST_APP_SECRET, TestApp } from './support/test-app';
 import { waitFor } from './support/wait';

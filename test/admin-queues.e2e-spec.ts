@@ -1,7 +1,7 @@
 import request from 'supertest';
-import { QueueFiguresLogger } from '../src/metrics/queue-figures-logger';
-import { InboundEventProducer } from '../src/queue/inbound-event.producer';
-import { VipSenders } from '../src/webhooks/vip-senders';
+import { QueueFiguresLogger } from '../src/ops/metrics/queue-figures-logger';
+import { InboundEventProducer } from '../src/inbound/queue/inbound-event.producer';
+import { VipSenders } from '../src/inbound/priority/vip-senders';
 import { instagramEnvelope, messagingItem } from './support/meta-payloads';
 import { TestApp, postWebhook, startTestApp } from './support/test-app';
 import { waitFor } from './support/wait';

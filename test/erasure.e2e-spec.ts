@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { DataCipher } from '../src/common/data-cipher';
+import { DataCipher } from '../src/platform/crypto/data-cipher';
 import { ACCOUNT_ID, instagramEnvelope, messagingItem, sign } from './support/meta-payloads';
 import { startTestApp, TEST_APP_SECRET, TestApp } from './support/test-app';
 import { waitFor } from './support/wait';

@@ -1,10 +1,10 @@
 import { Job, Queue, Worker } from 'bullmq';
 import request from 'supertest';
-import { InboundEventHandler } from '../src/processing/inbound-event.handler';
-import { EnqueueRelay } from '../src/queue/enqueue-relay';
-import { InboundEventProducer } from '../src/queue/inbound-event.producer';
-import { ProcessInboundEventJob, QueueName } from '../src/queue/queue-names';
-import { redisConnection } from '../src/queue/redis-connection';
+import { InboundEventHandler } from '../src/inbound/processing/inbound-event.handler';
+import { EnqueueRelay } from '../src/inbound/queue/enqueue-relay';
+import { InboundEventProducer } from '../src/inbound/queue/inbound-event.producer';
+import { ProcessInboundEventJob, QueueName } from '../src/platform/queue/queue-names';
+import { redisConnection } from '../src/platform/redis/redis-connection';
 import { instagramEnvelope, messagingItem, sign } from './support/meta-payloads';
 import { startTestApp, TEST_APP_SECRET, TestApp } from './support/test-app';
 import { waitFor } from './support/wait';

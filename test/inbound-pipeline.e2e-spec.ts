@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { storage } from 'nestjs-pino/storage';
-import { InboundEventProducer } from '../src/queue/inbound-event.producer';
-import { JobName } from '../src/queue/queue-names';
+import { InboundEventProducer } from '../src/inbound/queue/inbound-event.producer';
+import { JobName } from '../src/platform/queue/queue-names';
 import { ACCOUNT_ID, instagramEnvelope, messagingItem, sign } from './support/meta-payloads';
 import { startTestApp, TEST_APP_SECRET, TEST_OLD_APP_SECRET, TEST_VERIFY_TOKEN, TestApp } from './support/test-app';
 import { waitFor } from './support/wait';

@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import request from 'supertest';
-import { QueueName } from '../src/queue/queue-names';
+import { QueueName } from '../src/platform/queue/queue-names';
 import { openQueue, startTestApp, TestApp } from './support/test-app';
 import { waitFor } from './support/wait';
 import { WebhookReceiver } from './support/webhook-receiver';

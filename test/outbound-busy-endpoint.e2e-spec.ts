@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import request from 'supertest';
-import { DeliverOutboundJob, QueueName } from '../src/queue/queue-names';
+import { DeliverOutboundJob, QueueName } from '../src/platform/queue/queue-names';
 import { openQueue, startTestApp, TestApp } from './support/test-app';
 import { waitFor } from './support/wait';
 import { WebhookReceiver } from './support/webhook-receiver';

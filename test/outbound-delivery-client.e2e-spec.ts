@@ -1,6 +1,6 @@
-import { AppConfig } from '../src/config/app-config';
-import { classifyStatus, classifyTransport } from '../src/outbound/delivery-outcome';
-import { DeliveryClient } from '../src/outbound/delivery.client';
+import { AppConfig } from '../src/platform/config/app-config';
+import { classifyStatus, classifyTransport } from '../src/outbound/delivery/delivery-outcome';
+import { DeliveryClient } from '../src/outbound/delivery/delivery.client';
 import { WebhookReceiver } from './support/webhook-receiver';
 
 describe('DeliveryClient against a real subscriber on loopback', () => {

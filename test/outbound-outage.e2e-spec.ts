@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { QueueName } from '../src/queue/queue-names';
+import { QueueName } from '../src/platform/queue/queue-names';
 import { TcpProxy } from './support/tcp-proxy';
 import { openQueue, startTestApp } from './support/test-app';
 import { createTestDatabase } from './support/test-database';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { AppConfig } from '../src/config/app-config';
-import { RateLimiter } from '../src/outbound/rate-limiter';
+import { AppConfig } from '../src/platform/config/app-config';
+import { RateLimiter } from '../src/outbound/delivery/rate-limiter';
 import { TEST_REDIS_URL } from './support/test-app';
 
 describe('RateLimiter across processes (two limiters on one Redis)', () => {

@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import request from 'supertest';
-import { JobName, QueueName } from '../src/queue/queue-names';
+import { JobName, QueueName } from '../src/platform/queue/queue-names';
 import { deleteKeys, openQueue, startTestApp, TestApp } from './support/test-app';
 import { waitFor } from './support/wait';
 import { verifyDelivery, WebhookReceiver } from './support/webhook-receiver';

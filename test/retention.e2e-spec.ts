@@ -1,8 +1,8 @@
 import { Queue } from 'bullmq';
 import request from 'supertest';
-import { RETENTION_SCHEDULER_ID } from '../src/maintenance/maintenance.scheduler';
-import { RetentionService } from '../src/maintenance/retention.service';
-import { JobName, QueueName } from '../src/queue/queue-names';
+import { RETENTION_SCHEDULER_ID } from '../src/ops/maintenance/maintenance.scheduler';
+import { RetentionService } from '../src/ops/maintenance/retention.service';
+import { JobName, QueueName } from '../src/platform/queue/queue-names';
 import { openQueue, startTestApp, TestApp } from './support/test-app';
 import { waitFor } from './support/wait';
 

@@ -2,8 +2,8 @@ import { createServer } from 'node:net';
 import { AddressInfo } from 'node:net';
 import { Client } from 'pg';
 import { prepareDependencies } from '../src/bootstrap';
-import { AppConfig } from '../src/config/app-config';
-import { DependencyUnavailableError } from '../src/database/database-bootstrap';
+import { AppConfig } from '../src/platform/config/app-config';
+import { DependencyUnavailableError } from '../src/platform/database/database-bootstrap';
 import { ADMIN_DATABASE_URL } from './support/test-database';
 
 /** A port nothing listens on. */

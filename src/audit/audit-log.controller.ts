@@ -1,8 +1,8 @@
 import { BadRequestException, Controller, Get, Query, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { FastifyReply } from 'fastify';
-import { Actor } from '../auth/api-key';
-import { CurrentActor, Roles } from '../auth/roles.decorator';
+import { Actor } from '../platform/auth/api-key';
+import { CurrentActor, Roles } from '../platform/auth/roles.decorator';
 import { AuditAction } from './audit-actions';
 import { auditLogCsv } from './audit-log-csv';
 import { AuditLogPageDto, AuditLogQuery } from './audit-log.dto';

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Sql } from '../database/sql';
+import { Sql } from '../platform/database/sql';
 
 export interface AuditLogFilter {
   /** Exact action, or a prefix ending in `.*` (e.g. `reply.*`). */

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Sql } from '../database/sql';
+import { Sql } from '../platform/database/sql';
 import { AuditEntry } from './audit-actions';
 import { auditInsert, auditParams } from './audit-sql';
 

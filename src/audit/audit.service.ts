@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { GroupCommit } from '../common/group-commit';
+import { GroupCommit } from '../platform/database/group-commit';
 import { AuditEntry } from './audit-actions';
 import { AuditRepository } from './audit.repository';
 

@@ -1,12 +1,12 @@
 import { DataSource } from 'typeorm';
 import { AuditAction } from '../audit/audit-actions';
 import { AuditRepository } from '../audit/audit.repository';
-import { ApiKeyRepository } from '../auth/api-key.repository';
-import { Role, ROLES } from '../auth/api-key';
+import { ApiKeyRepository } from '../platform/auth/api-key.repository';
+import { Role, ROLES } from '../platform/auth/api-key';
 import { loadConfig } from '../bootstrap';
-import { dataSourceOptions } from '../database/data-source-options';
-import { prepareDatabase } from '../database/database-bootstrap';
-import { Sql } from '../database/sql';
+import { dataSourceOptions } from '../platform/database/data-source-options';
+import { prepareDatabase } from '../platform/database/database-bootstrap';
+import { Sql } from '../platform/database/sql';
 
 const USAGE = `usage:
   npm run apikey -- create --role <staff|ops|publisher> --name <name> [--expires-in-days N]

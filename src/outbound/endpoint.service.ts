@@ -1,11 +1,11 @@
 import { BadRequestException, ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 import { AuditAction, AuditEntry } from '../audit/audit-actions';
-import { Actor } from '../auth/api-key';
-import { DataCipher } from '../common/data-cipher';
-import { uuidv7 } from '../common/ids';
-import { AppConfig } from '../config/app-config';
-import { DeliveryDispatcher } from './delivery.dispatcher';
-import { AttemptRow, DeliveryRepository } from './delivery.repository';
+import { Actor } from '../platform/auth/api-key';
+import { DataCipher } from '../platform/crypto/data-cipher';
+import { uuidv7 } from '../platform/crypto/ids';
+import { AppConfig } from '../platform/config/app-config';
+import { DeliveryDispatcher } from './delivery/delivery.dispatcher';
+import { AttemptRow, DeliveryRepository } from './delivery/delivery.repository';
 import {
   AttemptDto,
   AttemptPageDto,
@@ -15,11 +15,11 @@ import {
   EndpointPageDto,
   RotatedSecretDto,
   UpdateEndpointDto,
-} from './dto/endpoint.dto';
-import { EndpointChanges, EndpointRepository, EndpointRow } from './endpoint.repository';
-import { generateEndpointSecret } from './endpoint-secret';
-import { SubscriptionCheck } from './subscription-check';
-import { RateLimiter } from './rate-limiter';
+} from './endpoints/endpoint.dto';
+import { EndpointChanges, EndpointRepository, EndpointRow } from './endpoints/endpoint.repository';
+import { generateEndpointSecret } from './endpoints/endpoint-secret';
+import { SubscriptionCheck } from './endpoints/subscription-check';
+import { RateLimiter } from './delivery/rate-limiter';
 
 const RECOVER_BATCH = 1000;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$/;

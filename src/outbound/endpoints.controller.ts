@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { Actor } from '../auth/api-key';
-import { CurrentActor, Roles } from '../auth/roles.decorator';
+import { Actor } from '../platform/auth/api-key';
+import { CurrentActor, Roles } from '../platform/auth/roles.decorator';
 import {
   AttemptPageDto,
   CreatedEndpointDto,
@@ -15,7 +15,7 @@ import {
   RequeuedDto,
   RotatedSecretDto,
   UpdateEndpointDto,
-} from './dto/endpoint.dto';
+} from './endpoints/endpoint.dto';
 import { EndpointService } from './endpoint.service';
 
 @ApiTags('outbound endpoints')

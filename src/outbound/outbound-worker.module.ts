@@ -1,8 +1,8 @@
 import { Module } from '@nestjs/common';
-import { DeliveryClient } from './delivery.client';
-import { DeliveryProcessor } from './delivery.processor';
-import { DeliveryService } from './delivery.service';
-import { EndpointStats } from './endpoint-stats';
+import { DeliveryClient } from './delivery/delivery.client';
+import { DeliveryProcessor } from './delivery/delivery.processor';
+import { DeliveryService } from './delivery/delivery.service';
+import { EndpointStats } from './endpoints/endpoint-stats';
 import { OutboundCoreModule } from './outbound-core.module';
 
 /** The outbound delivery consumer. Only a process that imports this module sends webhooks. */

@@ -2,12 +2,12 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { migrate } from '../../src/database/database-bootstrap';
+import { migrate } from '../../src/platform/database/database-bootstrap';
 import { ADMIN_DATABASE_URL, templateDatabaseName } from './test-database';
 
 /** Builds a migrated template database once per run (reused while the migrations are unchanged). */
 export default async function globalSetup(): Promise<void> {
-  const dir = join(__dirname, '../../src/database/migrations');
+  const dir = join(__dirname, '../../src/platform/database/migrations');
   const hash = createHash('sha256');
   for (const file of readdirSync(dir).sort()) hash.update(file).update(readFileSync(join(dir, file)));
   const name = templateDatabaseName(hash.digest('hex').slice(0, 12));

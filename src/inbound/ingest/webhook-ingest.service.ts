@@ -1,0 +1,166 @@
+import { Injectable, Logger, OnModuleDestroy, Optional } from '@nestjs/common';
+import { AuditAction } from '../../audit/audit-actions';
+import { AuditService } from '../../audit/audit.service';
+import { DataCipher } from '../../platform/crypto/data-cipher';
+import { GroupCommit } from '../../platform/database/group-commit';
+import { uuidv7 } from '../../platform/crypto/ids';
+import { AppConfig } from '../../platform/config/app-config';
+import { InboundEventRepository, QueueableEvent, ReceiptToStore } from '../store/inbound-event.repository';
+import { MetricsService } from '../../platform/metrics/metrics.service';
+import { InboundEventHandler } from '../processing/inbound-event.handler';
+import { BacklogMonitor } from '../queue/backlog-monitor';
+import { InboundEventProducer } from '../queue/inbound-event.producer';
+import { MalformedEnvelopeError, ParsedEvent } from '../../providers/channel-provider';
+import { InboundProvider } from '../../providers/inbound-providers';
+import { SignatureVerifier, SignatureVerdict } from '../../providers/meta/signature-verifier';
+import { VipSenders } from '../priority/vip-senders';
+
+export type IngestResult =
+  | { outcome: 'rejected'; verdict: Exclude<SignatureVerdict, 'valid'> }
+  | { outcome: 'stored'; events: number; newEvents: number; malformed: boolean };
+
+/** Postgres did not take the receipt: nothing may be acknowledged. */
+export class StoreUnavailableError extends Error {
+  constructor() {
+    super('the event store is unavailable');
+  }
+}
+
+/**
+ * The webhook path: verify, parse, store durably (group commit: concurrent requests share one
+ * statement and one commit), then hand new events to the queue. Only the store decides the answer.
+ */
+@Injectable()
+export class WebhookIngestService implements OnModuleDestroy {
+  private readonly logger = new Logger(WebhookIngestService.name);
+  private readonly verifier: SignatureVerifier;
+  private readonly store: GroupCommit<ReceiptToStore, Set<string>>;
+  private readonly backgroundEnqueues = new Set<Promise<unknown>>();
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly cipher: DataCipher,
+    private readonly events: InboundEventRepository,
+    private readonly audit: AuditService,
+    @Optional() private readonly producer?: InboundEventProducer,
+    @Optional() private readonly inlineHandler?: InboundEventHandler,
+    @Optional() private readonly metrics?: MetricsService,
+    @Optional() private readonly vip?: VipSenders,
+    @Optional() private readonly backlog?: BacklogMonitor,
+  ) {
+    this.verifier = new SignatureVerifier(config.metaAppSecrets);
+    this.store = new GroupCommit<ReceiptToStore, Set<string>>(
+      async (receipts) => {
+        const inserted = await this.events.storeReceipts(receipts);
+        return receipts.map(() => inserted);
+      },
+      { maxBatchWeight: config.ingestMaxBatch, maxInFlight: 2, weight: (receipt) => receipt.events.length },
+    );
+  }
+
+  async receive(
+    provider: InboundProvider,
+    rawBody: Buffer,
+    signature: string | undefined,
+    correlationId: string,
+  ): Promise<IngestResult> {
+    this.metrics?.webhooksReceived.inc({ provider: provider.name });
+    const verdict = this.verifier.verify(rawBody, signature);
+    if (verdict !== 'valid') {
+      this.metrics?.webhooksRejected.inc({ provider: provider.name, reason: verdict });
+      void this.audit
+        .record({
+          action: AuditAction.WebhookRejected,
+          outcome: 'rejected',
+          provider: provider.name,
+          correlationId,
+          metadata: { reason: `${verdict}_signature`, bodyBytes: rawBody.length },
+        })
+        .catch(() => undefined);
+      return { outcome: 'rejected', verdict };
+    }
+
+    const { events, parseError } = this.parse(provider, rawBody);
+    const receipt: ReceiptToStore = {
+      id: uuidv7(),
+      provider: provider.name,
+      correlationId,
+      sealedBody: this.cipher.encrypt(rawBody),
+      bodyBytes: rawBody.length,
+      parseError,
+      events: events.map((event) => ({
+        ...event,
+        id: uuidv7(),
+        sealedPayload: this.cipher.encryptJson(event.payload),
+        priority: this.vip?.priorityOf(provider.name, event.senderId) ?? 0,
+      })),
+    };
+
+    let inserted: Set<string>;
+    try {
+      inserted = await this.store.submit(receipt);
+    } catch (error) {
+      this.logger.error({
+        msg: 'could not store webhook; answering 503',
+        correlationId,
+        error: (error as Error)?.name,
+      });
+      throw new StoreUnavailableError();
+    }
+    const newEvents = receipt.events.filter((event) => inserted.has(event.id));
+    this.metrics?.webhooksAccepted.inc({ provider: provider.name });
+    this.metrics?.eventsReceived.inc({ provider: provider.name }, newEvents.length);
+    this.metrics?.webhooksDuplicate.inc({ provider: provider.name }, receipt.events.length - newEvents.length);
+    if (newEvents.length > 0) {
+      await this.dispatch(newEvents.map((event) => ({ id: event.id, priority: event.priority ?? 0 })));
+    }
+    return {
+      outcome: 'stored',
+      events: receipt.events.length,
+      newEvents: newEvents.length,
+      malformed: parseError !== null,
+    };
+  }
+
+  private parse(provider: InboundProvider, rawBody: Buffer): { events: ParsedEvent[]; parseError: string | null } {
+    let body: unknown;
+    try {
+      body = JSON.parse(rawBody.toString('utf8'));
+    } catch {
+      return { events: [], parseError: 'invalid_json' };
+    }
+    try {
+      return { events: provider.parse(body, (value) => this.cipher.fingerprint(value)), parseError: null };
+    } catch (error) {
+      if (error instanceof MalformedEnvelopeError) return { events: [], parseError: error.reason };
+      throw error;
+    }
+  }
+
+  private async dispatch(events: QueueableEvent[]): Promise<void> {
+    if (this.config.useQueue && this.producer) {
+      // Over INGEST_BACKLOG_LIMIT the rest stay stored but un-queued: the relay enqueues them as the backlog drains.
+      const admitted = this.backlog ? events.slice(0, this.backlog.admit(events.length)) : events;
+      if (admitted.length === 0) return;
+      // The events are durable; the acknowledgement does not wait for Redis.
+      const enqueue = this.producer.enqueue(admitted);
+      this.backgroundEnqueues.add(enqueue);
+      void enqueue.finally(() => this.backgroundEnqueues.delete(enqueue));
+      return;
+    }
+    if (this.inlineHandler) {
+      // USE_QUEUE=false: one attempt, in the request. A transient failure leaves the event for the relay.
+      for (const { id: eventId } of events) {
+        await this.inlineHandler
+          .handle(eventId, { attempt: 1, finalAttempt: false, jobId: null })
+          .catch((error: unknown) =>
+            this.logger.warn({ msg: 'inline processing failed', eventId, error: (error as Error)?.message }),
+          );
+      }
+    }
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await Promise.allSettled([...this.backgroundEnqueues]);
+  }
+}

@@ -1,0 +1,358 @@
+import { Injectable } from '@nestjs/common';
+import { AuditEntry } from '../../audit/audit-actions';
+import { auditInsert, auditParams } from '../../audit/audit-sql';
+import { GroupCommit } from '../../platform/database/group-commit';
+import { Sql } from '../../platform/database/sql';
+
+export type ReplyStatus = 'sending' | 'retrying' | 'sent' | 'failed' | 'unknown' | 'skipped';
+
+export interface IncomingMessage {
+  eventId: string;
+  provider: string;
+  accountId: string;
+  participantId: string;
+  metaMessageId: string;
+  sentAt: Date;
+  sealedContent: Buffer;
+  attachmentCount: number;
+  /** False for standby messages: another app holds the thread, so we must not answer. */
+  replyWanted: boolean;
+  skipReason: string | null;
+  cooldownMinutes: number;
+  newIds: { conversation: string; message: string; reply: string };
+}
+
+export interface RecordedMessage {
+  conversationId: string;
+  /** Set when this call created the reply row: `sending` means this caller must send it now. */
+  createdReply: { status: ReplyStatus; skipReason: string | null } | null;
+  /** The reply row a previous run of the same event left behind. */
+  existingReply: { status: ReplyStatus } | null;
+}
+
+interface FinishedReply {
+  eventId: string;
+  reply: {
+    status: Exclude<ReplyStatus, 'sending' | 'retrying'>;
+    providerMessageId?: string | null;
+    category?: string | null;
+    httpStatus?: number | null;
+  };
+  audit: readonly AuditEntry[];
+}
+
+export interface OutgoingEcho {
+  eventId: string;
+  provider: string;
+  accountId: string;
+  participantId: string;
+  metaMessageId: string;
+  sentAt: Date;
+  sealedContent: Buffer;
+  attachmentCount: number;
+  newIds: { conversation: string; message: string };
+}
+
+/** Conversations, their messages (content sealed) and the auto-replies sent into them. */
+@Injectable()
+export class ConversationRepository {
+  constructor(private readonly db: Sql) {}
+
+  /**
+   * Upserts the conversation, stores the message and creates its reply row. Concurrent jobs share one
+   * statement and one commit (group commit).
+   */
+  async recordIncomingMessage(input: IncomingMessage): Promise<RecordedMessage> {
+    const recorded = await this.incomingBatch.submit(input);
+    if (recorded instanceof Error) throw recorded;
+    return recorded;
+  }
+
+  private readonly incomingBatch = new GroupCommit<IncomingMessage, RecordedMessage | Error>(
+    async (items) => {
+      const recorded = new Map<IncomingMessage, RecordedMessage | Error>();
+      // One upsert may touch a conversation once: messages of the same conversation go in later rounds.
+      for (const round of roundsByConversation(items)) {
+        const rows = await this.writeIncomingMessages(round).catch(async (error: unknown) => {
+          if (round.length === 1) throw error;
+          // One bad message must not fail the jobs it shares a statement with: write them one by one.
+          return Promise.all(
+            round.map((item) =>
+              this.writeIncomingMessages([item]).then(
+                ([one]) => one,
+                (itemError: unknown) => (itemError instanceof Error ? itemError : new Error(String(itemError))),
+              ),
+            ),
+          );
+        });
+        round.forEach((item, index) => recorded.set(item, rows[index]));
+      }
+      return items.map((item) => recorded.get(item) as RecordedMessage | Error);
+    },
+    { maxBatchWeight: 200, maxInFlight: 2 },
+  );
+
+  private async writeIncomingMessages(items: readonly IncomingMessage[]): Promise<RecordedMessage[]> {
+    const rows = await this.db.query<{
+      event_id: string;
+      conversation_id: string;
+      new_status: ReplyStatus | null;
+      new_skip_reason: string | null;
+      existing_status: ReplyStatus | null;
+    }>(
+      `WITH incoming AS (
+         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::uuid[],
+                              $7::uuid[], $8::text[], $9::boolean[], $10::bytea[], $11::int[], $12::uuid[], $13::text[])
+                AS i(conversation_id, provider, account_id, participant_id, sent_at, message_id, event_id,
+                     meta_message_id, reply_wanted, content, attachment_count, reply_id, skip_reason)
+       ), existing AS (
+         SELECT r.event_id, r.status FROM replies r JOIN incoming i ON r.event_id = i.event_id
+       ), conv AS (
+         -- last_auto_reply_at of the proposed row says whether this message may take a reply (a rerun may not).
+         INSERT INTO conversations AS c (id, provider, account_id, participant_id, first_message_at, last_message_at, last_auto_reply_at)
+         SELECT i.conversation_id, i.provider, i.account_id, i.participant_id, i.sent_at, i.sent_at,
+                CASE WHEN i.reply_wanted AND NOT EXISTS (SELECT 1 FROM existing e WHERE e.event_id = i.event_id)
+                     THEN now() END
+           FROM incoming i
+         ON CONFLICT (provider, account_id, participant_id) DO UPDATE
+            SET last_message_at = greatest(c.last_message_at, EXCLUDED.last_message_at),
+                last_auto_reply_at = CASE
+                  WHEN EXCLUDED.last_auto_reply_at IS NULL THEN c.last_auto_reply_at
+                  WHEN $14::int = 0 OR c.last_auto_reply_at IS NULL
+                       OR c.last_auto_reply_at <= now() - make_interval(mins => $14::int) THEN now()
+                  ELSE c.last_auto_reply_at END
+         RETURNING id, provider, account_id, participant_id, (last_auto_reply_at IS NOT DISTINCT FROM now()) AS reply_allowed
+       ), matched AS (
+         SELECT i.*, conv.id AS conv_id, conv.reply_allowed
+           FROM incoming i
+           JOIN conv ON conv.provider = i.provider AND conv.account_id = i.account_id
+                    AND conv.participant_id = i.participant_id
+       ), message AS (
+         INSERT INTO messages (id, conversation_id, event_id, provider, meta_message_id, direction, content, attachment_count, sent_at)
+         SELECT m.message_id, m.conv_id, m.event_id, m.provider, m.meta_message_id, 'inbound', m.content,
+                m.attachment_count, m.sent_at
+           FROM matched m
+         ON CONFLICT DO NOTHING
+       ), reply AS (
+         INSERT INTO replies (id, event_id, conversation_id, provider, recipient_id, status, skip_reason, attempts)
+         SELECT m.reply_id, m.event_id, m.conv_id, m.provider, m.participant_id,
+                CASE WHEN m.reply_wanted AND m.reply_allowed THEN 'sending' ELSE 'skipped' END,
+                CASE WHEN NOT m.reply_wanted THEN m.skip_reason WHEN m.reply_allowed THEN NULL ELSE 'cooldown' END,
+                CASE WHEN m.reply_wanted AND m.reply_allowed THEN 1 ELSE 0 END
+           FROM matched m
+         ON CONFLICT (event_id) DO NOTHING
+         RETURNING event_id, status, skip_reason
+       )
+       SELECT m.event_id, m.conv_id AS conversation_id, r.status AS new_status, r.skip_reason AS new_skip_reason,
+              e.status AS existing_status
+         FROM matched m
+         LEFT JOIN reply r ON r.event_id = m.event_id
+         LEFT JOIN existing e ON e.event_id = m.event_id`,
+      [
+        items.map((item) => item.newIds.conversation),
+        items.map((item) => item.provider),
+        items.map((item) => item.accountId),
+        items.map((item) => item.participantId),
+        items.map((item) => item.sentAt),
+        items.map((item) => item.newIds.message),
+        items.map((item) => item.eventId),
+        items.map((item) => item.metaMessageId),
+        items.map((item) => item.replyWanted),
+        items.map((item) => item.sealedContent),
+        items.map((item) => item.attachmentCount),
+        items.map((item) => item.newIds.reply),
+        items.map((item) => item.skipReason),
+        items[0].cooldownMinutes,
+      ],
+    );
+    const byEvent = new Map(rows.map((row) => [row.event_id, row]));
+    return items.map((item) => {
+      const row = byEvent.get(item.eventId);
+      if (!row) throw new Error('conversation upsert returned no row');
+      return {
+        conversationId: row.conversation_id,
+        createdReply: row.new_status ? { status: row.new_status, skipReason: row.new_skip_reason } : null,
+        existingReply: row.existing_status ? { status: row.existing_status } : null,
+      };
+    });
+  }
+
+  /**
+   * Takes a reply left `retrying` for another try. `notBefore` is set when the earlier run deferred it to
+   * a reserved send slot (pacing): that slot is already held, so the send must not reserve again.
+   */
+  async claimRetry(eventId: string): Promise<{ notBefore: Date | null } | null> {
+    const row = await this.db.one<{ not_before: Date | null }>(
+      `UPDATE replies SET status = 'sending', attempts = attempts + 1, updated_at = now()
+        WHERE event_id = $1 AND status = 'retrying' RETURNING not_before`,
+      [eventId],
+    );
+    return row ? { notBefore: row.not_before } : null;
+  }
+
+  /** Nothing was sent yet: park the reply until its reserved slot (the job is delayed, not failed). */
+  async deferReply(eventId: string, notBefore: Date): Promise<void> {
+    await this.db.query(
+      `UPDATE replies SET status = 'retrying', not_before = $2, updated_at = now() WHERE event_id = $1 AND status = 'sending'`,
+      [eventId, notBefore],
+    );
+  }
+
+  /**
+   * Records the reply's final state and completes the event, with their audit entries. Concurrent jobs
+   * share one statement and one commit (group commit): the worker's last write is one round trip per batch.
+   */
+  async finishReply(
+    eventId: string,
+    reply: {
+      status: Exclude<ReplyStatus, 'sending' | 'retrying'>;
+      providerMessageId?: string | null;
+      category?: string | null;
+      httpStatus?: number | null;
+    },
+    audit: readonly AuditEntry[],
+  ): Promise<void> {
+    await this.finishBatch.submit({ eventId, reply, audit });
+  }
+
+  private readonly finishBatch = new GroupCommit<FinishedReply, void>(
+    async (items) => {
+      await this.writeFinishedReplies(items);
+      return items.map(() => undefined);
+    },
+    { maxBatchWeight: 200, maxInFlight: 2 },
+  );
+
+  private async writeFinishedReplies(items: readonly FinishedReply[]): Promise<void> {
+    await this.db.query(
+      `WITH finished AS (
+         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[])
+                AS f(event_id, status, provider_message_id, category, http_status)
+       ), reply AS (
+         UPDATE replies r
+            SET status = f.status, provider_message_id = coalesce(f.provider_message_id, r.provider_message_id),
+                last_error_category = f.category, last_http_status = coalesce(f.http_status, r.last_http_status),
+                updated_at = now(), sent_at = CASE WHEN f.status = 'sent' THEN now() ELSE r.sent_at END
+           FROM finished f
+          WHERE r.event_id = f.event_id AND r.status IN ('sending', 'retrying')
+       ), event AS (
+         UPDATE inbound_events e SET status = 'processed', processed_at = now(), last_error_category = NULL
+           FROM finished f
+          WHERE e.id = f.event_id AND e.status = 'processing'
+       )
+       ${auditInsert(6)}`,
+      [
+        items.map((item) => item.eventId),
+        items.map((item) => item.reply.status),
+        items.map((item) => item.reply.providerMessageId ?? null),
+        items.map((item) => item.reply.category ?? null),
+        items.map((item) => item.reply.httpStatus ?? null),
+        ...auditParams(items.flatMap((item) => item.audit)),
+      ],
+    );
+  }
+
+  /** The provider accepted a reply, then reported it undelivered (a WhatsApp `failed` status). */
+  async markReplyUndelivered(provider: string, providerMessageId: string, category: string): Promise<string | null> {
+    const rows = await this.db.query<{ id: string }>(
+      `UPDATE replies SET status = 'failed', last_error_category = $3, updated_at = now()
+        WHERE provider = $1 AND provider_message_id = $2 AND status IN ('sent', 'unknown') RETURNING id`,
+      [provider, providerMessageId, category],
+    );
+    return rows[0]?.id ?? null;
+  }
+
+  /** A transient failure: nothing was delivered, so the next attempt may send again. */
+  async markReplyRetrying(eventId: string, category: string, httpStatus: number | null): Promise<void> {
+    await this.db.query(
+      `UPDATE replies SET status = 'retrying', last_error_category = $2, last_http_status = $3, not_before = NULL,
+                          updated_at = now()
+        WHERE event_id = $1 AND status = 'sending'`,
+      [eventId, category, httpStatus],
+    );
+  }
+
+  /** An echo of a message the account sent: store it, and reconcile the auto-reply it confirms. */
+  async recordEcho(input: OutgoingEcho): Promise<{ reconciledReplyId: string | null }> {
+    const row = await this.db.one<{ reconciled: string | null }>(
+      `WITH conv AS (
+         INSERT INTO conversations AS c (id, provider, account_id, participant_id, first_message_at, last_message_at)
+         VALUES ($1, $2, $3, $4, $5, $5)
+         ON CONFLICT (provider, account_id, participant_id) DO UPDATE
+            SET last_message_at = greatest(c.last_message_at, EXCLUDED.last_message_at)
+         RETURNING id
+       ), message AS (
+         INSERT INTO messages (id, conversation_id, event_id, provider, meta_message_id, direction, content, attachment_count, sent_at)
+         SELECT $6, conv.id, $7, $2, $8, 'outbound', $9, $10, $5 FROM conv
+         ON CONFLICT DO NOTHING
+       ), target AS (
+         SELECT r.id FROM replies r
+          WHERE r.provider = $2 AND r.provider_message_id = $8
+         UNION ALL
+         (SELECT r.id FROM replies r, conv
+           WHERE r.conversation_id = conv.id AND r.status = 'unknown' AND r.created_at <= $5
+           ORDER BY r.created_at LIMIT 1)
+         LIMIT 1
+       ), reconciled AS (
+         UPDATE replies r SET status = 'sent', provider_message_id = $8, reconciled_at = now(), updated_at = now(),
+                              sent_at = coalesce(r.sent_at, $5)
+           FROM target WHERE r.id = target.id AND r.reconciled_at IS NULL
+         RETURNING r.id
+       )
+       SELECT (SELECT id FROM reconciled) AS reconciled`,
+      [
+        input.newIds.conversation,
+        input.provider,
+        input.accountId,
+        input.participantId,
+        input.sentAt,
+        input.newIds.message,
+        input.eventId,
+        input.metaMessageId,
+        input.sealedContent,
+        input.attachmentCount,
+      ],
+    );
+    return { reconciledReplyId: row?.reconciled ?? null };
+  }
+
+  /** The patient deleted a message: its content goes too. */
+  async recordDeletion(provider: string, metaMessageId: string): Promise<number> {
+    const rows = await this.db.query(
+      `UPDATE messages SET content = NULL, deleted_at = coalesce(deleted_at, now())
+        WHERE provider = $1 AND meta_message_id = $2 RETURNING id`,
+      [provider, metaMessageId],
+    );
+    return rows.length;
+  }
+
+  async recordEdit(provider: string, metaMessageId: string, sealedContent: Buffer, editCount: number): Promise<number> {
+    const rows = await this.db.query(
+      `UPDATE messages SET content = $3, edit_count = $4, edited_at = now()
+        WHERE provider = $1 AND meta_message_id = $2 AND edit_count < $4 AND deleted_at IS NULL RETURNING id`,
+      [provider, metaMessageId, sealedContent, editCount],
+    );
+    return rows.length;
+  }
+
+  async recordRead(provider: string, accountId: string, participantId: string, readAt: Date): Promise<void> {
+    await this.db.query(
+      `UPDATE conversations SET last_read_at = greatest(coalesce(last_read_at, $4), $4)
+        WHERE provider = $1 AND account_id = $2 AND participant_id = $3`,
+      [provider, accountId, participantId, readAt],
+    );
+  }
+}
+
+/** Splits a batch into rounds in which each conversation appears once, keeping each conversation's order. */
+function roundsByConversation(items: readonly IncomingMessage[]): IncomingMessage[][] {
+  const rounds: IncomingMessage[][] = [];
+  const lastRound = new Map<string, number>();
+  for (const item of items) {
+    const key = `${item.provider}\u0000${item.accountId}\u0000${item.participantId}`;
+    const round = (lastRound.get(key) ?? -1) + 1;
+    lastRound.set(key, round);
+    (rounds[round] ??= []).push(item);
+  }
+  return rounds;
+}

@@ -1,0 +1,381 @@
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AuditAction, AuditEntry } from '../../audit/audit-actions';
+import { AuditService } from '../../audit/audit.service';
+import { DataCipher } from '../../platform/crypto/data-cipher';
+import { ClassifiedFailure, classifyUnexpected } from '../../platform/failure';
+import { uuidv7 } from '../../platform/crypto/ids';
+import { AppConfig } from '../../platform/config/app-config';
+import { ConversationRepository, RecordedMessage } from './conversation.repository';
+import { DeadLetterRepository } from '../../dead-letters/dead-letter.repository';
+import { ClaimedEvent, InboundEventRepository } from '../store/inbound-event.repository';
+import { MetricsService } from '../../platform/metrics/metrics.service';
+import { classifyGraphResponse, GraphError } from '../../providers/meta/failure-classifier';
+import { REPLY_CLIENTS, ReplyClient } from '../../providers/reply-client';
+import { SendPacer } from './send-pacer';
+import { InstagramMessageBridge } from '../../outbound/events/instagram-message.bridge';
+
+export interface AttemptContext {
+  /** 1-based attempt number. */
+  attempt: number;
+  /** No retry follows this attempt: a failure now is dead-lettered. */
+  finalAttempt: boolean;
+  jobId: string | null;
+}
+
+export type HandleOutcome = 'processed' | 'already-finished';
+
+/** Waits shorter than this are slept through in the worker; longer ones park the job. */
+const PACING_SLEEP_LIMIT_MS = 250;
+/** How many times throttling may defer one event before it counts as a failed attempt again. */
+const THROTTLE_DEFERRALS = 10;
+
+/** Not a failure: the reply must wait for its send slot. The job is delayed until `until` without using an attempt. */
+export class SendDeferred extends Error {
+  constructor(readonly until: number) {
+    super('reply deferred to its send slot');
+    this.name = 'SendDeferred';
+  }
+}
+
+/** Thrown for a failure that must not be retried (permanent, or the last attempt). Already dead-lettered. */
+export class PermanentFailure extends Error {
+  constructor(readonly failure: ClassifiedFailure) {
+    super(failure.message);
+    this.name = 'PermanentFailure';
+  }
+}
+
+interface MessagingPayload {
+  sender?: { id?: string };
+  recipient?: { id?: string };
+  message?: { mid?: string; text?: string; attachments?: unknown[] };
+  message_edit?: { mid?: string; text?: string; num_edit?: number };
+}
+
+/** A delivery status of a message the account sent (WhatsApp `statuses[]`). */
+interface DeliveryStatusPayload {
+  status?: string;
+  errors?: GraphError[];
+}
+
+/**
+ * Processes one stored inbound event. Safe to run any number of times for the same event (BullMQ
+ * re-runs stalled jobs; the relay may enqueue twice): every step is keyed by the event id, and a reply
+ * is sent at most once: a run that finds a reply left `sending` by a run that died does not resend it.
+ */
+@Injectable()
+export class InboundEventHandler {
+  private readonly logger = new Logger(InboundEventHandler.name);
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly cipher: DataCipher,
+    private readonly events: InboundEventRepository,
+    private readonly conversations: ConversationRepository,
+    private readonly deadLetters: DeadLetterRepository,
+    private readonly audit: AuditService,
+    private readonly pacer: SendPacer,
+    @Inject(REPLY_CLIENTS) private readonly replyClients: ReplyClient[],
+    @Optional() private readonly metrics?: MetricsService,
+    /** Absent where the outbound module is not loaded. */
+    @Optional() private readonly outbound?: InstagramMessageBridge,
+  ) {}
+
+  async handle(eventId: string, context: AttemptContext): Promise<HandleOutcome> {
+    const event = await this.events.claim(eventId);
+    if (!event) return 'already-finished';
+    const started = performance.now();
+    this.metrics?.processingAttempts.inc({ provider: event.provider });
+    try {
+      await this.process(event);
+      this.observe(event, 'processed', started);
+      return 'processed';
+    } catch (error) {
+      if (error instanceof SendDeferred) throw error;
+      const failure = classifyUnexpected(error);
+      const thrown = await this.fail(event, failure, context);
+      this.observe(event, 'failed', started);
+      this.metrics?.processingFailures.inc({
+        category: failure.category,
+        final: String(thrown instanceof PermanentFailure),
+      });
+      throw thrown;
+    }
+  }
+
+  private observe(event: ClaimedEvent, outcome: 'processed' | 'failed', started: number): void {
+    this.metrics?.processingDuration.observe({ kind: event.kind, outcome }, (performance.now() - started) / 1000);
+  }
+
+  private async process(event: ClaimedEvent): Promise<void> {
+    switch (event.kind) {
+      case 'message':
+        return this.handleIncomingMessage(event);
+      case 'message_echo':
+        return this.handleEcho(event);
+      case 'message_deleted':
+        await this.conversations.recordDeletion(event.provider, event.metaMessageId ?? '');
+        return this.complete(event);
+      case 'message_edit': {
+        const edit = this.payload(event).message_edit ?? {};
+        const sealed = this.cipher.encryptJson({ text: edit.text ?? null });
+        await this.conversations.recordEdit(event.provider, edit.mid ?? '', sealed, Number(edit.num_edit ?? 1));
+        return this.complete(event);
+      }
+      case 'read':
+        if (event.accountId && event.senderId) {
+          await this.conversations.recordRead(
+            event.provider,
+            event.accountId,
+            event.senderId,
+            event.occurredAt ?? new Date(),
+          );
+        }
+        return this.complete(event);
+      case 'status':
+        return this.handleDeliveryStatus(event);
+      default:
+        // Reactions, postbacks, referrals, comments and other changes are recorded, not answered.
+        return this.complete(event);
+    }
+  }
+
+  private async handleIncomingMessage(event: ClaimedEvent): Promise<void> {
+    const payload = this.payload(event);
+    const message = payload.message ?? {};
+    const participantId = event.senderId;
+    const accountId = event.accountId ?? event.recipientId;
+    if (!participantId || !accountId) {
+      throw new ClassifiedFailure({ category: 'malformed', summary: 'message event without sender or recipient id' });
+    }
+    const attachments = Array.isArray(message.attachments) ? message.attachments : [];
+    const standby = event.channel === 'standby';
+    const recorded = await this.conversations.recordIncomingMessage({
+      eventId: event.id,
+      provider: event.provider,
+      accountId,
+      participantId,
+      metaMessageId: event.metaMessageId ?? event.id,
+      sentAt: event.occurredAt ?? new Date(),
+      sealedContent: this.cipher.encryptJson({ text: message.text ?? null, attachments }),
+      attachmentCount: attachments.length,
+      replyWanted: !standby,
+      skipReason: standby ? 'standby' : null,
+      cooldownMinutes: this.config.autoReply.cooldownMinutes,
+      newIds: { conversation: uuidv7(), message: uuidv7(), reply: uuidv7() },
+    });
+    // The message is stored: subscribers hear of it (ids only) whatever becomes of the auto-reply, which
+    // does not wait for it; the job does.
+    const announced =
+      event.provider === 'instagram'
+        ? this.outbound?.messageReceived({
+            eventId: event.id,
+            conversationId: recorded.conversationId,
+            accountId,
+            senderId: participantId,
+            occurredAt: event.occurredAt ?? new Date(),
+            correlationId: event.correlationId,
+          })
+        : undefined;
+    try {
+      await this.answerMessage(event, recorded, participantId);
+    } finally {
+      await announced;
+    }
+  }
+
+  private async answerMessage(event: ClaimedEvent, recorded: RecordedMessage, participantId: string): Promise<void> {
+    if (recorded.createdReply?.status === 'sending') return this.sendReply(event, participantId);
+    if (recorded.createdReply?.status === 'skipped') {
+      return this.complete(event, [
+        this.entry(event, AuditAction.ReplySkipped, 'skipped', { reason: recorded.createdReply.skipReason }),
+      ]);
+    }
+    switch (recorded.existingReply?.status) {
+      case 'retrying': {
+        const claimed = await this.conversations.claimRetry(event.id);
+        if (claimed) return this.sendReply(event, participantId, claimed.notBefore);
+        return this.complete(event);
+      }
+      case 'sending':
+        // A run died while its request was in flight: Meta may have delivered it. Never resend blindly.
+        return this.finishUnknown(event, 'interrupted');
+      default:
+        return this.complete(event);
+    }
+  }
+
+  /** Sends the auto-reply in the account's next send slot (`heldSlot`: a slot an earlier run reserved). */
+  private async sendReply(event: ClaimedEvent, recipientId: string, heldSlot: Date | null = null): Promise<void> {
+    const accountId = event.accountId ?? event.recipientId ?? '';
+    const wait = heldSlot ? heldSlot.getTime() - Date.now() : await this.pacer.reserve(event.provider, accountId);
+    if (wait > PACING_SLEEP_LIMIT_MS) {
+      const until = Date.now() + wait;
+      await this.conversations.deferReply(event.id, new Date(until));
+      throw new SendDeferred(until);
+    }
+    if (wait > 0) await sleep(wait);
+
+    let result;
+    try {
+      result = await this.replyClient(event.provider).sendText({
+        accountId,
+        recipientId,
+        text: this.config.autoReply.text,
+      });
+    } catch (error) {
+      const failure = classifyUnexpected(error);
+      if (failure.ambiguous) return this.finishUnknown(event, failure.category, failure.httpStatus);
+      if (failure.transient) {
+        await this.conversations.markReplyRetrying(event.id, failure.category, failure.httpStatus ?? null);
+      }
+      if (failure.category === 'rate_limited' && event.attempts <= this.config.retry.maxAttempts + THROTTLE_DEFERRALS) {
+        // Throttled: slow the account down and wait, rather than burn one of the event's attempts.
+        await this.pacer.slowDown(event.provider, accountId);
+        throw new SendDeferred(Date.now() + (failure.retryAfterMs ?? 1000));
+      }
+      throw failure;
+    }
+    await this.conversations.finishReply(
+      event.id,
+      { status: 'sent', providerMessageId: result.providerMessageId, httpStatus: result.httpStatus },
+      [
+        this.entry(event, AuditAction.ReplySent, 'success', { httpStatus: result.httpStatus }),
+        this.entry(event, AuditAction.EventProcessed, 'success', { kind: event.kind }),
+      ],
+    );
+  }
+
+  private replyClient(provider: string): ReplyClient {
+    const client = this.replyClients.find((candidate) => candidate.provider === provider);
+    if (!client)
+      throw new ClassifiedFailure({ category: 'client_error', summary: `no reply client for provider ${provider}` });
+    return client;
+  }
+
+  private async finishUnknown(event: ClaimedEvent, category: string, httpStatus?: number): Promise<void> {
+    this.logger.warn({
+      msg: 'reply outcome unknown; not resending',
+      eventId: event.id,
+      correlationId: event.correlationId,
+      category,
+    });
+    await this.conversations.finishReply(event.id, { status: 'unknown', category, httpStatus }, [
+      this.entry(event, AuditAction.ReplyUnknown, 'unknown', { category }),
+      this.entry(event, AuditAction.EventProcessed, 'success', { kind: event.kind }),
+    ]);
+  }
+
+  private async handleEcho(event: ClaimedEvent): Promise<void> {
+    const message = this.payload(event).message ?? {};
+    const attachments = Array.isArray(message.attachments) ? message.attachments : [];
+    const accountId = event.accountId ?? event.senderId;
+    const entries: AuditEntry[] = [];
+    if (accountId && event.recipientId) {
+      const { reconciledReplyId } = await this.conversations.recordEcho({
+        eventId: event.id,
+        provider: event.provider,
+        accountId,
+        participantId: event.recipientId,
+        metaMessageId: event.metaMessageId ?? event.id,
+        sentAt: event.occurredAt ?? new Date(),
+        sealedContent: this.cipher.encryptJson({ text: message.text ?? null, attachments }),
+        attachmentCount: attachments.length,
+        newIds: { conversation: uuidv7(), message: uuidv7() },
+      });
+      if (reconciledReplyId) {
+        entries.push(this.entry(event, AuditAction.ReplyReconciled, 'success', { replyId: reconciledReplyId }));
+      }
+    }
+    return this.complete(event, entries);
+  }
+
+  /** Sent, delivered and read are recorded; a failed status marks the auto-reply it concerns as failed. */
+  private async handleDeliveryStatus(event: ClaimedEvent): Promise<void> {
+    const status = this.cipher.decryptJson<DeliveryStatusPayload>(event.sealedPayload);
+    if (status.status !== 'failed' || !event.metaMessageId) return this.complete(event);
+    const error = Array.isArray(status.errors) ? status.errors[0] : undefined;
+    const category = classifyGraphResponse(400, error).category;
+    const replyId = await this.conversations.markReplyUndelivered(event.provider, event.metaMessageId, category);
+    if (!replyId) return this.complete(event);
+    return this.complete(event, [
+      this.entry(event, AuditAction.ReplyFailed, 'failure', { replyId, category, code: error?.code ?? null }),
+    ]);
+  }
+
+  private async complete(event: ClaimedEvent, extra: AuditEntry[] = []): Promise<void> {
+    await this.events.complete(event.id, [
+      ...extra,
+      this.entry(event, AuditAction.EventProcessed, 'success', { kind: event.kind }),
+    ]);
+  }
+
+  /** Records a failed attempt; dead-letters when no retry follows. Returns what the caller must throw. */
+  private async fail(event: ClaimedEvent, failure: ClassifiedFailure, context: AttemptContext): Promise<Error> {
+    const log = {
+      eventId: event.id,
+      correlationId: event.correlationId,
+      category: failure.category,
+      attempt: context.attempt,
+    };
+    if (failure.transient && !context.finalAttempt) {
+      this.logger.warn({ msg: 'event processing failed; will retry', ...log, error: failure.message });
+      await this.audit
+        .record(
+          this.entry(event, AuditAction.EventAttemptFailed, 'failure', {
+            category: failure.category,
+            attempt: context.attempt,
+            error: failure.message,
+          }),
+        )
+        .catch(() => undefined);
+      return failure;
+    }
+    this.logger.error({ msg: 'event dead-lettered', ...log, error: failure.message });
+    await this.deadLetters.deadLetterInboundEvent(
+      {
+        id: uuidv7(),
+        source: 'inbound',
+        eventId: event.id,
+        provider: event.provider,
+        correlationId: event.correlationId,
+        category: failure.category,
+        error: failure.message,
+        attempts: context.attempt,
+        jobId: context.jobId,
+      },
+      [
+        ...(event.kind === 'message'
+          ? [this.entry(event, AuditAction.ReplyFailed, 'failure', { category: failure.category })]
+          : []),
+        this.entry(event, AuditAction.EventDeadLettered, 'failure', {
+          category: failure.category,
+          attempts: context.attempt,
+          error: failure.message,
+        }),
+      ],
+    );
+    return new PermanentFailure(failure);
+  }
+
+  private payload(event: ClaimedEvent): MessagingPayload {
+    return this.cipher.decryptJson<MessagingPayload>(event.sealedPayload);
+  }
+
+  private entry(
+    event: ClaimedEvent,
+    action: string,
+    outcome: AuditEntry['outcome'],
+    metadata: Record<string, unknown>,
+  ): AuditEntry {
+    return {
+      action,
+      outcome,
+      provider: event.provider,
+      eventId: event.id,
+      correlationId: event.correlationId,
+      metadata,
+    };
+  }
+}

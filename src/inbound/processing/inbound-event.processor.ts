@@ -1,0 +1,82 @@
+import { Processor } from '@nestjs/bullmq';
+import { BeforeApplicationShutdown, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { DelayedError, Job, UnrecoverableError } from 'bullmq';
+import { ClassifiedFailure } from '../../platform/failure';
+import { AppConfig } from '../../platform/config/app-config';
+import { Sql } from '../../platform/database/sql';
+import { BACKOFF_TYPE, ProcessInboundEventJob, QueueName } from '../../platform/queue/queue-names';
+import { QueueWorkerHost } from '../../platform/queue/queue-worker-host';
+import { retryDelay } from '../../platform/queue/retry-delay';
+import { InboundEventHandler, PermanentFailure, SendDeferred } from './inbound-event.handler';
+
+@Processor(QueueName.InboundEvents)
+export class InboundEventProcessor
+  extends QueueWorkerHost
+  implements OnApplicationBootstrap, BeforeApplicationShutdown
+{
+  private readonly logger = new Logger(InboundEventProcessor.name);
+
+  constructor(
+    private readonly handler: InboundEventHandler,
+    private readonly config: AppConfig,
+    private readonly sql: Sql,
+  ) {
+    super();
+  }
+
+  /** Settings that come from configuration (the decorator's options are fixed when the file loads). */
+  onApplicationBootstrap(): void {
+    const { baseDelayMs, maxDelayMs } = this.config.retry;
+    this.worker.opts.settings = {
+      ...this.worker.opts.settings,
+      backoffStrategy: (attemptsMade: number, type?: string, error?: Error) =>
+        type === BACKOFF_TYPE
+          ? retryDelay(
+              attemptsMade,
+              baseDelayMs,
+              maxDelayMs,
+              error instanceof ClassifiedFailure ? error.retryAfterMs : undefined,
+            )
+          : 0,
+    };
+    this.worker.concurrency = this.config.workers.concurrency;
+  }
+
+  async process(job: Job<ProcessInboundEventJob>, token?: string): Promise<string> {
+    const attempt = job.attemptsMade + 1;
+    try {
+      return await this.handler.handle(job.data.eventId, {
+        attempt,
+        finalAttempt: attempt >= (job.opts.attempts ?? 1),
+        jobId: job.id ?? null,
+      });
+    } catch (error) {
+      if (error instanceof SendDeferred) {
+        // Paced: run again at the reserved slot, without using an attempt.
+        await job.moveToDelayed(error.until, token);
+        throw new DelayedError();
+      }
+      // Already dead-lettered by the handler: stop BullMQ from trying again.
+      if (error instanceof PermanentFailure) throw new UnrecoverableError(error.message);
+      if (!(await this.storeReachable())) {
+        // Our own database is down: not the event's fault. Wait for it without using an attempt, or the
+        // job would run out of attempts with no dead letter written and the event would be stranded.
+        await job.moveToDelayed(Date.now() + 1000 + Math.floor(Math.random() * 1000), token);
+        throw new DelayedError();
+      }
+      throw error;
+    }
+  }
+
+  private storeReachable(): Promise<boolean> {
+    return this.sql.query('SELECT 1').then(
+      () => true,
+      () => false,
+    );
+  }
+
+  /** Drain: let active jobs finish for up to SHUTDOWN_TIMEOUT_MS, then stop (unfinished jobs stall and re-run). */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.drain(this.config.shutdownTimeoutMs);
+  }
+}

@@ -1,0 +1,250 @@
+import { Injectable } from '@nestjs/common';
+import { GroupCommit } from '../../platform/database/group-commit';
+import { Sql } from '../../platform/database/sql';
+import { AuditAction, AuditEntry } from '../../audit/audit-actions';
+import { auditInsert, auditParams } from '../../audit/audit-sql';
+import { EventChannel, EventKind } from '../../providers/channel-provider';
+
+export interface ReceiptToStore {
+  id: string;
+  provider: string;
+  correlationId: string;
+  sealedBody: Buffer;
+  bodyBytes: number;
+  /** Set when the body was signed but is not a Meta envelope: stored, then dead-lettered as `malformed`. */
+  parseError: string | null;
+  events: EventToStore[];
+}
+
+export interface EventToStore {
+  id: string;
+  kind: EventKind;
+  channel: EventChannel;
+  idempotencyKey: string;
+  accountId: string | null;
+  senderId: string | null;
+  recipientId: string | null;
+  metaMessageId: string | null;
+  occurredAt: Date | null;
+  sealedPayload: Buffer;
+  /** BullMQ priority (VIP senders); 0 for none. Stored so the relay and replays keep it. */
+  priority?: number;
+}
+
+export interface ClaimedEvent {
+  id: string;
+  provider: string;
+  kind: EventKind;
+  channel: EventChannel;
+  accountId: string | null;
+  senderId: string | null;
+  recipientId: string | null;
+  metaMessageId: string | null;
+  occurredAt: Date | null;
+  sealedPayload: Buffer;
+  correlationId: string;
+  attempts: number;
+}
+
+export interface QueueableEvent {
+  id: string;
+  /** Above 0: a VIP sender's event, taken off the queue before the others. */
+  priority: number;
+  /** Defaults to the event id; a replay needs a new one (the failed job keeps the old id). */
+  jobId?: string;
+}
+
+/**
+ * The inbound event store. Idempotency lives here: an event's key is unique, so a second delivery of
+ * the same Meta event inserts nothing and is reported as a duplicate.
+ */
+@Injectable()
+export class InboundEventRepository {
+  constructor(private readonly db: Sql) {}
+
+  /**
+   * Stores receipts, their events, malformed-body dead letters and the audit entries in ONE statement
+   * (one round trip, one commit). Returns the ids of the events that were new.
+   */
+  async storeReceipts(receipts: readonly ReceiptToStore[]): Promise<Set<string>> {
+    const events = receipts.flatMap((receipt) => receipt.events.map((event) => ({ receipt, event })));
+    const malformed = receipts.filter((receipt) => receipt.parseError !== null);
+    const rows = await this.db.query<{ id: string }>(
+      `WITH receipts AS (
+         INSERT INTO webhook_receipts (id, provider, correlation_id, body_bytes, event_count, body, parse_error)
+         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::int[], $6::bytea[], $7::text[])
+       ), incoming AS (
+         SELECT * FROM unnest($8::uuid[], $9::uuid[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[],
+                              $15::text[], $16::text[], $17::text[], $18::timestamptz[], $19::bytea[], $20::text[],
+                              $26::smallint[])
+                AS i(id, receipt_id, provider, kind, channel, idempotency_key, account_id, sender_id, recipient_id,
+                     meta_message_id, occurred_at, payload, correlation_id, priority)
+       ), inserted AS (
+         INSERT INTO inbound_events (id, receipt_id, provider, kind, channel, idempotency_key, account_id, sender_id,
+                                     recipient_id, meta_message_id, occurred_at, payload, correlation_id, priority)
+         SELECT * FROM incoming
+         ON CONFLICT (idempotency_key) DO NOTHING
+         RETURNING id
+       ), outbox AS (
+         INSERT INTO inbound_enqueue_outbox (event_id) SELECT id FROM inserted
+       ), malformed AS (
+         INSERT INTO dead_letters (id, source, receipt_id, provider, correlation_id, category, error, attempts)
+         SELECT id, 'inbound', receipt_id, provider, correlation_id, 'malformed', error, 0
+         FROM unnest($21::uuid[], $22::uuid[], $23::text[], $24::text[], $25::text[])
+              AS m(id, receipt_id, provider, correlation_id, error)
+       ), audited AS (
+         INSERT INTO audit_log (action, outcome, provider, event_id, correlation_id, metadata)
+         SELECT CASE WHEN n.id IS NULL THEN '${AuditAction.EventDuplicate}' ELSE '${AuditAction.EventReceived}' END,
+                CASE WHEN n.id IS NULL THEN 'duplicate' ELSE 'success' END,
+                i.provider, coalesce(n.id, original.id), i.correlation_id,
+                jsonb_build_object('kind', i.kind, 'channel', i.channel, 'receiptId', i.receipt_id)
+         FROM incoming i
+         LEFT JOIN inserted n ON n.id = i.id
+         LEFT JOIN inbound_events original ON n.id IS NULL AND original.idempotency_key = i.idempotency_key
+         UNION ALL
+         SELECT '${AuditAction.WebhookMalformed}', 'failure', m.provider, NULL, m.correlation_id,
+                jsonb_build_object('receiptId', m.receipt_id, 'reason', m.error, 'deadLetterId', m.id)
+         FROM unnest($21::uuid[], $22::uuid[], $23::text[], $24::text[], $25::text[])
+              AS m(id, receipt_id, provider, correlation_id, error)
+       )
+       SELECT id FROM inserted`,
+      [
+        receipts.map((receipt) => receipt.id),
+        receipts.map((receipt) => receipt.provider),
+        receipts.map((receipt) => receipt.correlationId),
+        receipts.map((receipt) => receipt.bodyBytes),
+        receipts.map((receipt) => receipt.events.length),
+        receipts.map((receipt) => receipt.sealedBody),
+        receipts.map((receipt) => receipt.parseError),
+        events.map(({ event }) => event.id),
+        events.map(({ receipt }) => receipt.id),
+        events.map(({ receipt }) => receipt.provider),
+        events.map(({ event }) => event.kind),
+        events.map(({ event }) => event.channel),
+        events.map(({ event }) => event.idempotencyKey),
+        events.map(({ event }) => event.accountId),
+        events.map(({ event }) => event.senderId),
+        events.map(({ event }) => event.recipientId),
+        events.map(({ event }) => event.metaMessageId),
+        events.map(({ event }) => event.occurredAt),
+        events.map(({ event }) => event.sealedPayload),
+        events.map(({ receipt }) => receipt.correlationId),
+        malformed.map((receipt) => receipt.events[0]?.id ?? receipt.id),
+        malformed.map((receipt) => receipt.id),
+        malformed.map((receipt) => receipt.provider),
+        malformed.map((receipt) => receipt.correlationId),
+        malformed.map((receipt) => receipt.parseError),
+        events.map(({ event }) => event.priority ?? 0),
+      ],
+    );
+    return new Set(rows.map((row) => row.id));
+  }
+
+  /**
+   * Takes an event for processing. Null when it is already finished (processed or dead-lettered).
+   * Concurrent jobs share one UPDATE and one commit (group commit).
+   */
+  async claim(eventId: string): Promise<ClaimedEvent | null> {
+    return this.claims.submit(eventId);
+  }
+
+  private readonly claims = new GroupCommit<string, ClaimedEvent | null>(
+    async (eventIds) => {
+      const rows = await this.db.query(
+        `UPDATE inbound_events
+            SET status = 'processing', attempts = attempts + 1, started_at = now()
+          WHERE id = ANY($1::uuid[]) AND status IN ('received', 'processing')
+          RETURNING id, provider, kind, channel, account_id, sender_id, recipient_id, meta_message_id, occurred_at,
+                    payload, correlation_id, attempts`,
+        [eventIds],
+      );
+      const claimed = new Map(rows.map((row) => [row.id as string, row]));
+      return eventIds.map((id) => {
+        const row = claimed.get(id);
+        return row ? toClaimedEvent(row) : null;
+      });
+    },
+    { maxBatchWeight: 200, maxInFlight: 2 },
+  );
+
+  /** Marks the event processed and appends its audit entries, in one statement. */
+  async complete(eventId: string, audit: readonly AuditEntry[]): Promise<void> {
+    await this.db.query(
+      `WITH event AS (
+         UPDATE inbound_events SET status = 'processed', processed_at = now(), last_error_category = NULL
+          WHERE id = $1 AND status = 'processing'
+       )
+       ${auditInsert(2)}`,
+      [eventId, ...auditParams(audit)],
+    );
+  }
+
+  /**
+   * The events are on the queue: out of the outbox. Committed without waiting for the WAL flush: lost in
+   * a Postgres crash, the relay enqueues the events again and the job id (= event id) makes that harmless.
+   */
+  async markQueued(eventIds: readonly string[]): Promise<void> {
+    if (eventIds.length === 0) return;
+    await this.db.query(
+      `WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true))
+       DELETE FROM inbound_enqueue_outbox USING relaxed WHERE event_id = ANY($1::uuid[])`,
+      [eventIds],
+    );
+  }
+
+  /** Redis lost its queue: these events go back into the outbox, for the relay. */
+  async markUnqueued(eventIds: readonly string[]): Promise<void> {
+    if (eventIds.length === 0) return;
+    await this.db.query(
+      `INSERT INTO inbound_enqueue_outbox (event_id) SELECT unnest($1::uuid[]) ON CONFLICT DO NOTHING`,
+      [eventIds],
+    );
+  }
+
+  /**
+   * Stored but never handed to the queue (Redis was down, the process died between commit and enqueue,
+   * or the backlog limit held them). A finished event's job is a no-op, so the outbox is not filtered by status.
+   */
+  async findUnqueued(olderThanMs: number, limit: number): Promise<QueueableEvent[]> {
+    return this.db.query<QueueableEvent>(
+      `SELECT o.event_id AS id, coalesce(e.priority, 0) AS priority
+         FROM inbound_enqueue_outbox o LEFT JOIN inbound_events e ON e.id = o.event_id
+        WHERE o.received_at < now() - make_interval(secs => $1::double precision / 1000)
+        ORDER BY o.received_at
+        LIMIT $2`,
+      [olderThanMs, limit],
+    );
+  }
+
+  /**
+   * Unfinished events that left the outbox (their jobs were added): the ones Redis can have lost. Those still
+   * in the outbox are the relay's ordinary work, and one whose job is being added right now is among them.
+   */
+  async findUnfinished(afterId: string | null, limit: number): Promise<QueueableEvent[]> {
+    return this.db.query<QueueableEvent>(
+      `SELECT id, priority FROM inbound_events e
+        WHERE status IN ('received', 'processing') AND ($1::uuid IS NULL OR id > $1::uuid)
+          AND NOT EXISTS (SELECT 1 FROM inbound_enqueue_outbox o WHERE o.event_id = e.id)
+        ORDER BY id
+        LIMIT $2`,
+      [afterId, limit],
+    );
+  }
+}
+
+function toClaimedEvent(row: Record<string, unknown>): ClaimedEvent {
+  return {
+    id: row.id as string,
+    provider: row.provider as string,
+    kind: row.kind as EventKind,
+    channel: row.channel as EventChannel,
+    accountId: row.account_id as string | null,
+    senderId: row.sender_id as string | null,
+    recipientId: row.recipient_id as string | null,
+    metaMessageId: row.meta_message_id as string | null,
+    occurredAt: row.occurred_at as Date | null,
+    sealedPayload: row.payload as Buffer,
+    correlationId: row.correlation_id as string,
+    attempts: row.attempts as number,
+  };
+}

@@ -1,0 +1,69 @@
+import { Injectable } from '@nestjs/common';
+import { InjectQueue } from '@nestjs/bullmq';
+import { HealthIndicatorService } from '@nestjs/terminus';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { Sql } from '../../platform/database/sql';
+import { BacklogMonitor } from '../../inbound/queue/backlog-monitor';
+import { QueueName } from '../../platform/queue/queue-names';
+
+const PROBE_TIMEOUT_MS = 1500;
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  return Promise.race([
+    work,
+    new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref()),
+  ]);
+}
+
+/** Terminus indicators for the two dependencies a Switchboard process cannot work without. */
+@Injectable()
+export class DependencyHealth {
+  constructor(
+    private readonly indicators: HealthIndicatorService,
+    private readonly db: Sql,
+    @InjectQueue(QueueName.InboundEvents) private readonly queue: Queue,
+    private readonly backlogMonitor: BacklogMonitor,
+  ) {}
+
+  /** Flood protection: always up (events are still stored), with `degraded` while new ones are held back. */
+  backlog() {
+    return this.indicators.check('backlog').up({ ...this.backlogMonitor.state() });
+  }
+
+  get degraded(): boolean {
+    return this.backlogMonitor.degraded;
+  }
+
+  async postgres() {
+    const check = this.indicators.check('postgres');
+    try {
+      await withTimeout(this.db.query('SELECT 1'), PROBE_TIMEOUT_MS);
+      return check.up();
+    } catch (error) {
+      return check.down({ message: (error as Error).message });
+    }
+  }
+
+  async redis() {
+    const check = this.indicators.check('redis');
+    try {
+      // BullMQ's Redis backend is ioredis.
+      const client = (await withTimeout(this.queue.getBackend().client, PROBE_TIMEOUT_MS)) as unknown as Redis;
+      await withTimeout(client.ping(), PROBE_TIMEOUT_MS);
+      return check.up();
+    } catch (error) {
+      return check.down({ message: (error as Error).message });
+    }
+  }
+
+  /** True when the queue's Redis connection is up right now (no round trip). */
+  async redisConnected(): Promise<boolean> {
+    try {
+      const client = await withTimeout(this.queue.getBackend().client, 200);
+      return client.status === 'ready';
+    } catch {
+      return false;
+    }
+  }
+}
