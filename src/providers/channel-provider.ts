@@ -1,3 +1,5 @@
+import { FailureCategory } from '../platform/failure';
+
 export const PROVIDERS = ['instagram', 'facebook', 'whatsapp'] as const;
 export type Provider = (typeof PROVIDERS)[number];
 
@@ -39,4 +41,34 @@ export class MalformedEnvelopeError extends Error {
   constructor(readonly reason: 'invalid_json' | 'not_an_envelope' | 'wrong_object') {
     super(`webhook body is not a Meta envelope (${reason})`);
   }
+}
+
+/** Keyed one-way hash for ids that Meta does not give (DataCipher.fingerprint). */
+export type Fingerprint = (value: string) => string;
+
+export interface OutgoingText {
+  /** The clinic's account the conversation belongs to (Instagram account, Page, or WhatsApp phone number id). */
+  accountId: string;
+  recipientId: string;
+  text: string;
+}
+
+export interface SendResult {
+  providerMessageId: string | null;
+  httpStatus: number;
+}
+
+/**
+ * A channel Switchboard talks to: how to read its webhooks, how to send into it, and how to classify
+ * the errors it reports later (a delivery status). Adding one is a folder under providers/ and an entry
+ * in ChannelProviders.
+ */
+export interface ChannelProvider {
+  readonly name: Provider;
+  /** Every event of a signed webhook body; throws MalformedEnvelopeError when it is not this channel's envelope. */
+  parse(body: unknown, fingerprint: Fingerprint): ParsedEvent[];
+  /** One text message from an account to a participant; a failure is thrown as a ClassifiedFailure. */
+  sendText(message: OutgoingText): Promise<SendResult>;
+  /** The category of an error the channel reported after accepting a message. */
+  classifyError(error: unknown): FailureCategory;
 }

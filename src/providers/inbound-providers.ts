@@ -1,11 +1,11 @@
 import { parseWhatsAppEnvelope } from './whatsapp/whatsapp-envelope-parser';
-import { ParsedEvent, Provider } from './channel-provider';
+import { Fingerprint, ParsedEvent, Provider } from './channel-provider';
 import { parseMetaEnvelope } from './meta/meta-envelope-parser';
 
-/** A source of inbound webhooks: how to read its envelope. Adding a provider is adding an entry here and a client. */
+/** How each channel's webhook envelope is read (ChannelProviders pairs it with the channel's client). */
 export interface InboundProvider {
   name: Provider;
-  parse(body: unknown, fingerprint: (value: string) => string): ParsedEvent[];
+  parse(body: unknown, fingerprint: Fingerprint): ParsedEvent[];
 }
 
 export const INBOUND_PROVIDERS: ReadonlyMap<string, InboundProvider> = new Map<string, InboundProvider>([

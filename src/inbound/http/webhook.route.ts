@@ -3,7 +3,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PinoLogger } from 'nestjs-pino';
 import { sendErrorBody } from '../../platform/http/error-body.filter';
-import { INBOUND_PROVIDERS } from '../../providers/inbound-providers';
+import { ChannelProviders } from '../../providers/channel-providers';
 import { StoreUnavailableError, WebhookIngestService } from '../ingest/webhook-ingest.service';
 
 /**
@@ -16,6 +16,7 @@ export class WebhookRoute implements OnModuleInit {
   constructor(
     private readonly adapterHost: HttpAdapterHost,
     private readonly ingest: WebhookIngestService,
+    private readonly providers: ChannelProviders,
     private readonly logger: PinoLogger,
   ) {}
 
@@ -36,7 +37,7 @@ export class WebhookRoute implements OnModuleInit {
     request: FastifyRequest<{ Params: { provider: string } }>,
     reply: FastifyReply,
   ): Promise<FastifyReply> {
-    const provider = INBOUND_PROVIDERS.get(request.params.provider);
+    const provider = this.providers.get(request.params.provider);
     if (!provider) return this.answerError(request, reply, 404, `unknown provider "${request.params.provider}"`);
     const rawBody = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const signature = request.headers['x-hub-signature-256'];

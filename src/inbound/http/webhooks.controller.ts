@@ -2,7 +2,8 @@ import { Controller, ForbiddenException, Get, Header, NotFoundException, Param, 
 import { ApiExcludeController } from '@nestjs/swagger';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { AppConfig } from '../../platform/config/app-config';
-import { INBOUND_PROVIDERS, InboundProvider } from '../../providers/inbound-providers';
+import { ChannelProvider } from '../../providers/channel-provider';
+import { ChannelProviders } from '../../providers/channel-providers';
 
 const sameSecret = (a: string, b: string) =>
   timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
@@ -11,7 +12,10 @@ const sameSecret = (a: string, b: string) =>
 @ApiExcludeController()
 @Controller('webhooks')
 export class WebhooksController {
-  constructor(private readonly config: AppConfig) {}
+  constructor(
+    private readonly config: AppConfig,
+    private readonly providers: ChannelProviders,
+  ) {}
 
   /** Meta's subscription handshake: echo the challenge when the verify token matches. */
   @Get(':provider')
@@ -34,8 +38,8 @@ export class WebhooksController {
     return challenge;
   }
 
-  private provider(name: string): InboundProvider {
-    const provider = INBOUND_PROVIDERS.get(name);
+  private provider(name: string): ChannelProvider {
+    const provider = this.providers.get(name);
     if (!provider) throw new NotFoundException(`unknown provider "${name}"`);
     return provider;
   }

@@ -11,7 +11,7 @@ import { InboundEventHandler } from '../processing/inbound-event.handler';
 import { BacklogMonitor } from '../queue/backlog-monitor';
 import { InboundEventProducer } from '../queue/inbound-event.producer';
 import { MalformedEnvelopeError, ParsedEvent } from '../../providers/channel-provider';
-import { InboundProvider } from '../../providers/inbound-providers';
+import { ChannelProvider } from '../../providers/channel-provider';
 import { SignatureVerifier, SignatureVerdict } from '../../providers/meta/signature-verifier';
 import { VipSenders } from '../priority/vip-senders';
 
@@ -59,7 +59,7 @@ export class WebhookIngestService implements OnModuleDestroy {
   }
 
   async receive(
-    provider: InboundProvider,
+    provider: ChannelProvider,
     rawBody: Buffer,
     signature: string | undefined,
     correlationId: string,
@@ -122,7 +122,7 @@ export class WebhookIngestService implements OnModuleDestroy {
     };
   }
 
-  private parse(provider: InboundProvider, rawBody: Buffer): { events: ParsedEvent[]; parseError: string | null } {
+  private parse(provider: ChannelProvider, rawBody: Buffer): { events: ParsedEvent[]; parseError: string | null } {
     let body: unknown;
     try {
       body = JSON.parse(rawBody.toString('utf8'));

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AuditAction, AuditEntry } from '../../audit/audit-actions';
 import { AuditService } from '../../audit/audit.service';
@@ -10,8 +10,8 @@ import { ConversationRepository, RecordedMessage } from './conversation.reposito
 import { DeadLetterRepository } from '../../dead-letters/dead-letter.repository';
 import { ClaimedEvent, InboundEventRepository } from '../store/inbound-event.repository';
 import { MetricsService } from '../../platform/metrics/metrics.service';
-import { classifyGraphResponse, GraphError } from '../../providers/meta/failure-classifier';
-import { REPLY_CLIENTS, ReplyClient } from '../../providers/reply-client';
+import { ChannelProvider } from '../../providers/channel-provider';
+import { ChannelProviders } from '../../providers/channel-providers';
 import { SendPacer } from './send-pacer';
 import { InstagramMessageBridge } from '../../outbound/events/instagram-message.bridge';
 
@@ -56,7 +56,7 @@ interface MessagingPayload {
 /** A delivery status of a message the account sent (WhatsApp `statuses[]`). */
 interface DeliveryStatusPayload {
   status?: string;
-  errors?: GraphError[];
+  errors?: { code?: number }[];
 }
 
 /**
@@ -76,7 +76,7 @@ export class InboundEventHandler {
     private readonly deadLetters: DeadLetterRepository,
     private readonly audit: AuditService,
     private readonly pacer: SendPacer,
-    @Inject(REPLY_CLIENTS) private readonly replyClients: ReplyClient[],
+    private readonly providers: ChannelProviders,
     @Optional() private readonly metrics?: MetricsService,
     /** Absent where the outbound module is not loaded. */
     @Optional() private readonly outbound?: InstagramMessageBridge,
@@ -219,7 +219,7 @@ export class InboundEventHandler {
 
     let result;
     try {
-      result = await this.replyClient(event.provider).sendText({
+      result = await this.provider(event.provider).sendText({
         accountId,
         recipientId,
         text: this.config.autoReply.text,
@@ -247,11 +247,10 @@ export class InboundEventHandler {
     );
   }
 
-  private replyClient(provider: string): ReplyClient {
-    const client = this.replyClients.find((candidate) => candidate.provider === provider);
-    if (!client)
-      throw new ClassifiedFailure({ category: 'client_error', summary: `no reply client for provider ${provider}` });
-    return client;
+  private provider(name: string): ChannelProvider {
+    const provider = this.providers.get(name);
+    if (!provider) throw new ClassifiedFailure({ category: 'client_error', summary: `no channel provider ${name}` });
+    return provider;
   }
 
   private async finishUnknown(event: ClaimedEvent, category: string, httpStatus?: number): Promise<void> {
@@ -296,7 +295,7 @@ export class InboundEventHandler {
     const status = this.cipher.decryptJson<DeliveryStatusPayload>(event.sealedPayload);
     if (status.status !== 'failed' || !event.metaMessageId) return this.complete(event);
     const error = Array.isArray(status.errors) ? status.errors[0] : undefined;
-    const category = classifyGraphResponse(400, error).category;
+    const category = this.provider(event.provider).classifyError(error);
     const replyId = await this.conversations.markReplyUndelivered(event.provider, event.metaMessageId, category);
     if (!replyId) return this.complete(event);
     return this.complete(event, [

@@ -1,4 +1,4 @@
-import { parseRetryAfter } from '../../providers/meta/failure-classifier';
+import { parseRetryAfter } from '../../platform/http/retry-after';
 
 /** How an attempt ended. Stored on the attempt and the delivery; dead letters carry it as their category. */
 export type DeliveryCategory =

@@ -1,8 +1,8 @@
-import { Injectable, Optional } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../../platform/config/app-config';
 import { MetricsService } from '../../platform/metrics/metrics.service';
 import { GraphSendClient } from '../meta/graph-send-client';
-import { OutgoingText, SendResult } from '../reply-client';
+import { OutgoingText, SendResult } from '../channel-provider';
 
 /** The Messenger Send API (`POST {graph}/me/messages` with a Page access token). */
 @Injectable()
@@ -11,7 +11,7 @@ export class FacebookClient extends GraphSendClient {
 
   constructor(
     private readonly config: AppConfig,
-    @Optional() metrics?: MetricsService,
+    metrics?: MetricsService,
   ) {
     super(
       {

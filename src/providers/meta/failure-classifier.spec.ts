@@ -1,4 +1,5 @@
-import { classifyGraphResponse, classifyTransportError, parseRetryAfter } from './failure-classifier';
+import { parseRetryAfter } from '../../platform/http/retry-after';
+import { classifyGraphResponse, classifyTransportError } from './failure-classifier';
 
 describe('classifyGraphResponse', () => {
   it.each([

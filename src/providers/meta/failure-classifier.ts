@@ -16,15 +16,6 @@ export interface GraphError {
   type?: string;
 }
 
-/** Reads `Retry-After` (seconds or an HTTP date) into milliseconds. */
-export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | undefined {
-  const header = Array.isArray(value) ? value[0] : value;
-  if (!header) return undefined;
-  if (/^\d+(\.\d+)?$/.test(header.trim())) return Math.round(Number(header) * 1000);
-  const date = Date.parse(header);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
-
 /** Classifies a non-2xx Graph API answer from its HTTP status and `error` object. */
 export function classifyGraphResponse(
   status: number,
@@ -97,4 +88,10 @@ export function classifyTransportError(error: unknown): ClassifiedFailure {
     summary: `Graph API connection failed (${code || (error as Error)?.name || 'error'})`,
     ambiguous: true,
   });
+}
+
+/** An error the Graph API reported after accepting a message (a WhatsApp `failed` status), as a category. */
+export function classifyReportedError(error: unknown): FailureCategory {
+  return classifyGraphResponse(400, typeof error === 'object' && error !== null ? (error as GraphError) : undefined)
+    .category;
 }

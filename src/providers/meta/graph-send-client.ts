@@ -2,8 +2,9 @@ import { OnApplicationShutdown } from '@nestjs/common';
 import { Pool } from 'undici';
 import { ClassifiedFailure } from '../../platform/failure';
 import { MetricsService } from '../../platform/metrics/metrics.service';
-import { classifyGraphResponse, classifyTransportError, GraphError, parseRetryAfter } from './failure-classifier';
-import { OutgoingText, ReplyClient, SendResult } from '../reply-client';
+import { parseRetryAfter } from '../../platform/http/retry-after';
+import { classifyGraphResponse, classifyTransportError, GraphError } from './failure-classifier';
+import { OutgoingText, SendResult } from '../channel-provider';
 
 export interface GraphSendSettings {
   /** Base URL with the API version, e.g. `https://graph.facebook.com/v23.0`. */
@@ -25,7 +26,7 @@ export interface GraphPost {
  * What every Meta Send API client shares: a keep-alive undici Pool to the Graph host, one JSON POST,
  * and the same failure classification. A provider's client only says where and what to post.
  */
-export abstract class GraphSendClient implements ReplyClient, OnApplicationShutdown {
+export abstract class GraphSendClient implements OnApplicationShutdown {
   abstract readonly provider: string;
   private readonly pool: Pool;
   private readonly basePath: string;

@@ -1,6 +1,6 @@
 /** Defensive reading of Meta's JSON: every field may be missing or of another type. */
 export type Json = Record<string, unknown>;
-export type Fingerprint = (value: string) => string;
+export type { Fingerprint } from '../channel-provider';
 
 export const isObject = (value: unknown): value is Json =>
   typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -1,8 +1,8 @@
-import { Injectable, Optional } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../../platform/config/app-config';
 import { MetricsService } from '../../platform/metrics/metrics.service';
 import { GraphSendClient } from '../meta/graph-send-client';
-import { OutgoingText, SendResult } from '../reply-client';
+import { OutgoingText, SendResult } from '../channel-provider';
 
 interface CloudApiAnswer {
   messages?: { id?: unknown }[];
@@ -15,7 +15,7 @@ export class WhatsAppClient extends GraphSendClient {
 
   constructor(
     private readonly config: AppConfig,
-    @Optional() metrics?: MetricsService,
+    metrics?: MetricsService,
   ) {
     super(
       {

@@ -1,8 +1,0 @@
-import { Module } from '@nestjs/common';
-import { FacebookClient } from './facebook.client';
-
-@Module({
-  providers: [FacebookClient],
-  exports: [FacebookClient],
-})
-export class FacebookModule {}
