@@ -1,44 +1,65 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { AdminModule } from './ops/admin/admin.module';
 import { AuditLogModule } from './audit/audit-log.module';
-import { CoreModule } from './core.module';
+import { AuditModule } from './audit/audit.module';
+import { DeadLettersApiModule } from './dead-letters/dead-letters-api.module';
+import { DeadLettersModule } from './dead-letters/dead-letters.module';
+import { InboundPorts } from './inbound/inbound-ports';
+import { InboundWorkerModule } from './inbound/inbound-worker.module';
+import { InboundModule } from './inbound/inbound.module';
+import { AdminModule } from './ops/admin/admin.module';
 import { ErasureModule } from './ops/erasure/erasure.module';
 import { HealthModule } from './ops/health/health.module';
 import { MaintenanceModule } from './ops/maintenance/maintenance.module';
+import { OpsMetricsModule } from './ops/metrics/ops-metrics.module';
+import { OpsWorkerModule } from './ops/ops-worker.module';
+import { MessageStoredPublisher } from './outbound/events/message-stored.publisher';
+import { OutboundCoreModule } from './outbound/outbound-core.module';
+import { OutboundWorkerModule } from './outbound/outbound-worker.module';
 import { OutboundModule } from './outbound/outbound.module';
-import { WorkerModule } from './inbound/inbound-worker.module';
+import { PlatformModule } from './platform/platform.module';
 import { UiModule } from './ui/ui.module';
-import { WebhooksModule } from './inbound/inbound.module';
+
+/** Who inbound tells what, the same in every process: stored messages go to outbound's publisher. */
+const inboundPorts: InboundPorts = {
+  messageStored: { module: OutboundCoreModule, use: MessageStoredPublisher },
+};
+
+/** Every process: the platform, the audit log, the dead-letter alert, health and metrics. */
+const everyProcess = [PlatformModule, AuditModule, DeadLettersModule, HealthModule, OpsMetricsModule];
+
+/** The consumers: only a process that imports these takes jobs off the queues. */
+const consumers = [InboundWorkerModule.register(inboundPorts), OutboundWorkerModule, OpsWorkerModule];
+
+/** The API's HTTP surfaces. */
+const surfaces = [
+  InboundModule.register(inboundPorts),
+  DeadLettersApiModule,
+  AdminModule,
+  AuditLogModule,
+  UiModule,
+  MaintenanceModule,
+  ErasureModule,
+  OutboundModule,
+];
 
 export interface ApiOptions {
   /** Run the queue consumers in this process too (WORKERS_ENABLED). */
   withWorkers: boolean;
 }
 
-/** The API process: HTTP surfaces, and the workers when asked for. */
+/** The API process: HTTP surfaces, and the consumers when asked for. */
 @Module({})
 export class ApiModule {
   static register(options: ApiOptions): DynamicModule {
     return {
       module: ApiModule,
-      imports: [
-        CoreModule,
-        HealthModule,
-        WebhooksModule,
-        AdminModule,
-        AuditLogModule,
-        UiModule,
-        MaintenanceModule,
-        ErasureModule,
-        OutboundModule,
-        ...(options.withWorkers ? [WorkerModule] : []),
-      ],
+      imports: [...everyProcess, ...surfaces, ...(options.withWorkers ? consumers : [])],
     };
   }
 }
 
-/** The standalone worker process: consumers, and a health endpoint when WORKER_HEALTH_PORT is set. */
+/** The standalone worker process: consumers, and /health and /metrics when WORKER_HEALTH_PORT is set. */
 @Module({
-  imports: [CoreModule, HealthModule, WorkerModule],
+  imports: [...everyProcess, ...consumers],
 })
 export class WorkerProcessModule {}

@@ -2,7 +2,6 @@ import { LogLevel, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { Redis } from 'ioredis';
 import { Logger } from 'nestjs-pino';
 import { existsSync } from 'node:fs';
 import { IncomingMessage } from 'node:http';
@@ -14,7 +13,7 @@ import { logRequests } from './platform/logging/logging';
 import { documentErrorBody } from './platform/http/error-body.openapi';
 import { AppConfig } from './platform/config/app-config';
 import { DependencyUnavailableError, prepareDatabase } from './platform/database/database-bootstrap';
-import { redisConnection } from './platform/redis/redis-connection';
+import { pingRedis } from './platform/redis/redis-connections';
 
 /** Reads `.env` (when present) and validates the environment. */
 export function loadConfig(): AppConfig {
@@ -25,23 +24,14 @@ export function loadConfig(): AppConfig {
 /** Before any module starts: Postgres (created and migrated under a lock) and Redis must answer. */
 export async function prepareDependencies(config: AppConfig): Promise<void> {
   await prepareDatabase(config.databaseUrl);
-  const redis = new Redis({
-    ...redisConnection(config, { failFast: true }),
-    lazyConnect: true,
-    retryStrategy: () => null,
-  });
-  redis.on('error', () => undefined);
   try {
-    await redis.connect();
-    await redis.ping();
+    await pingRedis(config);
   } catch (error) {
     throw new DependencyUnavailableError(
       'Redis',
       'start it with `redis-server --daemonize yes` (or `docker compose up -d redis`), or set REDIS_URL',
       error,
     );
-  } finally {
-    redis.disconnect();
   }
 }
 

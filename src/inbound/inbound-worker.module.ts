@@ -1,13 +1,17 @@
-import { Module } from '@nestjs/common';
-import { MaintenanceWorkerModule } from '../ops/maintenance/maintenance-worker.module';
-import { OutboundWorkerModule } from '../outbound/outbound-worker.module';
-import { QueueFiguresLogger } from '../ops/metrics/queue-figures-logger';
+import { DynamicModule, Module } from '@nestjs/common';
+import { InboundPorts } from './inbound-ports';
 import { InboundEventProcessor } from './processing/inbound-event.processor';
 import { ProcessingModule } from './processing/processing.module';
+import { InboundQueueModule } from './queue/inbound-queue.module';
 
-/** The consumers. Only a process that imports this module takes jobs off the queues. */
-@Module({
-  imports: [ProcessingModule, MaintenanceWorkerModule, OutboundWorkerModule],
-  providers: [InboundEventProcessor, QueueFiguresLogger],
-})
-export class WorkerModule {}
+/** The inbound consumer. Only a process that imports this module takes inbound events off the queue. */
+@Module({})
+export class InboundWorkerModule {
+  static register(ports: InboundPorts): DynamicModule {
+    return {
+      module: InboundWorkerModule,
+      imports: [InboundQueueModule, ProcessingModule.register(ports)],
+      providers: [InboundEventProcessor],
+    };
+  }
+}

@@ -1,19 +1,18 @@
 import { BullModule } from '@nestjs/bullmq';
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { QueueName } from '../platform/queue/queue-names';
 import { DeliveryDispatcher } from './delivery/delivery.dispatcher';
 import { DeliveryRepository } from './delivery/delivery.repository';
 import { EndpointRepository } from './endpoints/endpoint.repository';
-import { InstagramMessageBridge } from './events/instagram-message.bridge';
+import { MessageStoredPublisher } from './events/message-stored.publisher';
 import { OutboundEventPublisher } from './events/outbound-event.publisher';
 import { RateLimiter } from './delivery/rate-limiter';
+import { SubscriptionCheck } from './endpoints/subscription-check';
 
 /**
- * Publishing outbound events: stores, repositories, the dispatcher (a producer) and the shared rate limiter. Global so that any
- * part of the product (the inbound handler's bridge) can publish; consumers live in OutboundWorkerModule.
+ * Publishing outbound events: stores, repositories, the dispatcher (a producer) and the shared rate limiter;
+ * MessageStoredPublisher is what inbound processing tells of stored messages. Consumers live in OutboundWorkerModule.
  */
-import { SubscriptionCheck } from './endpoints/subscription-check';
-@Global()
 @Module({
   imports: [BullModule.registerQueue({ name: QueueName.OutboundDeliveries })],
   providers: [
@@ -21,7 +20,7 @@ import { SubscriptionCheck } from './endpoints/subscription-check';
     DeliveryRepository,
     DeliveryDispatcher,
     OutboundEventPublisher,
-    InstagramMessageBridge,
+    MessageStoredPublisher,
     RateLimiter,
     SubscriptionCheck,
   ],
@@ -30,7 +29,7 @@ import { SubscriptionCheck } from './endpoints/subscription-check';
     DeliveryRepository,
     DeliveryDispatcher,
     OutboundEventPublisher,
-    InstagramMessageBridge,
+    MessageStoredPublisher,
     RateLimiter,
     SubscriptionCheck,
   ],

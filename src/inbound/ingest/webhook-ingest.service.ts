@@ -1,15 +1,13 @@
-import { Injectable, Logger, OnModuleDestroy, Optional } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { AuditAction } from '../../audit/audit-actions';
 import { AuditService } from '../../audit/audit.service';
 import { DataCipher } from '../../platform/crypto/data-cipher';
 import { GroupCommit } from '../../platform/database/group-commit';
 import { uuidv7 } from '../../platform/crypto/ids';
 import { AppConfig } from '../../platform/config/app-config';
-import { InboundEventRepository, QueueableEvent, ReceiptToStore } from '../store/inbound-event.repository';
+import { InboundEventRepository, ReceiptToStore } from '../store/inbound-event.repository';
 import { MetricsService } from '../../platform/metrics/metrics.service';
-import { InboundEventHandler } from '../processing/inbound-event.handler';
-import { BacklogMonitor } from '../queue/backlog-monitor';
-import { InboundEventProducer } from '../queue/inbound-event.producer';
+import { InboundEventQueue } from '../queue/inbound-event.queue';
 import { MalformedEnvelopeError, ParsedEvent } from '../../providers/channel-provider';
 import { ChannelProvider } from '../../providers/channel-provider';
 import { SignatureVerifier, SignatureVerdict } from '../../providers/meta/signature-verifier';
@@ -31,22 +29,19 @@ export class StoreUnavailableError extends Error {
  * statement and one commit), then hand new events to the queue. Only the store decides the answer.
  */
 @Injectable()
-export class WebhookIngestService implements OnModuleDestroy {
+export class WebhookIngestService {
   private readonly logger = new Logger(WebhookIngestService.name);
   private readonly verifier: SignatureVerifier;
   private readonly store: GroupCommit<ReceiptToStore, Set<string>>;
-  private readonly backgroundEnqueues = new Set<Promise<unknown>>();
 
   constructor(
-    private readonly config: AppConfig,
+    config: AppConfig,
     private readonly cipher: DataCipher,
     private readonly events: InboundEventRepository,
     private readonly audit: AuditService,
-    @Optional() private readonly producer?: InboundEventProducer,
-    @Optional() private readonly inlineHandler?: InboundEventHandler,
-    @Optional() private readonly metrics?: MetricsService,
-    @Optional() private readonly vip?: VipSenders,
-    @Optional() private readonly backlog?: BacklogMonitor,
+    private readonly queue: InboundEventQueue,
+    private readonly metrics: MetricsService,
+    private readonly vip: VipSenders,
   ) {
     this.verifier = new SignatureVerifier(config.metaAppSecrets);
     this.store = new GroupCommit<ReceiptToStore, Set<string>>(
@@ -64,10 +59,10 @@ export class WebhookIngestService implements OnModuleDestroy {
     signature: string | undefined,
     correlationId: string,
   ): Promise<IngestResult> {
-    this.metrics?.webhooksReceived.inc({ provider: provider.name });
+    this.metrics.webhooksReceived.inc({ provider: provider.name });
     const verdict = this.verifier.verify(rawBody, signature);
     if (verdict !== 'valid') {
-      this.metrics?.webhooksRejected.inc({ provider: provider.name, reason: verdict });
+      this.metrics.webhooksRejected.inc({ provider: provider.name, reason: verdict });
       void this.audit
         .record({
           action: AuditAction.WebhookRejected,
@@ -92,7 +87,7 @@ export class WebhookIngestService implements OnModuleDestroy {
         ...event,
         id: uuidv7(),
         sealedPayload: this.cipher.encryptJson(event.payload),
-        priority: this.vip?.priorityOf(provider.name, event.senderId) ?? 0,
+        priority: this.vip.priorityOf(provider.name, event.senderId),
       })),
     };
 
@@ -108,11 +103,11 @@ export class WebhookIngestService implements OnModuleDestroy {
       throw new StoreUnavailableError();
     }
     const newEvents = receipt.events.filter((event) => inserted.has(event.id));
-    this.metrics?.webhooksAccepted.inc({ provider: provider.name });
-    this.metrics?.eventsReceived.inc({ provider: provider.name }, newEvents.length);
-    this.metrics?.webhooksDuplicate.inc({ provider: provider.name }, receipt.events.length - newEvents.length);
+    this.metrics.webhooksAccepted.inc({ provider: provider.name });
+    this.metrics.eventsReceived.inc({ provider: provider.name }, newEvents.length);
+    this.metrics.webhooksDuplicate.inc({ provider: provider.name }, receipt.events.length - newEvents.length);
     if (newEvents.length > 0) {
-      await this.dispatch(newEvents.map((event) => ({ id: event.id, priority: event.priority ?? 0 })));
+      await this.queue.enqueue(newEvents.map((event) => ({ id: event.id, priority: event.priority ?? 0 })));
     }
     return {
       outcome: 'stored',
@@ -135,32 +130,5 @@ export class WebhookIngestService implements OnModuleDestroy {
       if (error instanceof MalformedEnvelopeError) return { events: [], parseError: error.reason };
       throw error;
     }
-  }
-
-  private async dispatch(events: QueueableEvent[]): Promise<void> {
-    if (this.config.useQueue && this.producer) {
-      // Over INGEST_BACKLOG_LIMIT the rest stay stored but un-queued: the relay enqueues them as the backlog drains.
-      const admitted = this.backlog ? events.slice(0, this.backlog.admit(events.length)) : events;
-      if (admitted.length === 0) return;
-      // The events are durable; the acknowledgement does not wait for Redis.
-      const enqueue = this.producer.enqueue(admitted);
-      this.backgroundEnqueues.add(enqueue);
-      void enqueue.finally(() => this.backgroundEnqueues.delete(enqueue));
-      return;
-    }
-    if (this.inlineHandler) {
-      // USE_QUEUE=false: one attempt, in the request. A transient failure leaves the event for the relay.
-      for (const { id: eventId } of events) {
-        await this.inlineHandler
-          .handle(eventId, { attempt: 1, finalAttempt: false, jobId: null })
-          .catch((error: unknown) =>
-            this.logger.warn({ msg: 'inline processing failed', eventId, error: (error as Error)?.message }),
-          );
-      }
-    }
-  }
-
-  async onModuleDestroy(): Promise<void> {
-    await Promise.allSettled([...this.backgroundEnqueues]);
   }
 }

@@ -1,4 +1,4 @@
-import { Injectable, Logger, Optional } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AuditAction, AuditEntry } from '../../audit/audit-actions';
 import { AuditService } from '../../audit/audit.service';
@@ -12,8 +12,8 @@ import { ClaimedEvent, InboundEventRepository } from '../store/inbound-event.rep
 import { MetricsService } from '../../platform/metrics/metrics.service';
 import { ChannelProvider } from '../../providers/channel-provider';
 import { ChannelProviders } from '../../providers/channel-providers';
+import { MessageStoredListener } from './message-stored.port';
 import { SendPacer } from './send-pacer';
-import { InstagramMessageBridge } from '../../outbound/events/instagram-message.bridge';
 
 export interface AttemptContext {
   /** 1-based attempt number. */
@@ -77,16 +77,15 @@ export class InboundEventHandler {
     private readonly audit: AuditService,
     private readonly pacer: SendPacer,
     private readonly providers: ChannelProviders,
-    @Optional() private readonly metrics?: MetricsService,
-    /** Absent where the outbound module is not loaded. */
-    @Optional() private readonly outbound?: InstagramMessageBridge,
+    private readonly metrics: MetricsService,
+    private readonly messageStored: MessageStoredListener,
   ) {}
 
   async handle(eventId: string, context: AttemptContext): Promise<HandleOutcome> {
     const event = await this.events.claim(eventId);
     if (!event) return 'already-finished';
     const started = performance.now();
-    this.metrics?.processingAttempts.inc({ provider: event.provider });
+    this.metrics.processingAttempts.inc({ provider: event.provider });
     try {
       await this.process(event);
       this.observe(event, 'processed', started);
@@ -96,7 +95,7 @@ export class InboundEventHandler {
       const failure = classifyUnexpected(error);
       const thrown = await this.fail(event, failure, context);
       this.observe(event, 'failed', started);
-      this.metrics?.processingFailures.inc({
+      this.metrics.processingFailures.inc({
         category: failure.category,
         final: String(thrown instanceof PermanentFailure),
       });
@@ -105,7 +104,7 @@ export class InboundEventHandler {
   }
 
   private observe(event: ClaimedEvent, outcome: 'processed' | 'failed', started: number): void {
-    this.metrics?.processingDuration.observe({ kind: event.kind, outcome }, (performance.now() - started) / 1000);
+    this.metrics.processingDuration.observe({ kind: event.kind, outcome }, (performance.now() - started) / 1000);
   }
 
   private async process(event: ClaimedEvent): Promise<void> {
@@ -167,17 +166,15 @@ export class InboundEventHandler {
     });
     // The message is stored: subscribers hear of it (ids only) whatever becomes of the auto-reply, which
     // does not wait for it; the job does.
-    const announced =
-      event.provider === 'instagram'
-        ? this.outbound?.messageReceived({
-            eventId: event.id,
-            conversationId: recorded.conversationId,
-            accountId,
-            senderId: participantId,
-            occurredAt: event.occurredAt ?? new Date(),
-            correlationId: event.correlationId,
-          })
-        : undefined;
+    const announced = this.messageStored.messageStored({
+      provider: event.provider,
+      eventId: event.id,
+      conversationId: recorded.conversationId,
+      accountId,
+      senderId: participantId,
+      occurredAt: event.occurredAt ?? new Date(),
+      correlationId: event.correlationId,
+    });
     try {
       await this.answerMessage(event, recorded, participantId);
     } finally {

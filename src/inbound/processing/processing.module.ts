@@ -1,13 +1,27 @@
-import { Module } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
+import { DeadLettersModule } from '../../dead-letters/dead-letters.module';
 import { ProvidersModule } from '../../providers/providers.module';
+import { InboundPorts } from '../inbound-ports';
+import { EventStoreModule } from '../store/event-store.module';
 import { ConversationRepository } from './conversation.repository';
 import { InboundEventHandler } from './inbound-event.handler';
+import { MessageStoredListener } from './message-stored.port';
 import { SendPacer } from './send-pacer';
 
-/** What processing an event takes. Imported by the worker module, and by the API for USE_QUEUE=false. */
-@Module({
-  imports: [ProvidersModule],
-  providers: [InboundEventHandler, ConversationRepository, SendPacer],
-  exports: [InboundEventHandler],
-})
-export class ProcessingModule {}
+/** What processing an event takes. Imported by the worker, and by the API for USE_QUEUE=false. */
+@Module({})
+export class ProcessingModule {
+  static register(ports: InboundPorts): DynamicModule {
+    return {
+      module: ProcessingModule,
+      imports: [EventStoreModule, DeadLettersModule, ProvidersModule, ports.messageStored.module],
+      providers: [
+        InboundEventHandler,
+        ConversationRepository,
+        SendPacer,
+        { provide: MessageStoredListener, useExisting: ports.messageStored.use },
+      ],
+      exports: [InboundEventHandler],
+    };
+  }
+}

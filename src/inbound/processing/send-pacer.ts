@@ -1,9 +1,7 @@
-import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
-import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { AppConfig } from '../../platform/config/app-config';
-import { QueueName } from '../../platform/queue/queue-names';
+import { RedisConnections } from '../../platform/redis/redis-connections';
 
 /*
  * GCRA reservation, atomically in Redis so every worker process shares one schedule per account.
@@ -32,16 +30,19 @@ return math.floor(slot - now)
  */
 @Injectable()
 export class SendPacer {
+  private readonly redis: Redis;
+
   constructor(
     private readonly config: AppConfig,
-    @InjectQueue(QueueName.InboundEvents) private readonly queue: Queue,
-  ) {}
+    redis: RedisConnections,
+  ) {
+    this.redis = redis.commands;
+  }
 
   /** Reserves the account's next send slot; resolves to the milliseconds to wait before sending. */
   async reserve(provider: string, accountId: string): Promise<number> {
     const { ratePerSecond, burst } = this.config.sendPacing;
-    const redis = await this.redis();
-    const wait = await redis.eval(
+    const wait = await this.redis.eval(
       RESERVE,
       2,
       this.key(provider, accountId),
@@ -54,8 +55,7 @@ export class SendPacer {
 
   /** Graph throttled this account: halve its rate for a while instead of burning retries. */
   async slowDown(provider: string, accountId: string): Promise<void> {
-    const redis = await this.redis();
-    await redis.set(this.penaltyKey(provider, accountId), '2', 'PX', this.config.sendPacing.throttlePenaltyMs);
+    await this.redis.set(this.penaltyKey(provider, accountId), '2', 'PX', this.config.sendPacing.throttlePenaltyMs);
   }
 
   private key(provider: string, accountId: string): string {
@@ -64,10 +64,5 @@ export class SendPacer {
 
   private penaltyKey(provider: string, accountId: string): string {
     return `${this.key(provider, accountId)}:penalty`;
-  }
-
-  private async redis(): Promise<Redis> {
-    // BullMQ's Redis backend is ioredis.
-    return (await this.queue.getBackend().client) as unknown as Redis;
   }
 }

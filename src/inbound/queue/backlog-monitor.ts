@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy, Optional } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { Counter, Gauge } from 'prom-client';
 import { AppConfig } from '../../platform/config/app-config';
 import { MetricsService } from '../../platform/metrics/metrics.service';
@@ -38,7 +38,7 @@ export class BacklogMonitor implements OnApplicationBootstrap, OnModuleDestroy {
   constructor(
     private readonly config: AppConfig,
     private readonly producer: InboundEventProducer,
-    @Optional() metrics?: MetricsService,
+    metrics?: MetricsService,
   ) {
     if (!metrics) return;
     const registers = [metrics.registry];

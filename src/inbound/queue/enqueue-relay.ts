@@ -1,5 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Redis } from 'ioredis';
 import { AppConfig } from '../../platform/config/app-config';
+import { RedisConnections } from '../../platform/redis/redis-connections';
 import { InboundEventRepository, QueueableEvent } from '../store/inbound-event.repository';
 import { BacklogMonitor } from './backlog-monitor';
 import { InboundEventProducer } from './inbound-event.producer';
@@ -20,13 +22,18 @@ export class EnqueueRelay implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(EnqueueRelay.name);
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
+  /** Fail-fast: a pass while Redis is away gives up at once (and a shutdown does not wait for it). */
+  private readonly redis: Redis;
 
   constructor(
     private readonly config: AppConfig,
     private readonly events: InboundEventRepository,
     private readonly producer: InboundEventProducer,
     private readonly backlog: BacklogMonitor,
-  ) {}
+    redis: RedisConnections,
+  ) {
+    this.redis = redis.failFast;
+  }
 
   onApplicationBootstrap(): void {
     this.timer = setInterval(() => void this.runOnce(), this.config.relayIntervalMs);
@@ -47,12 +54,11 @@ export class EnqueueRelay implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private async pass(): Promise<void> {
-    const redis = await this.producer.queue.getBackend().client;
     const markerKey = `${this.config.queuePrefix}:relay:epoch`;
     await this.backlog.refresh();
-    if ((await redis.get(markerKey)) === null) {
+    if ((await this.redis.get(markerKey)) === null) {
       const swept = await this.sweepUnfinished();
-      await redis.set(markerKey, new Date().toISOString());
+      await this.redis.set(markerKey, new Date().toISOString());
       if (swept > 0)
         this.logger.warn({ msg: 'queue state was missing in Redis: re-enqueued unfinished events', count: swept });
     }
@@ -96,9 +102,8 @@ export class EnqueueRelay implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** The events whose job is not in Redis (one pipelined round trip). */
   private async withoutJobs(events: readonly QueueableEvent[]): Promise<QueueableEvent[]> {
-    const redis = await this.producer.queue.getBackend().client;
-    const pipeline = redis.pipeline();
-    for (const event of events) pipeline.runCommand('exists', [this.producer.queue.toKey(event.id)]);
+    const pipeline = this.redis.pipeline();
+    for (const event of events) pipeline.exists(this.producer.queue.toKey(event.id));
     const results = (await pipeline.exec()) ?? [];
     return events.filter((_, index) => results[index]?.[1] === 0);
   }

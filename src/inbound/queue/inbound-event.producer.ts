@@ -4,7 +4,7 @@ import { GroupCommit } from '../../platform/database/group-commit';
 import { AppConfig } from '../../platform/config/app-config';
 import { InboundEventRepository, QueueableEvent } from '../store/inbound-event.repository';
 import { BACKOFF_TYPE, JobName, ProcessInboundEventJob, QueueName } from '../../platform/queue/queue-names';
-import { redisConnection } from '../../platform/redis/redis-connection';
+import { RedisConnections } from '../../platform/redis/redis-connections';
 
 /**
  * Hands stored events to BullMQ. Concurrent requests share one `addBulk` and one outbox delete.
@@ -21,9 +21,10 @@ export class InboundEventProducer implements OnModuleInit, OnModuleDestroy {
   constructor(
     private readonly config: AppConfig,
     private readonly events: InboundEventRepository,
+    redis: RedisConnections,
   ) {
     this.queue = new Queue<ProcessInboundEventJob>(QueueName.InboundEvents, {
-      connection: redisConnection(config, { failFast: true }),
+      connection: redis.failFast,
       prefix: config.queuePrefix,
     });
     this.queue.on('error', () => undefined); // connection errors surface as failed adds; readiness reports Redis

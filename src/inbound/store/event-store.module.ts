@@ -1,9 +1,9 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { InboundEventRepository } from './inbound-event.repository';
 
-@Global()
+/** The inbound event store: webhook receipts, their events and the enqueue outbox. */
 @Module({
   providers: [InboundEventRepository],
   exports: [InboundEventRepository],
 })
-export class IdempotencyModule {}
+export class EventStoreModule {}

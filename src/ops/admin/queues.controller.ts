@@ -1,6 +1,7 @@
 import { Controller, Get, NotFoundException, Param } from '@nestjs/common';
 import { ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Roles } from '../../platform/auth/roles.decorator';
+import { RedisConnections } from '../../platform/redis/redis-connections';
 import { QueueFigures } from '../metrics/queue-figures';
 import { JobDto, JobParams, QueuesDto } from './queue.dto';
 
@@ -11,7 +12,10 @@ const DELAY_SCORE_FACTOR = 0x1000;
 @Roles('ops')
 @Controller('admin')
 export class QueuesController {
-  constructor(private readonly figures: QueueFigures) {}
+  constructor(
+    private readonly figures: QueueFigures,
+    private readonly redis: RedisConnections,
+  ) {}
 
   @Get('queues')
   @ApiOperation({
@@ -48,8 +52,7 @@ export class QueuesController {
     const state = await job.getState();
     let nextRetryAt: Date | null = null;
     if (state === 'delayed') {
-      const client = await queue.getBackend().client;
-      const score = await client.zscore(queue.keys.delayed, params.id);
+      const score = await this.redis.failFast.zscore(queue.keys.delayed, params.id);
       if (score !== null) nextRetryAt = new Date(Math.floor(Number(score) / DELAY_SCORE_FACTOR));
     }
     return {

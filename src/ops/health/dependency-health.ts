@@ -1,11 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { InjectQueue } from '@nestjs/bullmq';
 import { HealthIndicatorService } from '@nestjs/terminus';
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { Sql } from '../../platform/database/sql';
 import { BacklogMonitor } from '../../inbound/queue/backlog-monitor';
-import { QueueName } from '../../platform/queue/queue-names';
+import { RedisConnections } from '../../platform/redis/redis-connections';
 
 const PROBE_TIMEOUT_MS = 1500;
 
@@ -22,7 +19,7 @@ export class DependencyHealth {
   constructor(
     private readonly indicators: HealthIndicatorService,
     private readonly db: Sql,
-    @InjectQueue(QueueName.InboundEvents) private readonly queue: Queue,
+    private readonly redisConnections: RedisConnections,
     private readonly backlogMonitor: BacklogMonitor,
   ) {}
 
@@ -48,9 +45,7 @@ export class DependencyHealth {
   async redis() {
     const check = this.indicators.check('redis');
     try {
-      // BullMQ's Redis backend is ioredis.
-      const client = (await withTimeout(this.queue.getBackend().client, PROBE_TIMEOUT_MS)) as unknown as Redis;
-      await withTimeout(client.ping(), PROBE_TIMEOUT_MS);
+      await withTimeout(this.redisConnections.commands.ping(), PROBE_TIMEOUT_MS);
       return check.up();
     } catch (error) {
       return check.down({ message: (error as Error).message });
@@ -59,11 +54,6 @@ export class DependencyHealth {
 
   /** True when the queue's Redis connection is up right now (no round trip). */
   async redisConnected(): Promise<boolean> {
-    try {
-      const client = await withTimeout(this.queue.getBackend().client, 200);
-      return client.status === 'ready';
-    } catch {
-      return false;
-    }
+    return this.redisConnections.commands.status === 'ready';
   }
 }

@@ -1,10 +1,12 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
+import { DeadLettersModule } from '../../dead-letters/dead-letters.module';
+import { InboundQueueModule } from '../../inbound/queue/inbound-queue.module';
 import { DependencyHealth } from './dependency-health';
 import { HealthController } from './health.controller';
 
 @Module({
-  imports: [TerminusModule.forRoot({ logger: false })],
+  imports: [TerminusModule.forRoot({ logger: false }), InboundQueueModule, DeadLettersModule],
   controllers: [HealthController],
   providers: [DependencyHealth],
   exports: [DependencyHealth],

@@ -4,7 +4,7 @@ import { AuditAction } from '../../audit/audit-actions';
 import { AppConfig } from '../../platform/config/app-config';
 import { Sql } from '../../platform/database/sql';
 import { QueueName } from '../../platform/queue/queue-names';
-import { redisConnection } from '../../platform/redis/redis-connection';
+import { RedisConnections } from '../../platform/redis/redis-connections';
 import { MetricsService } from '../../platform/metrics/metrics.service';
 
 const STATES = ['waiting', 'active', 'delayed', 'prioritized', 'failed', 'completed'] as const;
@@ -45,11 +45,12 @@ export class QueueFigures implements OnModuleDestroy {
     config: AppConfig,
     private readonly db: Sql,
     metrics: MetricsService,
+    redis: RedisConnections,
   ) {
     this.queues = new Map(
       Object.values(QueueName).map((name) => {
         const queue = new Queue(name, {
-          connection: redisConnection(config, { failFast: true }),
+          connection: redis.failFast,
           prefix: config.queuePrefix,
         });
         queue.on('error', () => undefined);

@@ -3,6 +3,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@ne
 import { JobsOptions, Queue } from 'bullmq';
 import { AppConfig } from '../../platform/config/app-config';
 import { GroupCommit } from '../../platform/database/group-commit';
+import { RedisConnections } from '../../platform/redis/redis-connections';
 import { DeliverOutboundBatchJob, DeliverOutboundJob, JobName, QueueName } from '../../platform/queue/queue-names';
 import { DeliveryRepository, DispatchableEvent } from './delivery.repository';
 import { dueIn } from './delivery-outcome';
@@ -52,6 +53,7 @@ export class DeliveryDispatcher implements OnApplicationBootstrap, OnModuleDestr
     private readonly config: AppConfig,
     private readonly deliveries: DeliveryRepository,
     @InjectQueue(QueueName.OutboundDeliveries) readonly queue: OutboundQueue,
+    private readonly redis: RedisConnections,
   ) {
     this.singles = new GroupCommit<QueuedDelivery, void>(
       async (batch) => {
@@ -199,7 +201,7 @@ export class DeliveryDispatcher implements OnApplicationBootstrap, OnModuleDestr
    * (same job id); one also in a batch queued since the loss may be sent twice (delivery is at least once).
    */
   private async recoverLostJobs(): Promise<void> {
-    const redis = await this.queue.getBackend().client;
+    const redis = this.redis.commands;
     const marker = `${this.config.queuePrefix}:outbound:epoch`;
     if ((await redis.get(marker)) !== null) return;
     const before = new Date();

@@ -2,28 +2,22 @@ import { BullModule } from '@nestjs/bullmq';
 import { Global, Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { AppConfig } from '../config/app-config';
-import { BacklogMonitor } from '../../inbound/queue/backlog-monitor';
-import { EnqueueRelay } from '../../inbound/queue/enqueue-relay';
-import { InboundEventProducer } from '../../inbound/queue/inbound-event.producer';
+import { RedisConnections } from '../redis/redis-connections';
 import { QueueConnectionErrors } from './queue-connection-errors';
-import { QueueName } from './queue-names';
-import { redisConnection } from '../redis/redis-connection';
 
-/** BullMQ's connection, the queues, the webhook path's fail-fast producer, its relay, and the backlog monitor. */
+/** BullMQ on the shared Redis connection; each owner registers its own queue (BullModule.registerQueue). */
 @Global()
 @Module({
   imports: [
     DiscoveryModule,
     BullModule.forRootAsync({
-      inject: [AppConfig],
-      useFactory: (config: AppConfig) => ({
-        connection: redisConnection(config, { failFast: false }),
+      inject: [AppConfig, RedisConnections],
+      useFactory: (config: AppConfig, redis: RedisConnections) => ({
+        connection: redis.commands,
         prefix: config.queuePrefix,
       }),
     }),
-    BullModule.registerQueue({ name: QueueName.InboundEvents }),
   ],
-  providers: [InboundEventProducer, EnqueueRelay, BacklogMonitor, QueueConnectionErrors],
-  exports: [BullModule, InboundEventProducer, EnqueueRelay, BacklogMonitor],
+  providers: [QueueConnectionErrors],
 })
 export class QueueModule {}

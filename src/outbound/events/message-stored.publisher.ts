@@ -1,33 +1,26 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { MessageStoredListener, StoredMessage } from '../../inbound/processing/message-stored.port';
 import { GroupCommit } from '../../platform/database/group-commit';
 import { OutboundEventType } from './event-types';
 import { OutboundEventPublisher } from './outbound-event.publisher';
 import { SubscriptionCheck } from '../endpoints/subscription-check';
 
-export interface ReceivedMessage {
-  eventId: string;
-  conversationId: string;
-  accountId: string;
-  senderId: string;
-  occurredAt: Date;
-  correlationId: string | null;
-}
-
 const RETRIES = 3;
 
 /**
- * Tells subscribers an Instagram message arrived: ids and timing only, never the text or attachments.
- * Keyed by the inbound event, so re-processing the same event publishes it once.
+ * Tells subscribers an Instagram message arrived (`instagram.message.received`): ids and timing only, never
+ * the text or attachments. Keyed by the inbound event, so re-processing the same event publishes it once.
+ * Other channels' messages publish nothing (yet).
  */
 @Injectable()
-export class InstagramMessageBridge {
-  private readonly logger = new Logger(InstagramMessageBridge.name);
+export class MessageStoredPublisher extends MessageStoredListener {
+  private readonly logger = new Logger(MessageStoredPublisher.name);
   /** Inbound events published by this process: a job re-run (reply pacing defers often) skips the trigger. */
   private readonly published = new Set<string>();
 
   /** Messages processed at the same time share one statement and one `addBulk` (group commit). */
-  private readonly batch = new GroupCommit<ReceivedMessage, void>(
+  private readonly batch = new GroupCommit<StoredMessage, void>(
     async (messages) => {
       await this.publisher.publishMany(
         OutboundEventType.InstagramMessageReceived,
@@ -51,14 +44,16 @@ export class InstagramMessageBridge {
   constructor(
     private readonly publisher: OutboundEventPublisher,
     private readonly subscriptions: SubscriptionCheck,
-  ) {}
+  ) {
+    super();
+  }
 
   /**
    * Publishes, trying again shortly on a failure. It never throws: the inbound event may be marked
    * processed by the time this settles, and a failure must not turn a processed message into a failed one.
    */
-  async messageReceived(message: ReceivedMessage): Promise<void> {
-    if (this.published.has(message.eventId)) return;
+  async messageStored(message: StoredMessage): Promise<void> {
+    if (message.provider !== 'instagram' || this.published.has(message.eventId)) return;
     if (!(await this.subscriptions.anyFor(OutboundEventType.InstagramMessageReceived).catch(() => true))) return;
     for (let attempt = 1; ; attempt++) {
       try {

@@ -1,0 +1,34 @@
+import { Global, Module } from '@nestjs/common';
+import { LoggerModule } from 'nestjs-pino';
+import { AuthModule } from './auth/auth.module';
+import { AppConfig } from './config/app-config';
+import { AppConfigModule } from './config/config.module';
+import { DataCipher } from './crypto/data-cipher';
+import { DatabaseModule } from './database/database.module';
+import { loggerParams } from './logging/logging';
+import { MetricsModule } from './metrics/metrics.module';
+import { QueueModule } from './queue/queue.module';
+import { RedisModule } from './redis/redis.module';
+
+/** What every Switchboard process stands on: configuration, logs, Postgres, Redis and BullMQ, API keys, metrics, the cipher. */
+@Global()
+@Module({
+  imports: [
+    AppConfigModule,
+    LoggerModule.forRootAsync({ inject: [AppConfig], useFactory: loggerParams }),
+    DatabaseModule,
+    RedisModule,
+    QueueModule,
+    AuthModule,
+    MetricsModule,
+  ],
+  providers: [
+    {
+      provide: DataCipher,
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => new DataCipher(config.encryptionKey),
+    },
+  ],
+  exports: [DataCipher],
+})
+export class PlatformModule {}
