@@ -6,6 +6,8 @@ import { DeadLettersModule } from './dead-letters/dead-letters.module';
 import { InboundPorts } from './inbound/inbound-ports';
 import { InboundWorkerModule } from './inbound/inbound-worker.module';
 import { InboundModule } from './inbound/inbound.module';
+import { InboundDeadLetterReplayer } from './inbound/replay/dead-letter.replayer';
+import { InboundReplayModule } from './inbound/replay/inbound-replay.module';
 import { AdminModule } from './ops/admin/admin.module';
 import { ErasureModule } from './ops/erasure/erasure.module';
 import { HealthModule } from './ops/health/health.module';
@@ -33,7 +35,7 @@ const consumers = [InboundWorkerModule.register(inboundPorts), OutboundWorkerMod
 /** The API's HTTP surfaces. */
 const surfaces = [
   InboundModule.register(inboundPorts),
-  DeadLettersApiModule,
+  DeadLettersApiModule.register({ replayer: { module: InboundReplayModule, use: InboundDeadLetterReplayer } }),
   AdminModule,
   AuditLogModule,
   UiModule,

@@ -1,30 +1,19 @@
-import {
-  BadRequestException,
-  ConflictException,
-  Injectable,
-  Logger,
-  NotFoundException,
-  OnModuleDestroy,
-  ServiceUnavailableException,
-} from '@nestjs/common';
+import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { AuditAction } from '../audit/audit-actions';
 import { AuditService } from '../audit/audit.service';
 import { Actor } from '../platform/auth/api-key';
 import { DataCipher } from '../platform/crypto/data-cipher';
 import { uuidv7 } from '../platform/crypto/ids';
 import { AppConfig } from '../platform/config/app-config';
-import { EventToStore } from '../inbound/store/inbound-event.repository';
-import { InboundEventProducer } from '../inbound/queue/inbound-event.producer';
-import { MalformedEnvelopeError, ParsedEvent } from '../providers/channel-provider';
-import { INBOUND_PROVIDERS } from '../providers/inbound-providers';
 import { DeadLetterAlert } from './dead-letter-alert';
+import { DeadLetterError } from './dead-letter.errors';
+import { DeadLetterReplayer } from './dead-letter-replayer.port';
 import {
   DeadLetterDetailRecord,
   DeadLetterFilter,
   DeadLetterPosition,
   DeadLetterRecord,
   DeadLetterRepository,
-  ReplayedLetter,
 } from './dead-letter.repository';
 
 /** Rows per page of a bulk replay (one statement and one addBulk each). */
@@ -74,9 +63,8 @@ export interface BulkReplay {
 
 /**
  * What an operator can do with dead letters: list, inspect, read the payload (audited every time),
- * replay (one or in bulk, paced) and purge (never younger than DLQ_RETENTION_DAYS).
- * A replay sends the event back through the normal processor and its idempotency: a reply already sent is
- * never sent again.
+ * replay (one or in bulk, paced, through the DeadLetterReplayer port) and purge (never younger than
+ * DLQ_RETENTION_DAYS). Failures are DeadLetterErrors; the controller turns them into HTTP answers.
  */
 @Injectable()
 export class DeadLetterService implements OnModuleDestroy {
@@ -88,7 +76,7 @@ export class DeadLetterService implements OnModuleDestroy {
   constructor(
     private readonly config: AppConfig,
     private readonly deadLetters: DeadLetterRepository,
-    private readonly producer: InboundEventProducer,
+    private readonly replayer: DeadLetterReplayer,
     private readonly cipher: DataCipher,
     private readonly audit: AuditService,
     private readonly alert: DeadLetterAlert,
@@ -106,7 +94,7 @@ export class DeadLetterService implements OnModuleDestroy {
 
   async detail(id: string): Promise<DeadLetterDetailRecord> {
     const record = await this.deadLetters.find(id);
-    if (!record) throw new NotFoundException('no such dead letter');
+    if (!record) throw new DeadLetterError('not_found', 'no such dead letter');
     return record;
   }
 
@@ -132,21 +120,24 @@ export class DeadLetterService implements OnModuleDestroy {
     };
   }
 
-  /** Replays one dead letter: 404 when unknown, 409 when it is not pending or has no event to replay. */
+  /** Replays one dead letter: `not_found` when unknown, `conflict` when it is not pending or has no event to replay. */
   async replay(id: string, actor: Actor): Promise<ReplayResult> {
     const record = await this.detail(id);
     if (record.status !== 'pending') {
-      throw new ConflictException(`this dead letter is ${record.status}; only pending dead letters can be replayed`);
+      throw new DeadLetterError(
+        'conflict',
+        `this dead letter is ${record.status}; only pending dead letters can be replayed`,
+      );
     }
     if (record.deliveryId) {
-      throw new ConflictException(
+      throw new DeadLetterError(
+        'conflict',
         `an outbound delivery: retry it with POST /endpoints/${record.endpointId}/deliveries/${record.deliveryId}/retry`,
       );
     }
     if (!record.eventId) return this.replayReceipt(record, actor);
-    const [replayed] = await this.deadLetters.markReplayed([id], actor.name, null);
-    if (!replayed) throw new ConflictException('this dead letter is being replayed by another request');
-    const [jobId] = await this.enqueue([replayed], actor.name);
+    const [replayed] = await this.replayer.replayEvents([id], actor.name, null);
+    if (!replayed) throw new DeadLetterError('conflict', 'this dead letter is being replayed by another request');
     this.logger.log({
       msg: 'dead letter replayed',
       deadLetterId: id,
@@ -155,7 +146,7 @@ export class DeadLetterService implements OnModuleDestroy {
       correlationId: actor.correlationId,
     });
     void this.alert.check().catch(() => undefined);
-    return { id, eventId: replayed.eventId, jobId, eventIds: [replayed.eventId] };
+    return { id, eventId: replayed.eventId, jobId: replayed.jobId, eventIds: [replayed.eventId] };
   }
 
   /**
@@ -163,47 +154,31 @@ export class DeadLetterService implements OnModuleDestroy {
    * events are stored and queued like a new delivery. 409 when it still cannot be read.
    */
   private async replayReceipt(record: DeadLetterDetailRecord, actor: Actor): Promise<ReplayResult> {
-    const provider = INBOUND_PROVIDERS.get(record.provider ?? '');
     const sealed = await this.deadLetters.sealedContent(record.id);
-    if (!record.receiptId || !provider || !sealed?.receiptBody) {
-      throw new ConflictException('this dead letter holds no event and no readable webhook body to replay');
+    if (!record.receiptId || !record.provider || !sealed?.receiptBody) {
+      throw new DeadLetterError('conflict', 'this dead letter holds no event and no readable webhook body to replay');
     }
-    let parsed: ParsedEvent[];
-    try {
-      parsed = provider.parse(JSON.parse(this.cipher.decryptText(sealed.receiptBody)), (value) =>
-        this.cipher.fingerprint(value),
-      );
-    } catch (error) {
-      const reason = error instanceof MalformedEnvelopeError ? error.reason : 'invalid_json';
-      throw new ConflictException(
-        `the stored webhook body still cannot be read (${reason}); there is no event to replay`,
-      );
-    }
-    const events: EventToStore[] = parsed.map((event) => ({
-      ...event,
-      id: uuidv7(),
-      sealedPayload: this.cipher.encryptJson(event.payload),
-    }));
-    const result = await this.deadLetters.replayReceipt(
-      { id: record.id, receiptId: record.receiptId, provider: provider.name, correlationId: record.correlationId },
-      events,
+    const insertedIds = await this.replayer.replayReceipt(
+      {
+        id: record.id,
+        receiptId: record.receiptId,
+        provider: record.provider,
+        correlationId: record.correlationId,
+        sealedBody: sealed.receiptBody,
+      },
       actor.name,
     );
-    if (!result) throw new ConflictException('this dead letter is being replayed by another request');
-    // New events: job id = event id, and the relay enqueues them if Redis refuses now.
-    await this.producer
-      .addAndMark(result.insertedIds.map((eventId) => ({ id: eventId, priority: 0 })))
-      .catch(() => this.logger.warn({ msg: 'replayed events left for the relay to enqueue', deadLetterId: record.id }));
+    if (!insertedIds) throw new DeadLetterError('conflict', 'this dead letter is being replayed by another request');
     this.logger.log({
       msg: 'malformed webhook replayed',
       deadLetterId: record.id,
-      events: result.insertedIds.length,
+      events: insertedIds.length,
       actor: actor.name,
       correlationId: actor.correlationId,
     });
     void this.alert.check().catch(() => undefined);
-    const [first] = result.insertedIds;
-    return { id: record.id, eventId: first ?? null, jobId: first ?? null, eventIds: result.insertedIds };
+    const [first] = insertedIds;
+    return { id: record.id, eventId: first ?? null, jobId: first ?? null, eventIds: insertedIds };
   }
 
   /** What a bulk replay would take: pending dead letters matching the selection. */
@@ -257,7 +232,7 @@ export class DeadLetterService implements OnModuleDestroy {
 
   bulkReplay(replayId: string): BulkReplay {
     const replay = this.bulkReplays.get(replayId);
-    if (!replay) throw new NotFoundException('no such bulk replay on this instance');
+    if (!replay) throw new DeadLetterError('not_found', 'no such bulk replay on this instance');
     return replay;
   }
 
@@ -297,12 +272,11 @@ export class DeadLetterService implements OnModuleDestroy {
       if (page.length === 0) break;
       const last = page[page.length - 1];
       after = { createdAt: last.position, id: last.id };
-      const replayed = await this.deadLetters.markReplayed(
+      const replayed = await this.replayer.replayEvents(
         page.map((row) => row.id),
         replay.actor,
         replay.replayId,
       );
-      await this.enqueue(replayed, replay.actor);
       replay.replayed += replayed.length;
       if (page.length < REPLAY_PAGE) break;
     }
@@ -319,29 +293,9 @@ export class DeadLetterService implements OnModuleDestroy {
 
   private async waitForQueueRoom(): Promise<void> {
     while (!this.stopping) {
-      const counts = await this.producer.queue.getJobCounts('waiting', 'prioritized');
-      if ((counts.waiting ?? 0) + (counts.prioritized ?? 0) <= REPLAY_HIGH_WATER) return;
+      if ((await this.replayer.waitingJobs()) <= REPLAY_HIGH_WATER) return;
       await new Promise((resolve) => setTimeout(resolve, REPLAY_POLL_MS));
     }
-  }
-
-  /**
-   * New job ids (`<event>-replay-<n>`): the failed job keeps the event's id in BullMQ. If Redis refuses
-   * the add, the replay is undone (the letters are pending again) and the caller gets a 503.
-   */
-  private async enqueue(letters: readonly ReplayedLetter[], actor: string): Promise<string[]> {
-    const jobs = letters.map((letter) => ({
-      id: letter.eventId,
-      priority: letter.priority,
-      jobId: `${letter.eventId}-replay-${letter.replayCount}`,
-    }));
-    try {
-      await this.producer.addJobs(jobs);
-    } catch {
-      await this.deadLetters.revertReplay(letters, actor);
-      throw new ServiceUnavailableException('the queue (Redis) is unavailable: nothing was replayed; try again later');
-    }
-    return jobs.map((job) => job.jobId);
   }
 
   async onModuleDestroy(): Promise<void> {
@@ -368,7 +322,7 @@ export function decodeCursor(cursor: string): DeadLetterPosition {
   } catch {
     // fall through
   }
-  throw new BadRequestException('invalid cursor');
+  throw new DeadLetterError('invalid', 'invalid cursor');
 }
 
 function minDate(a: Date | undefined, b: Date): Date {

@@ -1,4 +1,15 @@
-import { BadRequestException, Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Post,
+  Query,
+  UseFilters,
+} from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
@@ -11,6 +22,7 @@ import {
 import { Actor } from '../platform/auth/api-key';
 import { CurrentActor, Roles } from '../platform/auth/roles.decorator';
 import { DeadLetterFilter, DeadLetterRecord } from './dead-letter.repository';
+import { DeadLetterErrorFilter } from './dead-letter.errors';
 import { DeadLetterService } from './dead-letter.service';
 import {
   BulkReplayBody,
@@ -29,6 +41,7 @@ import {
 
 @ApiTags('dead letters')
 @Roles('ops')
+@UseFilters(DeadLetterErrorFilter)
 @Controller('admin/dead-letters')
 export class DeadLettersController {
   constructor(private readonly deadLetters: DeadLetterService) {}

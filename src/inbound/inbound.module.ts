@@ -5,7 +5,7 @@ import { WebhookRoute } from './http/webhook.route';
 import { WebhooksController } from './http/webhooks.controller';
 import { InboundPorts } from './inbound-ports';
 import { WebhookIngestService } from './ingest/webhook-ingest.service';
-import { VipSenders } from './priority/vip-senders';
+import { PriorityModule } from './priority/priority.module';
 import { ProcessingModule } from './processing/processing.module';
 import { BullMqEventDriver } from './queue/bullmq-event.driver';
 import { InboundEventQueue } from './queue/inbound-event.queue';
@@ -19,11 +19,16 @@ export class InboundModule {
   static register(ports: InboundPorts): DynamicModule {
     return {
       module: InboundModule,
-      imports: [ProvidersModule, EventStoreModule, InboundQueueModule, ProcessingModule.register(ports)],
+      imports: [
+        ProvidersModule,
+        EventStoreModule,
+        InboundQueueModule,
+        PriorityModule,
+        ProcessingModule.register(ports),
+      ],
       controllers: [WebhooksController],
       providers: [
         WebhookIngestService,
-        VipSenders,
         WebhookRoute,
         BullMqEventDriver,
         InlineEventDriver,

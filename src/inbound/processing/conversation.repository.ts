@@ -1,8 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { AuditEntry } from '../../audit/audit-actions';
 import { auditInsert, auditParams } from '../../audit/audit-sql';
+import { EventLetter, eventLetterParams, upsertEventLetter } from '../../dead-letters/dead-letter.sql';
 import { GroupCommit } from '../../platform/database/group-commit';
 import { Sql } from '../../platform/database/sql';
+import { completeEvents, failEvent } from '../store/event-store.sql';
+import { failReply } from './reply.sql';
 
 export type ReplyStatus = 'sending' | 'retrying' | 'sent' | 'failed' | 'unknown' | 'skipped';
 
@@ -236,9 +239,7 @@ export class ConversationRepository {
            FROM finished f
           WHERE r.event_id = f.event_id AND r.status IN ('sending', 'retrying')
        ), event AS (
-         UPDATE inbound_events e SET status = 'processed', processed_at = now(), last_error_category = NULL
-           FROM finished f
-          WHERE e.id = f.event_id AND e.status = 'processing'
+         ${completeEvents('finished', 'event_id')}
        )
        ${auditInsert(6)}`,
       [
@@ -249,6 +250,24 @@ export class ConversationRepository {
         items.map((item) => item.reply.httpStatus ?? null),
         ...auditParams(items.flatMap((item) => item.audit)),
       ],
+    );
+  }
+
+  /**
+   * Dead-letters an inbound event in one statement: the record (or, if one is already pending for the
+   * event, its attempt figures), the event and its reply marked failed, and the audit entries.
+   */
+  async deadLetterEvent(letter: EventLetter, audit: readonly AuditEntry[]): Promise<void> {
+    await this.db.query(
+      `WITH letter AS (
+         ${upsertEventLetter(1)}
+       ), event AS (
+         ${failEvent('$3', '$6')}
+       ), reply AS (
+         ${failReply('$3', '$6')}
+       )
+       ${auditInsert(10)}`,
+      [...eventLetterParams(letter), ...auditParams(audit)],
     );
   }
 

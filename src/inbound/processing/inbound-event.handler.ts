@@ -7,7 +7,6 @@ import { ClassifiedFailure, classifyUnexpected } from '../../platform/failure';
 import { uuidv7 } from '../../platform/crypto/ids';
 import { AppConfig } from '../../platform/config/app-config';
 import { ConversationRepository, RecordedMessage } from './conversation.repository';
-import { DeadLetterRepository } from '../../dead-letters/dead-letter.repository';
 import { ClaimedEvent, InboundEventRepository } from '../store/inbound-event.repository';
 import { MetricsService } from '../../platform/metrics/metrics.service';
 import { ChannelProvider } from '../../providers/channel-provider';
@@ -73,7 +72,6 @@ export class InboundEventHandler {
     private readonly cipher: DataCipher,
     private readonly events: InboundEventRepository,
     private readonly conversations: ConversationRepository,
-    private readonly deadLetters: DeadLetterRepository,
     private readonly audit: AuditService,
     private readonly pacer: SendPacer,
     private readonly providers: ChannelProviders,
@@ -329,7 +327,7 @@ export class InboundEventHandler {
       return failure;
     }
     this.logger.error({ msg: 'event dead-lettered', ...log, error: failure.message });
-    await this.deadLetters.deadLetterInboundEvent(
+    await this.conversations.deadLetterEvent(
       {
         id: uuidv7(),
         source: 'inbound',

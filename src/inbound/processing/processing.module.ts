@@ -1,5 +1,4 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { DeadLettersModule } from '../../dead-letters/dead-letters.module';
 import { ProvidersModule } from '../../providers/providers.module';
 import { InboundPorts } from '../inbound-ports';
 import { EventStoreModule } from '../store/event-store.module';
@@ -14,7 +13,7 @@ export class ProcessingModule {
   static register(ports: InboundPorts): DynamicModule {
     return {
       module: ProcessingModule,
-      imports: [EventStoreModule, DeadLettersModule, ProvidersModule, ports.messageStored.module],
+      imports: [EventStoreModule, ProvidersModule, ports.messageStored.module],
       providers: [
         InboundEventHandler,
         ConversationRepository,

@@ -2,7 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { GroupCommit } from '../../platform/database/group-commit';
 import { Sql } from '../../platform/database/sql';
 import { AuditAction, AuditEntry } from '../../audit/audit-actions';
-import { auditInsert, auditParams } from '../../audit/audit-sql';
+import { auditInsert, auditParams, auditRows, insertAudit } from '../../audit/audit-sql';
+import { insertMalformedLetters } from '../../dead-letters/dead-letter.sql';
+import { EventRow, eventRowParams, storeEvents } from './event-store.sql';
 import { EventChannel, EventKind } from '../../providers/channel-provider';
 
 export interface ReceiptToStore {
@@ -67,45 +69,51 @@ export class InboundEventRepository {
    * (one round trip, one commit). Returns the ids of the events that were new.
    */
   async storeReceipts(receipts: readonly ReceiptToStore[]): Promise<Set<string>> {
-    const events = receipts.flatMap((receipt) => receipt.events.map((event) => ({ receipt, event })));
+    const events: EventRow[] = receipts.flatMap((receipt) =>
+      receipt.events.map((event) => ({
+        ...event,
+        receiptId: receipt.id,
+        provider: receipt.provider,
+        correlationId: receipt.correlationId,
+        priority: event.priority ?? 0,
+      })),
+    );
     const malformed = receipts.filter((receipt) => receipt.parseError !== null);
     const rows = await this.db.query<{ id: string }>(
       `WITH receipts AS (
          INSERT INTO webhook_receipts (id, provider, correlation_id, body_bytes, event_count, body, parse_error)
          SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::int[], $6::bytea[], $7::text[])
-       ), incoming AS (
-         SELECT * FROM unnest($8::uuid[], $9::uuid[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[],
-                              $15::text[], $16::text[], $17::text[], $18::timestamptz[], $19::bytea[], $20::text[],
-                              $26::smallint[])
-                AS i(id, receipt_id, provider, kind, channel, idempotency_key, account_id, sender_id, recipient_id,
-                     meta_message_id, occurred_at, payload, correlation_id, priority)
-       ), inserted AS (
-         INSERT INTO inbound_events (id, receipt_id, provider, kind, channel, idempotency_key, account_id, sender_id,
-                                     recipient_id, meta_message_id, occurred_at, payload, correlation_id, priority)
-         SELECT * FROM incoming
-         ON CONFLICT (idempotency_key) DO NOTHING
-         RETURNING id
-       ), outbox AS (
-         INSERT INTO inbound_enqueue_outbox (event_id) SELECT id FROM inserted
-       ), malformed AS (
-         INSERT INTO dead_letters (id, source, receipt_id, provider, correlation_id, category, error, attempts)
-         SELECT id, 'inbound', receipt_id, provider, correlation_id, 'malformed', error, 0
-         FROM unnest($21::uuid[], $22::uuid[], $23::text[], $24::text[], $25::text[])
-              AS m(id, receipt_id, provider, correlation_id, error)
+       ), ${storeEvents(8)}, malformed AS (
+         SELECT * FROM unnest($22::uuid[], $23::uuid[], $24::text[], $25::text[], $26::text[])
+                AS m(id, receipt_id, provider, correlation_id, error)
+       ), letters AS (
+         ${insertMalformedLetters('malformed')}
        ), audited AS (
-         INSERT INTO audit_log (action, outcome, provider, event_id, correlation_id, metadata)
-         SELECT CASE WHEN n.id IS NULL THEN '${AuditAction.EventDuplicate}' ELSE '${AuditAction.EventReceived}' END,
-                CASE WHEN n.id IS NULL THEN 'duplicate' ELSE 'success' END,
-                i.provider, coalesce(n.id, original.id), i.correlation_id,
-                jsonb_build_object('kind', i.kind, 'channel', i.channel, 'receiptId', i.receipt_id)
-         FROM incoming i
-         LEFT JOIN inserted n ON n.id = i.id
-         LEFT JOIN inbound_events original ON n.id IS NULL AND original.idempotency_key = i.idempotency_key
-         UNION ALL
-         SELECT '${AuditAction.WebhookMalformed}', 'failure', m.provider, NULL, m.correlation_id,
-                jsonb_build_object('receiptId', m.receipt_id, 'reason', m.error, 'deadLetterId', m.id)
-         FROM unnest($21::uuid[], $22::uuid[], $23::text[], $24::text[], $25::text[])
-              AS m(id, receipt_id, provider, correlation_id, error)
+         ${insertAudit(
+           auditRows(
+             {
+               action: `CASE WHEN n.id IS NULL THEN '${AuditAction.EventDuplicate}' ELSE '${AuditAction.EventReceived}' END`,
+               outcome: `CASE WHEN n.id IS NULL THEN 'duplicate' ELSE 'success' END`,
+               provider: 'i.provider',
+               event_id: 'coalesce(n.id, original.id)',
+               correlation_id: 'i.correlation_id',
+               metadata: `jsonb_build_object('kind', i.kind, 'channel', i.channel, 'receiptId', i.receipt_id)`,
+             },
+             `FROM incoming i
+              LEFT JOIN inserted n ON n.id = i.id
+              LEFT JOIN inbound_events original ON n.id IS NULL AND original.idempotency_key = i.idempotency_key`,
+           ),
+           auditRows(
+             {
+               action: `'${AuditAction.WebhookMalformed}'`,
+               outcome: `'failure'`,
+               provider: 'm.provider',
+               correlation_id: 'm.correlation_id',
+               metadata: `jsonb_build_object('receiptId', m.receipt_id, 'reason', m.error, 'deadLetterId', m.id)`,
+             },
+             'FROM malformed m',
+           ),
+         )}
        )
        SELECT id FROM inserted`,
       [
@@ -116,25 +124,12 @@ export class InboundEventRepository {
         receipts.map((receipt) => receipt.events.length),
         receipts.map((receipt) => receipt.sealedBody),
         receipts.map((receipt) => receipt.parseError),
-        events.map(({ event }) => event.id),
-        events.map(({ receipt }) => receipt.id),
-        events.map(({ receipt }) => receipt.provider),
-        events.map(({ event }) => event.kind),
-        events.map(({ event }) => event.channel),
-        events.map(({ event }) => event.idempotencyKey),
-        events.map(({ event }) => event.accountId),
-        events.map(({ event }) => event.senderId),
-        events.map(({ event }) => event.recipientId),
-        events.map(({ event }) => event.metaMessageId),
-        events.map(({ event }) => event.occurredAt),
-        events.map(({ event }) => event.sealedPayload),
-        events.map(({ receipt }) => receipt.correlationId),
+        ...eventRowParams(events),
         malformed.map((receipt) => receipt.events[0]?.id ?? receipt.id),
         malformed.map((receipt) => receipt.id),
         malformed.map((receipt) => receipt.provider),
         malformed.map((receipt) => receipt.correlationId),
         malformed.map((receipt) => receipt.parseError),
-        events.map(({ event }) => event.priority ?? 0),
       ],
     );
     return new Set(rows.map((row) => row.id));

@@ -3,7 +3,7 @@ import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
 import { Queue } from 'bullmq';
-import { DeadLetterRepository } from '../../dead-letters/dead-letter.repository';
+import { DeadLetterAlert } from '../../dead-letters/dead-letter-alert';
 import { QueueName } from '../../platform/queue/queue-names';
 import { DependencyHealth } from './dependency-health';
 
@@ -13,7 +13,7 @@ export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly dependencies: DependencyHealth,
-    private readonly deadLetters: DeadLetterRepository,
+    private readonly deadLetters: DeadLetterAlert,
     @InjectQueue(QueueName.InboundEvents) private readonly queue: Queue,
   ) {}
 
@@ -47,7 +47,7 @@ export class HealthController {
           .getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized')
           .catch(() => null)
       : null;
-    const deadLetters = await this.deadLetters.countPending().catch(() => null);
+    const deadLetters = await this.deadLetters.check().catch(() => null);
     return {
       queue: {
         name: this.queue.name,

@@ -1,0 +1,32 @@
+/** A pending event dead letter put back in the pipeline, with the job that now carries its event. */
+export interface ReplayedEvent {
+  id: string;
+  eventId: string;
+  jobId: string;
+}
+
+/** A malformed-body dead letter to read again. */
+export interface ReceiptLetter {
+  id: string;
+  receiptId: string;
+  provider: string;
+  correlationId: string | null;
+  sealedBody: Buffer;
+}
+
+/**
+ * Replays what inbound dead-lettered. Dead letters only keep the records; inbound implements this (it owns
+ * the events, their replies and the queue) and the composition binds it, so dead-letters never imports inbound.
+ * Errors are DeadLetterErrors.
+ */
+export abstract class DeadLetterReplayer {
+  /**
+   * Puts pending event dead letters back in the pipeline and queues them; locked or non-pending ones are
+   * skipped. When the queue refuses, nothing is replayed: `queue_unavailable`.
+   */
+  abstract replayEvents(ids: readonly string[], actor: string, bulkReplayId: string | null): Promise<ReplayedEvent[]>;
+  /** Parses the stored body again and stores its events: their ids, or null when the letter was not pending. */
+  abstract replayReceipt(letter: ReceiptLetter, actor: string): Promise<string[] | null>;
+  /** Jobs waiting on the inbound queue (a bulk replay waits while there are too many). */
+  abstract waitingJobs(): Promise<number>;
+}

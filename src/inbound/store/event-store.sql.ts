@@ -1,0 +1,99 @@
+import { EventChannel, EventKind } from '../../providers/channel-provider';
+
+/**
+ * SQL for writing the event store's tables from other statements (a webhook's receipt, a replayed body,
+ * processing's last write, a dead letter), so each stays one statement while the store is the only author
+ * of webhook_receipts, inbound_events and inbound_enqueue_outbox. Parameters start at `first`.
+ */
+
+/** An event as the store writes it. */
+export interface EventRow {
+  id: string;
+  receiptId: string;
+  provider: string;
+  kind: EventKind;
+  channel: EventChannel;
+  idempotencyKey: string;
+  accountId: string | null;
+  senderId: string | null;
+  recipientId: string | null;
+  metaMessageId: string | null;
+  occurredAt: Date | null;
+  sealedPayload: Buffer;
+  correlationId: string;
+  /** Above 0: a VIP sender's event (inbound_events.priority), kept by the relay and replays. */
+  priority: number;
+}
+
+/**
+ * Three CTEs: `incoming` (the rows, 14 parameters from `first`), `inserted` (the ids of those whose
+ * idempotency key was new; only when `when` holds) and `outbox` (the new ones, for the queue).
+ */
+export function storeEvents(first: number, when = 'true'): string {
+  const p = (offset: number) => `$${first + offset}`;
+  return `incoming AS (
+         SELECT * FROM unnest(${p(0)}::uuid[], ${p(1)}::uuid[], ${p(2)}::text[], ${p(3)}::text[], ${p(4)}::text[],
+                              ${p(5)}::text[], ${p(6)}::text[], ${p(7)}::text[], ${p(8)}::text[], ${p(9)}::text[],
+                              ${p(10)}::timestamptz[], ${p(11)}::bytea[], ${p(12)}::text[], ${p(13)}::smallint[])
+                AS i(id, receipt_id, provider, kind, channel, idempotency_key, account_id, sender_id, recipient_id,
+                     meta_message_id, occurred_at, payload, correlation_id, priority)
+       ), inserted AS (
+         INSERT INTO inbound_events (id, receipt_id, provider, kind, channel, idempotency_key, account_id, sender_id,
+                                     recipient_id, meta_message_id, occurred_at, payload, correlation_id, priority)
+         SELECT * FROM incoming WHERE ${when}
+         ON CONFLICT (idempotency_key) DO NOTHING
+         RETURNING id
+       ), outbox AS (
+         INSERT INTO inbound_enqueue_outbox (event_id) SELECT id FROM inserted
+       )`;
+}
+
+export function eventRowParams(rows: readonly EventRow[]): unknown[] {
+  return [
+    rows.map((row) => row.id),
+    rows.map((row) => row.receiptId),
+    rows.map((row) => row.provider),
+    rows.map((row) => row.kind),
+    rows.map((row) => row.channel),
+    rows.map((row) => row.idempotencyKey),
+    rows.map((row) => row.accountId),
+    rows.map((row) => row.senderId),
+    rows.map((row) => row.recipientId),
+    rows.map((row) => row.metaMessageId),
+    rows.map((row) => row.occurredAt),
+    rows.map((row) => row.sealedPayload),
+    rows.map((row) => row.correlationId),
+    rows.map((row) => row.priority),
+  ];
+}
+
+/** A malformed receipt whose body now parses: it loses its parse error (`receipt`, `eventCount`: SQL expressions). */
+export function markReceiptParsed(receipt: string, eventCount: string, when: string): string {
+  return `UPDATE webhook_receipts SET parse_error = NULL, event_count = ${eventCount} WHERE id = ${receipt} AND ${when}`;
+}
+
+/** The event failed for good (dead-lettered). */
+export function failEvent(eventId: string, category: string): string {
+  return `UPDATE inbound_events SET status = 'failed', last_error_category = ${category}, processed_at = now()
+          WHERE id = ${eventId}`;
+}
+
+/** Processed: the events of `relation` (its column `column` holds their ids) that were being processed. */
+export function completeEvents(relation: string, column: string): string {
+  return `UPDATE inbound_events e SET status = 'processed', processed_at = now(), last_error_category = NULL
+           FROM ${relation} f
+          WHERE e.id = f.${column} AND e.status = 'processing'`;
+}
+
+/** Failed events of the replayed letters (`letters`: a relation with `event_id`) back to `received`. */
+export function eventsBackToReceived(letters: string): string {
+  return `UPDATE inbound_events e
+            SET status = 'received', processed_at = NULL, last_error_category = NULL
+           FROM ${letters} m WHERE e.id = m.event_id AND e.status = 'failed'`;
+}
+
+/** Undoes eventsBackToReceived for the letters of a replay that could not be queued. */
+export function eventsBackToFailed(letters: string): string {
+  return `UPDATE inbound_events e SET status = 'failed', processed_at = now()
+           FROM ${letters} l WHERE e.id = l.event_id AND e.status = 'received'`;
+}
