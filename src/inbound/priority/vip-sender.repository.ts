@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AuditAction } from '../../audit/audit-actions';
+import { auditRows, insertAudit } from '../../audit/audit-sql';
 import { Sql } from '../../platform/database/sql';
 
 export interface VipSender {
@@ -34,8 +35,15 @@ export class VipSenderRepository {
          ON CONFLICT (provider, sender_id) DO UPDATE SET note = EXCLUDED.note
          RETURNING ${COLUMNS}
        ), audited AS (
-         INSERT INTO audit_log (action, outcome, provider, actor, metadata)
-         VALUES ('${AuditAction.VipSenderAdded}', 'success', $1, $4, jsonb_build_object('senderFingerprint', $5::text))
+         ${insertAudit(
+           auditRows({
+             action: `'${AuditAction.VipSenderAdded}'`,
+             outcome: `'success'`,
+             provider: '$1',
+             actor: '$4',
+             metadata: `jsonb_build_object('senderFingerprint', $5::text)`,
+           }),
+         )}
        )
        SELECT * FROM added`,
       [provider, senderId, note, actor, senderFingerprint],
@@ -49,9 +57,18 @@ export class VipSenderRepository {
       `WITH removed AS (
          DELETE FROM vip_senders WHERE provider = $1 AND sender_id = $2 RETURNING 1
        ), audited AS (
-         INSERT INTO audit_log (action, outcome, provider, actor, metadata)
-         SELECT '${AuditAction.VipSenderRemoved}', 'success', $1, $3, jsonb_build_object('senderFingerprint', $4::text)
-           FROM removed
+         ${insertAudit(
+           auditRows(
+             {
+               action: `'${AuditAction.VipSenderRemoved}'`,
+               outcome: `'success'`,
+               provider: '$1',
+               actor: '$3',
+               metadata: `jsonb_build_object('senderFingerprint', $4::text)`,
+             },
+             'FROM removed',
+           ),
+         )}
        )
        SELECT count(*)::int AS removed FROM removed`,
       [provider, senderId, actor, senderFingerprint],

@@ -30,6 +30,10 @@ export class VipSenders implements OnApplicationBootstrap, OnModuleDestroy {
     this.timer.unref();
   }
 
+  configuredIds(): string[] {
+    return [...this.configured];
+  }
+
   priorityOf(provider: string, senderId: string | null): number {
     if (!senderId) return 0;
     return this.configured.has(senderId) || this.stored.has(`${provider}:${senderId}`) ? VIP_PRIORITY : 0;

@@ -1,13 +1,12 @@
 import { Module } from '@nestjs/common';
-import { VipSenderRepository } from '../../inbound/priority/vip-sender.repository';
+import { PriorityModule } from '../../inbound/priority/priority.module';
 import { OpsMetricsModule } from '../metrics/ops-metrics.module';
 import { QueuesController } from './queues.controller';
 import { VipSendersController } from './vip-senders.controller';
 
 /** Ops surfaces of the API process: queues and jobs, VIP senders. */
 @Module({
-  imports: [OpsMetricsModule],
+  imports: [OpsMetricsModule, PriorityModule],
   controllers: [QueuesController, VipSendersController],
-  providers: [VipSenderRepository],
 })
 export class AdminModule {}

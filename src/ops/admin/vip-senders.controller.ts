@@ -2,26 +2,20 @@ import { Body, Controller, Delete, Get, HttpCode, NotFoundException, Param, Post
 import { ApiNoContentResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Actor } from '../../platform/auth/api-key';
 import { CurrentActor, Roles } from '../../platform/auth/roles.decorator';
-import { DataCipher } from '../../platform/crypto/data-cipher';
-import { AppConfig } from '../../platform/config/app-config';
 import { VipSenderBody, VipSenderDto, VipSenderParams, VipSendersDto } from './vip-sender.dto';
-import { VipSenderRepository } from '../../inbound/priority/vip-sender.repository';
+import { VipSenderService } from '../../inbound/priority/vip-sender.service';
 
 @ApiTags('vip senders')
 @Roles('ops')
 @Controller('admin/vip-senders')
 export class VipSendersController {
-  constructor(
-    private readonly vipSenders: VipSenderRepository,
-    private readonly config: AppConfig,
-    private readonly cipher: DataCipher,
-  ) {}
+  constructor(private readonly vipSenders: VipSenderService) {}
 
   @Get()
   @ApiOperation({ summary: 'Senders whose events are processed before everyone else’s' })
   @ApiOkResponse({ type: VipSendersDto })
   async list(): Promise<VipSendersDto> {
-    return { items: await this.vipSenders.list(), fromConfig: [...this.config.vipSenderIds] };
+    return { items: await this.vipSenders.list(), fromConfig: this.vipSenders.fromConfig() };
   }
 
   @Post()
@@ -29,8 +23,7 @@ export class VipSendersController {
   @ApiOkResponse({ type: VipSenderDto })
   @HttpCode(200)
   add(@Body() body: VipSenderBody, @CurrentActor() actor: Actor): Promise<VipSenderDto> {
-    const fingerprint = this.cipher.fingerprint(body.senderId);
-    return this.vipSenders.add(body.provider, body.senderId, body.note ?? null, actor.name, fingerprint);
+    return this.vipSenders.add(body.provider, body.senderId, body.note ?? null, actor.name);
   }
 
   @Delete(':provider/:senderId')
@@ -39,8 +32,7 @@ export class VipSendersController {
   @ApiNoContentResponse()
   @ApiNotFoundResponse()
   async remove(@Param() params: VipSenderParams, @CurrentActor() actor: Actor): Promise<void> {
-    const fingerprint = this.cipher.fingerprint(params.senderId);
-    if (!(await this.vipSenders.remove(params.provider, params.senderId, actor.name, fingerprint))) {
+    if (!(await this.vipSenders.remove(params.provider, params.senderId, actor.name))) {
       throw new NotFoundException('no such VIP sender');
     }
   }
