@@ -1,3 +1,4 @@
+import { RowBatch } from '../platform/database/row-batch';
 import { AuditEntry } from './audit-actions';
 
 /** audit_log's columns, in the one order every insert writes them. */
@@ -50,3 +51,12 @@ export function insertAudit(...selects: string[]): string {
   return `INSERT INTO audit_log (${COLUMN_LIST})
          ${selects.join('\n         UNION ALL\n         ')}`;
 }
+
+/** audit_log is append-only: its trigger lets a transaction delete only after this (retention, nothing else). */
+export const DECLARE_AUDIT_RETENTION = `SET LOCAL switchboard.audit_retention = 'on'`;
+
+/** Retention: audit entries that occurred before the cutoff (in a transaction that ran DECLARE_AUDIT_RETENTION). */
+export const expireAuditEntries: RowBatch = {
+  pick: `SELECT id FROM audit_log WHERE occurred_at < $1 ORDER BY occurred_at`,
+  change: `DELETE FROM audit_log a USING doomed WHERE a.id = doomed.id`,
+};

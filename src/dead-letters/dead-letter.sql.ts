@@ -1,3 +1,5 @@
+import { RowBatch } from '../platform/database/row-batch';
+
 /**
  * SQL for writing dead_letters from other rooms' statements, so that a write that spans tables stays one
  * statement (and one commit) while dead-letters remains the table's only author. Parameter numbers start
@@ -120,3 +122,9 @@ export function revertLettersReplayed(ids: string): string {
           WHERE id = ANY(${ids}::uuid[]) AND status = 'replayed'
           RETURNING id, event_id, provider, correlation_id`;
 }
+
+/** Retention: dead letters created before the cutoff. */
+export const expireDeadLetters: RowBatch = {
+  pick: `SELECT id FROM dead_letters WHERE created_at < $1 ORDER BY created_at`,
+  change: `DELETE FROM dead_letters d USING doomed WHERE d.id = doomed.id`,
+};

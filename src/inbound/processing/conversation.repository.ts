@@ -5,7 +5,7 @@ import { EventLetter, eventLetterParams, upsertEventLetter } from '../../dead-le
 import { GroupCommit } from '../../platform/database/group-commit';
 import { Sql } from '../../platform/database/sql';
 import { completeEvents, failEvent } from '../store/event-store.sql';
-import { failReply } from './reply.sql';
+import { failReply } from './conversation.sql';
 
 export type ReplyStatus = 'sending' | 'retrying' | 'sent' | 'failed' | 'unknown' | 'skipped';
 

@@ -7,7 +7,7 @@ import {
   revertLettersReplayed,
 } from '../../dead-letters/dead-letter.sql';
 import { Sql } from '../../platform/database/sql';
-import { repliesBackToFailed, repliesBackToRetrying } from '../processing/reply.sql';
+import { repliesBackToFailed, repliesBackToRetrying } from '../processing/conversation.sql';
 import {
   EventRow,
   eventRowParams,

@@ -1,3 +1,4 @@
+import { RowBatch } from '../../platform/database/row-batch';
 import { EventChannel, EventKind } from '../../providers/channel-provider';
 
 /**
@@ -97,3 +98,43 @@ export function eventsBackToFailed(letters: string): string {
   return `UPDATE inbound_events e SET status = 'failed', processed_at = now()
            FROM ${letters} l WHERE e.id = l.event_id AND e.status = 'received'`;
 }
+
+/** Retention: raw bodies of receipts received before the cutoff. */
+export const expireReceiptBodies: RowBatch = {
+  pick: `SELECT id FROM webhook_receipts WHERE body IS NOT NULL AND received_at < $1 ORDER BY received_at`,
+  change: `UPDATE webhook_receipts r SET body = NULL FROM doomed WHERE r.id = doomed.id`,
+};
+
+/** Retention: payloads of events processed before the cutoff (nothing reads them again). */
+export const expireProcessedPayloads: RowBatch = {
+  pick: `SELECT id FROM inbound_events
+        WHERE payload IS NOT NULL AND status = 'processed' AND processed_at < $1 ORDER BY processed_at`,
+  change: `UPDATE inbound_events e SET payload = NULL FROM doomed WHERE e.id = doomed.id`,
+};
+
+/** Retention: payloads of dead-lettered events past the cutoff, unless a dead letter still waits to be replayed. */
+export const expireFailedPayloads: RowBatch = {
+  pick: `SELECT id FROM inbound_events e
+        WHERE payload IS NOT NULL AND status = 'failed' AND processed_at < $1
+          AND NOT EXISTS (SELECT 1 FROM dead_letters d WHERE d.event_id = e.id AND d.status = 'pending')
+        ORDER BY processed_at`,
+  change: `UPDATE inbound_events e SET payload = NULL FROM doomed WHERE e.id = doomed.id`,
+};
+
+/** Erasure: raw bodies of the receipts of events $1, and of receipts $2. */
+export const eraseReceiptBodies = `UPDATE webhook_receipts SET body = NULL
+          WHERE (id IN (SELECT receipt_id FROM inbound_events WHERE id = ANY($1::uuid[])) OR id = ANY($2::uuid[]))
+            AND body IS NOT NULL`;
+
+/** Erasure: payloads of events $1. */
+export const eraseEventPayloads = `UPDATE inbound_events SET payload = NULL WHERE id = ANY($1::uuid[]) AND payload IS NOT NULL`;
+
+/** Erasure: participant $2 becomes fingerprint $3 in events $1 ($4: $2 as a regular expression literal); unfinished ones end as failed ('erased'). */
+export const pseudonymiseEvents = `UPDATE inbound_events
+            SET sender_id = CASE WHEN sender_id = $2 THEN $3 ELSE sender_id END,
+                recipient_id = CASE WHEN recipient_id = $2 THEN $3 ELSE recipient_id END,
+                idempotency_key = regexp_replace(idempotency_key, '(^|:)' || $4 || '(:|$)', '\\1' || $3 || '\\2', 'g'),
+                status = CASE WHEN status IN ('received', 'processing') THEN 'failed' ELSE status END,
+                last_error_category = CASE WHEN status IN ('received', 'processing') THEN 'erased' ELSE last_error_category END,
+                processed_at = coalesce(processed_at, now())
+          WHERE id = ANY($1::uuid[])`;

@@ -2,6 +2,18 @@ import { Injectable } from '@nestjs/common';
 import { PoolClient } from 'pg';
 import { AuditEntry } from '../../audit/audit-actions';
 import { auditInsert, auditParams } from '../../audit/audit-sql';
+import {
+  eraseMessageContent,
+  deleteConversation,
+  moveMessages,
+  moveReplies,
+  pseudonymiseConversations,
+  pseudonymiseReplies,
+} from '../../inbound/processing/conversation.sql';
+import { eraseVipSender } from '../../inbound/priority/vip-sender.sql';
+import { eraseEventPayloads, eraseReceiptBodies, pseudonymiseEvents } from '../../inbound/store/event-store.sql';
+import { eraseEventAttempts, eraseEventDeliveries, eraseSystemEvents } from '../../outbound/delivery/delivery.sql';
+import { messageStoredKey } from '../../outbound/events/message-stored.publisher';
 import { Sql } from '../../platform/database/sql';
 
 export interface ErasureCounts {
@@ -29,7 +41,7 @@ const UNLINKED_PAGE = 500;
 const regexLiteral = (value: string) => value.replace(/[\\.^$|?*+()[\]{}]/g, '\\$&');
 
 /**
- * Erases one participant, in one transaction: message content, raw bodies and payloads go; their id
+ * Erases one participant, in one transaction of statements written by each table's owner (*.sql.ts): message content, raw bodies and payloads go; their id
  * is replaced by its keyed fingerprint everywhere it is stored, so rows stay countable but not personal.
  */
 @Injectable()
@@ -60,63 +72,27 @@ export class ErasureRepository {
         [provider, participantId, conversations],
       );
 
-      const messageContent = await count(
-        client,
-        `UPDATE messages SET content = NULL WHERE conversation_id = ANY($1::uuid[]) AND content IS NOT NULL`,
-        [conversations],
-      );
-      const receiptBodies = await count(
-        client,
-        `UPDATE webhook_receipts SET body = NULL
-          WHERE (id IN (SELECT receipt_id FROM inbound_events WHERE id = ANY($1::uuid[])) OR id = ANY($2::uuid[]))
-            AND body IS NOT NULL`,
-        [events, mentioning],
-      );
-      const eventPayloads = await count(
-        client,
-        `UPDATE inbound_events SET payload = NULL WHERE id = ANY($1::uuid[]) AND payload IS NOT NULL`,
-        [events],
-      );
+      const messageContent = await count(client, eraseMessageContent, [conversations]);
+      const receiptBodies = await count(client, eraseReceiptBodies, [events, mentioning]);
+      const eventPayloads = await count(client, eraseEventPayloads, [events]);
       // Unfinished events cannot be processed without their payload: finish them as failed ('erased').
       // Idempotency keys of reactions and reads embed the sender id: it is replaced too.
-      const pseudonymised = await count(
-        client,
-        `UPDATE inbound_events
-            SET sender_id = CASE WHEN sender_id = $2 THEN $3 ELSE sender_id END,
-                recipient_id = CASE WHEN recipient_id = $2 THEN $3 ELSE recipient_id END,
-                idempotency_key = regexp_replace(idempotency_key, '(^|:)' || $4 || '(:|$)', '\\1' || $3 || '\\2', 'g'),
-                status = CASE WHEN status IN ('received', 'processing') THEN 'failed' ELSE status END,
-                last_error_category = CASE WHEN status IN ('received', 'processing') THEN 'erased' ELSE last_error_category END,
-                processed_at = coalesce(processed_at, now())
-          WHERE id = ANY($1::uuid[])`,
-        [events, participantId, fingerprint, regexLiteral(participantId)],
-      );
-      const replies = await count(
-        client,
-        `UPDATE replies SET recipient_id = $3, updated_at = now()
-          WHERE (conversation_id = ANY($1::uuid[]) OR (provider = $4 AND recipient_id = $2)) AND recipient_id = $2`,
-        [conversations, participantId, fingerprint, provider],
-      );
-
-      const vipSenders = await count(client, `DELETE FROM vip_senders WHERE provider = $1 AND sender_id = $2`, [
-        provider,
+      const pseudonymised = await count(client, pseudonymiseEvents, [
+        events,
         participantId,
+        fingerprint,
+        regexLiteral(participantId),
       ]);
+      const replies = await count(client, pseudonymiseReplies, [conversations, participantId, fingerprint, provider]);
+
+      const vipSenders = await count(client, eraseVipSender, [provider, participantId]);
 
       // What subscribers were told about their messages carries their id (sealed): our copies go.
-      const outbound = await ids(
-        client,
-        `DELETE FROM outbound_events WHERE publisher = 'system' AND idempotency_key = ANY($1::text[]) RETURNING id`,
-        [events.map((id) => `instagram.message.received:${id}`)],
-      );
+      const outbound = await ids(client, eraseSystemEvents, [events.map(messageStoredKey)]);
       // Through the deliveries (both lookups indexed): outbound_attempts has no index on event_id, and a
       // sequential scan of every attempt ever stored would hold this transaction for seconds.
-      await client.query(
-        `DELETE FROM outbound_attempts
-          WHERE delivery_id IN (SELECT id FROM outbound_deliveries WHERE event_id = ANY($1::uuid[]))`,
-        [outbound],
-      );
-      await client.query(`DELETE FROM outbound_deliveries WHERE event_id = ANY($1::uuid[])`, [outbound]);
+      await client.query(eraseEventAttempts, [outbound]);
+      await client.query(eraseEventDeliveries, [outbound]);
 
       // A conversation pseudonymised by an earlier erasure (the patient wrote again since) absorbs this one.
       const merges = await client.query<{ from_id: string; to_id: string }>(
@@ -126,14 +102,11 @@ export class ErasureRepository {
         [conversations, fingerprint],
       );
       for (const { from_id, to_id } of merges.rows) {
-        await client.query(`UPDATE messages SET conversation_id = $2 WHERE conversation_id = $1`, [from_id, to_id]);
-        await client.query(`UPDATE replies SET conversation_id = $2 WHERE conversation_id = $1`, [from_id, to_id]);
-        await client.query(`DELETE FROM conversations WHERE id = $1`, [from_id]);
+        await client.query(moveMessages, [from_id, to_id]);
+        await client.query(moveReplies, [from_id, to_id]);
+        await client.query(deleteConversation, [from_id]);
       }
-      await client.query(`UPDATE conversations SET participant_id = $2 WHERE id = ANY($1::uuid[])`, [
-        conversations,
-        fingerprint,
-      ]);
+      await client.query(pseudonymiseConversations, [conversations, fingerprint]);
 
       const counts: ErasureCounts = {
         conversations: conversations.length,

@@ -8,6 +8,11 @@ import { SubscriptionCheck } from '../endpoints/subscription-check';
 
 const RETRIES = 3;
 
+/** The idempotency key of the event published about an inbound event (erasure deletes it by this key). */
+export function messageStoredKey(eventId: string): string {
+  return `instagram.message.received:${eventId}`;
+}
+
 /**
  * Tells subscribers an Instagram message arrived (`instagram.message.received`): ids and timing only, never
  * the text or attachments. Keyed by the inbound event, so re-processing the same event publishes it once.
@@ -32,7 +37,7 @@ export class MessageStoredPublisher extends MessageStoredListener {
             senderId: message.senderId,
             occurredAt: message.occurredAt.toISOString(),
           },
-          idempotencyKey: `instagram.message.received:${message.eventId}`,
+          idempotencyKey: messageStoredKey(message.eventId),
           correlationId: message.correlationId,
         })),
       );

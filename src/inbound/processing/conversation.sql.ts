@@ -1,0 +1,46 @@
+import { RowBatch } from '../../platform/database/row-batch';
+
+/** SQL for writing conversations, messages and replies from other statements (a dead letter, a replay, retention, erasure), processing being their only author. */
+
+/** The event's unfinished reply failed with it (`eventId`, `category`: SQL expressions). */
+export function failReply(eventId: string, category: string): string {
+  return `UPDATE replies SET status = 'failed', last_error_category = ${category}, updated_at = now()
+          WHERE event_id = ${eventId} AND status IN ('sending', 'retrying')`;
+}
+
+/** Failed replies of the replayed letters (`letters`: a relation with `event_id`) may be sent again; a sent one is never touched. */
+export function repliesBackToRetrying(letters: string): string {
+  return `UPDATE replies r SET status = 'retrying', updated_at = now()
+           FROM ${letters} m WHERE r.event_id = m.event_id AND r.status = 'failed'`;
+}
+
+/** Undoes repliesBackToRetrying for a replay that could not be queued. */
+export function repliesBackToFailed(letters: string): string {
+  return `UPDATE replies r SET status = 'failed', updated_at = now()
+           FROM ${letters} l WHERE r.event_id = l.event_id AND r.status = 'retrying'`;
+}
+
+/** Retention: message text sent before the cutoff. */
+export const expireMessageContent: RowBatch = {
+  pick: `SELECT id FROM messages WHERE content IS NOT NULL AND sent_at < $1 ORDER BY sent_at`,
+  change: `UPDATE messages m SET content = NULL FROM doomed WHERE m.id = doomed.id`,
+};
+
+/** Erasure: the text of the messages of conversations $1. */
+export const eraseMessageContent = `UPDATE messages SET content = NULL WHERE conversation_id = ANY($1::uuid[]) AND content IS NOT NULL`;
+
+/** Erasure: participant $2 becomes fingerprint $3 as the recipient of replies in conversations $1 or of provider $4. */
+export const pseudonymiseReplies = `UPDATE replies SET recipient_id = $3, updated_at = now()
+          WHERE (conversation_id = ANY($1::uuid[]) OR (provider = $4 AND recipient_id = $2)) AND recipient_id = $2`;
+
+/** Erasure: messages of conversation $1 move to conversation $2. */
+export const moveMessages = `UPDATE messages SET conversation_id = $2 WHERE conversation_id = $1`;
+
+/** Erasure: replies of conversation $1 move to conversation $2. */
+export const moveReplies = `UPDATE replies SET conversation_id = $2 WHERE conversation_id = $1`;
+
+/** Erasure: conversation $1 (merged into another). */
+export const deleteConversation = `DELETE FROM conversations WHERE id = $1`;
+
+/** Erasure: conversations $1 now name fingerprint $2 as their participant. */
+export const pseudonymiseConversations = `UPDATE conversations SET participant_id = $2 WHERE id = ANY($1::uuid[])`;
