@@ -59,6 +59,37 @@ describe('DeliveryClient against a real subscriber on loopback', () => {
     expect(classifyTransport(error).category).toBe('timeout');
   });
 
+  it('keeps sending to an origin after requests undici refuses before sending them (a bad stored header)', async () => {
+    const small = new DeliveryClient(
+      AppConfig.fromEnvironment({
+        NODE_ENV: 'test',
+        OUTBOUND_ALLOW_PRIVATE_NETWORKS: 'true',
+        OUTBOUND_WORKER_CONCURRENCY: '2',
+      }),
+    );
+    try {
+      // More refused requests than the origin's pool has connections: each used to leave one slot busy for good.
+      for (const header of ['expect', 'upgrade', 'keep-alive', 'transfer-encoding']) {
+        const error = await small
+          .post({ url: receiver.url('/refused'), headers: [header, 'x'], body: '{}', timeoutMs: 1000 })
+          .then(
+            () => undefined,
+            (failure: unknown) => failure,
+          );
+        expect(classifyTransport(error)).toMatchObject({ category: 'invalid_request' });
+      }
+      const healthy = await Promise.all(
+        [1, 2, 3].map(() =>
+          small.post({ url: receiver.url('/healthy'), headers: ['x-ok', '1'], body: '{}', timeoutMs: 1000 }),
+        ),
+      );
+      expect(healthy.map((response) => response.statusCode)).toEqual([200, 200, 200]);
+      expect(receiver.at('/refused')).toHaveLength(0);
+    } finally {
+      await small.onApplicationShutdown();
+    }
+  });
+
   it('reports a refused connection as a network failure', async () => {
     const error = await client
       .post({ url: 'http://127.0.0.1:9/nothing', headers: {}, body: '{}', timeoutMs: 1000 })

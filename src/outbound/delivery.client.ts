@@ -35,6 +35,8 @@ export class DeliveryClient implements OnApplicationShutdown {
   /** Per origin, with the count of requests made when it was last used (least recently used is closed first). */
   private readonly pools = new Map<string, { pool: Pool; used: number }>();
   private uses = 0;
+  /** Pools replaced after a refused request, closing once their requests in flight are done. */
+  private readonly retiring = new Set<Pool>();
   private readonly urls = new Map<string, { origin: string; path: string }>();
   private readonly connect: buildConnector.connector;
 
@@ -68,7 +70,9 @@ export class DeliveryClient implements OnApplicationShutdown {
   post(request: DeliveryRequest): Promise<DeliveryResponse> {
     const { origin, path } = this.parse(request.url);
     return new Promise<DeliveryResponse>((resolve, reject) => {
-      this.pool(origin).dispatch(
+      const pool = this.pool(origin);
+      const handler = new DeliveryHandler(resolve, reject, request.timeoutMs);
+      pool.dispatch(
         {
           origin,
           method: 'POST',
@@ -78,8 +82,11 @@ export class DeliveryClient implements OnApplicationShutdown {
           headersTimeout: request.timeoutMs,
           bodyTimeout: request.timeoutMs,
         },
-        new DeliveryHandler(resolve, reject, request.timeoutMs),
+        handler,
       );
+      // Refused before it was sent (an invalid stored header, a closed pool): undici then leaves that
+      // connection marked busy for good, and after `connections` of them the origin's pool never sends again.
+      if (handler.settled) this.replacePool(origin, pool);
     });
   }
 
@@ -111,6 +118,17 @@ export class DeliveryClient implements OnApplicationShutdown {
     return pool;
   }
 
+  /** Later deliveries to the origin get a new pool; the old one finishes what it has in flight, then closes. */
+  private replacePool(origin: string, pool: Pool): void {
+    if (this.pools.get(origin)?.pool !== pool) return;
+    this.pools.delete(origin);
+    this.retiring.add(pool);
+    void pool
+      .close()
+      .catch(() => undefined)
+      .finally(() => this.retiring.delete(pool));
+  }
+
   /** A scan, but only when MAX_POOLS origins are open: cheaper than reordering the map on every request. */
   private closeLeastRecentlyUsed(): void {
     let oldest: [string, { pool: Pool; used: number }] | undefined;
@@ -122,8 +140,10 @@ export class DeliveryClient implements OnApplicationShutdown {
 
   /** After the workers drained (beforeApplicationShutdown): deliveries in flight still need it. */
   async onApplicationShutdown(): Promise<void> {
-    await Promise.all([...this.pools.values()].map(({ pool }) => pool.destroy().catch(() => undefined)));
+    const pools = [...this.pools.values()].map(({ pool }) => pool).concat([...this.retiring]);
+    await Promise.all(pools.map((pool) => pool.destroy().catch(() => undefined)));
     this.pools.clear();
+    this.retiring.clear();
   }
 }
 
@@ -131,7 +151,7 @@ export class DeliveryClient implements OnApplicationShutdown {
 class DeliveryHandler implements Dispatcher.DispatchHandler {
   private controller?: Dispatcher.DispatchController;
   private readonly timer: NodeJS.Timeout;
-  private settled = false;
+  settled = false;
   private statusCode = 0;
   private retryAfter?: string;
   private readonly kept: Buffer[] = [];

@@ -1,4 +1,4 @@
-import { BadRequestException, ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 import { AuditAction, AuditEntry } from '../audit/audit-actions';
 import { Actor } from '../auth/api-key';
 import { DataCipher } from '../common/data-cipher';
@@ -18,13 +18,11 @@ import {
 } from './dto/endpoint.dto';
 import { EndpointChanges, EndpointRepository, EndpointRow } from './endpoint.repository';
 import { generateEndpointSecret } from './endpoint-secret';
+import { validateCustomHeaders } from './custom-headers';
 import { SubscriptionCheck } from './subscription-check';
 import { RateLimiter } from './rate-limiter';
 
 const RECOVER_BATCH = 1000;
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$/;
-/** Set by Switchboard on every delivery (signature headers too: any `webhook-` header). */
-const RESERVED_HEADERS = new Set(['host', 'content-length', 'content-type', 'transfer-encoding', 'connection']);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Endpoint management for ops: CRUD, secrets (returned once, stored sealed), enable/disable, attempts, replay. */
@@ -172,20 +170,10 @@ export class EndpointService {
     await this.endpoints.appendAudit([this.entry(action, actor, endpointId, metadata)]);
   }
 
-  private sealHeaders(headers: Record<string, string> | undefined): Buffer | null {
+  /** Throws CustomHeaderError for a header undici would refuse (or one of ours). */
+  private sealHeaders(headers: Record<string, unknown> | undefined): Buffer | null {
     if (!headers || Object.keys(headers).length === 0) return null;
-    const clean: Record<string, string> = {};
-    for (const [name, value] of Object.entries(headers)) {
-      const lower = name.toLowerCase();
-      if (!HEADER_NAME.test(name) || RESERVED_HEADERS.has(lower) || lower.startsWith('webhook-')) {
-        throw new BadRequestException(`header "${name}" is not allowed`);
-      }
-      if (typeof value !== 'string' || /[\r\n\0]/.test(value) || value.length > 4096) {
-        throw new BadRequestException(`header "${name}" must be a single-line string`);
-      }
-      clean[lower] = value;
-    }
-    return this.cipher.encryptJson(clean);
+    return this.cipher.encryptJson(validateCustomHeaders(headers));
   }
 
   private view(row: EndpointRow): EndpointDto {

@@ -1,4 +1,15 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Patch,
+  Post,
+  Query,
+} from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { Actor } from '../auth/api-key';
 import { CurrentActor, Roles } from '../auth/roles.decorator';
@@ -16,7 +27,18 @@ import {
   RotatedSecretDto,
   UpdateEndpointDto,
 } from './dto/endpoint.dto';
+import { CustomHeaderError } from './custom-headers';
 import { EndpointService } from './endpoint.service';
+
+/** A custom header that cannot be sent is the caller's mistake: 400, naming the header. */
+async function refusingBadHeaders<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    if (error instanceof CustomHeaderError) throw new BadRequestException(error.message);
+    throw error;
+  }
+}
 
 @ApiTags('outbound endpoints')
 @Roles('ops')
@@ -27,7 +49,7 @@ export class EndpointsController {
   @Post()
   @ApiCreatedResponse({ type: CreatedEndpointDto, description: 'the secret is shown in this answer only' })
   create(@Body() body: CreateEndpointDto, @CurrentActor() actor: Actor): Promise<CreatedEndpointDto> {
-    return this.endpoints.create(body, actor);
+    return refusingBadHeaders(this.endpoints.create(body, actor));
   }
 
   @Get()
@@ -45,7 +67,7 @@ export class EndpointsController {
   @Patch(':id')
   @ApiOkResponse({ type: EndpointDto })
   update(@Param('id') id: string, @Body() body: UpdateEndpointDto, @CurrentActor() actor: Actor): Promise<EndpointDto> {
-    return this.endpoints.update(id, body, actor);
+    return refusingBadHeaders(this.endpoints.update(id, body, actor));
   }
 
   @Delete(':id')
