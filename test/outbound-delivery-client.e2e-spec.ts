@@ -26,11 +26,12 @@ describe('DeliveryClient against a real subscriber on loopback', () => {
     await receiver.stop();
   });
 
-  it('sends the body and headers, and keeps the first 2 KB of a long answer', async () => {
-    receiver.on('/long?q=1', () => ({ status: 200, body: 'x'.repeat(200_000) }));
+  it("sends the body and headers, and keeps the first 2 KB of a failure's long answer", async () => {
+    receiver.on('/long?q=1', () => ({ status: 500, body: 'x'.repeat(200_000) }));
     const response = await post('/long?q=1');
-    expect(response.statusCode).toBe(200);
-    expect(response.bodyPrefix).toBe('x'.repeat(2048));
+    expect(response.statusCode).toBe(500);
+    expect(response.kept?.toString()).toBe('x'.repeat(2048));
+    expect(response.bodyBytes).toBeGreaterThan(64 * 1024);
     const [got] = receiver.at('/long?q=1');
     expect(got.body).toBe('{"a":1}');
     expect(got.headers['content-type']).toBe('application/json');
@@ -38,10 +39,15 @@ describe('DeliveryClient against a real subscriber on loopback', () => {
     expect((await post('/after-long')).statusCode).toBe(200);
   });
 
+  it("keeps only the length of a success's answer, whatever it holds", async () => {
+    receiver.on('/ok-nul', () => ({ status: 200, body: 'ok\u0000done' }));
+    expect(await post('/ok-nul')).toMatchObject({ statusCode: 200, kept: null, bodyBytes: 7 });
+  });
+
   it('reads the status and Retry-After of a throttled answer', async () => {
     receiver.on('/throttled', () => ({ status: 429, headers: { 'retry-after': '7' }, body: 'slow down' }));
     const response = await post('/throttled');
-    expect(response).toMatchObject({ statusCode: 429, retryAfter: '7', bodyPrefix: 'slow down' });
+    expect(response).toMatchObject({ statusCode: 429, retryAfter: '7', kept: Buffer.from('slow down') });
     expect(classifyStatus(response.statusCode, response.retryAfter)).toMatchObject({
       category: 'throttled',
       retryAfterMs: 7000,

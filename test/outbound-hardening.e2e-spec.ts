@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { DataCipher } from '../src/common/data-cipher';
 import { startTestApp, TestApp } from './support/test-app';
@@ -45,6 +46,34 @@ describe('outbound hardening: stored headers, subscriber answers, secret rotatio
     expect(res.status).toBe(201);
     return res.body as { id: string; secret: string; status: string };
   }
+
+  /** Every column of every table that holds `marker` readable, i.e. not sealed: "table.column" names. */
+  async function columnsHoldingInTheClear(marker: string): Promise<string[]> {
+    const columns = await rows<{ table_name: string; column_name: string; udt_name: string }>(
+      `SELECT c.table_name, c.column_name, c.udt_name
+         FROM information_schema.columns c
+         JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name
+        WHERE c.table_schema = 'public' AND t.table_type = 'BASE TABLE'`,
+    );
+    const found: string[] = [];
+    for (const { table_name: table, column_name: column, udt_name: type } of columns) {
+      const holds =
+        type === 'bytea'
+          ? `position(convert_to($1, 'UTF8') in "${column}") > 0`
+          : type === '_bytea'
+            ? `EXISTS (SELECT 1 FROM unnest("${column}") b WHERE position(convert_to($1, 'UTF8') in b) > 0)`
+            : `"${column}"::text LIKE '%' || $1 || '%'`;
+      const [{ n }] = await rows<{ n: number }>(`SELECT count(*)::int AS n FROM "${table}" WHERE ${holds}`, [marker]);
+      if (n > 0) found.push(`${table}.${column}`);
+    }
+    return found;
+  }
+
+  const deliveryOf = (endpointId: string, eventId: string) =>
+    rows<{ id: string; status: string }>(
+      `SELECT id, status FROM outbound_deliveries WHERE endpoint_id = $1 AND event_id = $2`,
+      [endpointId, eventId],
+    ).then((r) => r[0]);
 
   async function trigger(eventType: string, data: unknown) {
     const res = await request(t.url)
@@ -126,6 +155,91 @@ describe('outbound hardening: stored headers, subscriber answers, secret rotatio
       expect(new Set(letters.map((letter) => `${letter.category}/${letter.attempts}`))).toEqual(
         new Set(['invalid_request/1']),
       );
+    });
+  });
+
+  describe('subscriber answers', () => {
+    it('records a 2xx whose answer holds a NUL as one success, and sends it once', async () => {
+      receiver.on('/nul', () => ({ status: 200, body: 'accepted\u0000' }));
+      const endpoint = await createEndpoint('/nul', ['nul.test']);
+      const { eventId } = await trigger('nul.test', { n: 1 });
+      await waitFor(() => deliveryOf(endpoint.id, eventId).then((d) => d?.status === 'succeeded'), {
+        message: 'the success recorded',
+      });
+      const attempts = await rows(
+        `SELECT status, response_code, response_bytes, response_sealed FROM outbound_attempts WHERE event_id = $1`,
+        [eventId],
+      );
+      expect(attempts).toEqual([{ status: 'success', response_code: 200, response_bytes: 9, response_sealed: null }]);
+      expect(receiver.at('/nul')).toHaveLength(1);
+      expect(await rows(`SELECT 1 FROM dead_letters WHERE endpoint_id = $1`, [endpoint.id])).toHaveLength(0);
+    });
+
+    it('records every failed attempt whose answer holds a NUL, then dead-letters the delivery', async () => {
+      receiver.on('/nul-fail', () => ({ status: 500, body: 'broken\u0000' }));
+      const endpoint = await createEndpoint('/nul-fail', ['nul-fail.test']);
+      const { eventId } = await trigger('nul-fail.test', { n: 1 });
+      await waitFor(() => deliveryOf(endpoint.id, eventId).then((d) => d?.status === 'failed'));
+      const attempts = await rows(
+        `SELECT attempt, status, response_bytes FROM outbound_attempts WHERE event_id = $1 ORDER BY attempt`,
+        [eventId],
+      );
+      expect(attempts).toEqual([1, 2, 3].map((attempt) => ({ attempt, status: 'failure', response_bytes: 7 })));
+      expect(receiver.at('/nul-fail')).toHaveLength(3);
+      expect(await rows(`SELECT category FROM dead_letters WHERE endpoint_id = $1`, [endpoint.id])).toEqual([
+        { category: 'server_error' },
+      ]);
+    });
+
+    it("keeps an echoing subscriber's copy of the event nowhere in the clear; ops open a failure's answer with a reason", async () => {
+      const marker = `patient-marker-${randomBytes(6).toString('hex')}`;
+      receiver.on('/echo/ok', (got) => ({ status: 200, body: got.body }));
+      receiver.on('/echo/fail', (got) => ({ status: 422, body: got.body }));
+      const ok = await createEndpoint('/echo/ok', ['echo.test']);
+      const failing = await createEndpoint('/echo/fail', ['echo.test']);
+      const { eventId } = await trigger('echo.test', { text: marker });
+      await waitFor(() => deliveryOf(ok.id, eventId).then((d) => d?.status === 'succeeded'));
+      await waitFor(() => deliveryOf(failing.id, eventId).then((d) => d?.status === 'failed'));
+      expect(receiver.at('/echo/fail')).toHaveLength(3);
+
+      expect(await columnsHoldingInTheClear(marker)).toEqual([]);
+
+      const page = await request(t.url).get(`/endpoints/${failing.id}/attempts`).set(ops());
+      expect(page.status).toBe(200);
+      expect(JSON.stringify(page.body)).not.toContain(marker);
+      const answered = Buffer.byteLength(receiver.at('/echo/fail')[0].body);
+      expect(page.body.items).toHaveLength(3);
+      for (const item of page.body.items) {
+        expect(item).toMatchObject({
+          status: 'failure',
+          responseCode: 422,
+          responseBytes: answered,
+          responseKept: true,
+        });
+        expect(item).not.toHaveProperty('responseBody');
+      }
+      const okPage = await request(t.url).get(`/endpoints/${ok.id}/attempts`).set(ops());
+      expect(okPage.body.items).toMatchObject([{ status: 'success', responseKept: false }]);
+
+      const attemptId = page.body.items[0].id as string;
+      const path = `/endpoints/${failing.id}/attempts/${attemptId}/response`;
+      expect((await request(t.url).get(path).set(ops())).status).toBe(400);
+      expect((await request(t.url).get(path).query({ reason: ' ' }).set(ops())).status).toBe(400);
+      const opened = await request(t.url).get(path).query({ reason: 'subscriber rejects our payload' }).set(ops());
+      expect(opened.status).toBe(200);
+      expect(opened.body.body).toContain(marker);
+      expect(Buffer.from(opened.body.bodyBase64, 'base64').toString()).toBe(opened.body.body);
+      const audit = await rows<{ actor: string; metadata: Record<string, unknown> }>(
+        `SELECT actor, metadata FROM audit_log WHERE action = 'outbound.attempt_response_viewed'`,
+      );
+      expect(audit).toEqual([
+        {
+          actor: 'env:ops:1',
+          metadata: { endpointId: failing.id, attemptId, reason: 'subscriber rejects our payload' },
+        },
+      ]);
+      const none = `/endpoints/${ok.id}/attempts/${okPage.body.items[0].id}/response`;
+      expect((await request(t.url).get(none).query({ reason: 'x' }).set(ops())).status).toBe(404);
     });
   });
 });

@@ -15,8 +15,10 @@ export interface DeliveryRequest {
 export interface DeliveryResponse {
   statusCode: number;
   retryAfter?: string;
-  /** The subscriber's answer, first 2 KB. */
-  bodyPrefix: string;
+  /** A non-2xx answer's first 2 KB, as bytes (a 2xx answer is not kept: only its length). */
+  kept: Buffer | null;
+  /** How many bytes of the answer were read (reading stops past 64 KB). */
+  bodyBytes: number;
 }
 
 const KEPT_BODY_BYTES = 2048;
@@ -147,13 +149,14 @@ export class DeliveryClient implements OnApplicationShutdown {
   }
 }
 
-/** Keeps the answer's first 2 KB, settles once: on the answer's end, an error, or the attempt's deadline. */
+/** Keeps a failure's first 2 KB, settles once: on the answer's end, an error, or the attempt's deadline. */
 class DeliveryHandler implements Dispatcher.DispatchHandler {
   private controller?: Dispatcher.DispatchController;
   private readonly timer: NodeJS.Timeout;
   settled = false;
   private statusCode = 0;
   private retryAfter?: string;
+  private keeping = false;
   private readonly kept: Buffer[] = [];
   private keptBytes = 0;
   private seen = 0;
@@ -183,13 +186,14 @@ class DeliveryHandler implements Dispatcher.DispatchHandler {
   ): void {
     if (statusCode < 200) return;
     this.statusCode = statusCode;
+    this.keeping = statusCode >= 300;
     const retryAfter = headers['retry-after'];
     this.retryAfter = Array.isArray(retryAfter) ? retryAfter[0] : retryAfter;
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     this.seen += chunk.length;
-    if (this.keptBytes < KEPT_BODY_BYTES) {
+    if (this.keeping && this.keptBytes < KEPT_BODY_BYTES) {
       const part = chunk.subarray(0, KEPT_BODY_BYTES - this.keptBytes);
       this.kept.push(part);
       this.keptBytes += part.length;
@@ -215,7 +219,8 @@ class DeliveryHandler implements Dispatcher.DispatchHandler {
     this.resolve({
       statusCode: this.statusCode,
       retryAfter: this.retryAfter,
-      bodyPrefix: Buffer.concat(this.kept).toString('utf8'),
+      kept: this.keeping ? Buffer.concat(this.kept) : null,
+      bodyBytes: this.seen,
     });
   }
 

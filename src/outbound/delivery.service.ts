@@ -235,13 +235,16 @@ export class DeliveryService {
     const started = performance.now();
     let failure: AttemptFailure | undefined;
     let responseCode: number | null = null;
-    let responseBody: string | null = null;
+    let responseBytes: number | null = null;
+    let responseSealed: Buffer | null = null;
     try {
       const response = await this.client.post({ url: target.url as string, headers, body, timeoutMs });
       responseCode = response.statusCode;
-      responseBody = response.bodyPrefix;
+      responseBytes = response.bodyBytes;
       if (response.statusCode < 200 || response.statusCode >= 300) {
         failure = classifyStatus(response.statusCode, response.retryAfter);
+        // Whatever it holds (our own payload echoed, a NUL): bytes, sealed. A 2xx answer is not kept.
+        if (response.kept?.length) responseSealed = this.cipher.encrypt(response.kept);
       }
     } catch (error) {
       failure = classifyTransport(error);
@@ -256,7 +259,8 @@ export class DeliveryService {
       category: failure?.category ?? null,
       responseCode,
       durationMs,
-      responseBody,
+      responseBytes,
+      responseSealed,
     };
     if (!failure) {
       const recorded = this.deliveries.recordSuccess(record);

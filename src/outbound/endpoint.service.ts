@@ -9,6 +9,7 @@ import { AttemptRow, DeliveryRepository } from './delivery.repository';
 import {
   AttemptDto,
   AttemptPageDto,
+  AttemptResponseDto,
   CreatedEndpointDto,
   CreateEndpointDto,
   EndpointDto,
@@ -140,6 +141,24 @@ export class EndpointService {
     };
   }
 
+  /** A failed attempt's kept answer, opened for an operator; the reason is in the audit entry. */
+  async attemptResponse(id: string, attemptId: string, reason: string, actor: Actor): Promise<AttemptResponseDto> {
+    if (!/^\d{1,18}$/.test(attemptId)) throw new NotFoundException('attempt not found');
+    const row = await this.deliveries.attemptResponse(this.uuid(id), attemptId, [
+      this.entry(AuditAction.OutboundAttemptResponseViewed, actor, id, { attemptId, reason: reason.trim() }),
+    ]);
+    if (!row) throw new NotFoundException('attempt not found');
+    if (!row.response_sealed) throw new NotFoundException('this attempt kept no answer (a success, or an empty one)');
+    const answer = this.cipher.decrypt(row.response_sealed);
+    return {
+      id: row.id,
+      responseCode: row.response_code,
+      responseBytes: row.response_bytes,
+      body: answer.toString('utf8'),
+      bodyBase64: answer.toString('base64'),
+    };
+  }
+
   /** Queues the endpoint's failed deliveries since `since` again, a batch at a time. */
   async recover(id: string, since: Date, actor: Actor): Promise<number> {
     await this.get(id);
@@ -236,7 +255,8 @@ function attemptView(row: AttemptRow): AttemptDto {
     category: row.category,
     responseCode: row.response_code,
     durationMs: row.duration_ms,
-    responseBody: row.response_body,
+    responseBytes: row.response_bytes,
+    responseKept: row.response_kept,
     createdAt: new Date(row.created_at).toISOString(),
   };
 }

@@ -10,11 +10,12 @@ import {
   Post,
   Query,
 } from '@nestjs/common';
-import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Actor } from '../auth/api-key';
 import { CurrentActor, Roles } from '../auth/roles.decorator';
 import {
   AttemptPageDto,
+  AttemptResponseDto,
   CreatedEndpointDto,
   CreateEndpointDto,
   DisableEndpointDto,
@@ -22,6 +23,7 @@ import {
   EndpointPageDto,
   ListAttemptsQuery,
   ListEndpointsQuery,
+  OpenAttemptResponseQuery,
   RecoverDto,
   RequeuedDto,
   RotatedSecretDto,
@@ -106,6 +108,18 @@ export class EndpointsController {
   @ApiOkResponse({ type: AttemptPageDto })
   attempts(@Param('id') id: string, @Query() query: ListAttemptsQuery): Promise<AttemptPageDto> {
     return this.endpoints.attempts(id, query.cursor, query.limit);
+  }
+
+  @Get(':id/attempts/:attemptId/response')
+  @ApiOperation({ summary: "A failed attempt's kept answer. Needs ?reason=; every view is an audit entry." })
+  @ApiOkResponse({ type: AttemptResponseDto })
+  attemptResponse(
+    @Param('id') id: string,
+    @Param('attemptId') attemptId: string,
+    @Query() query: OpenAttemptResponseQuery,
+    @CurrentActor() actor: Actor,
+  ): Promise<AttemptResponseDto> {
+    return this.endpoints.attemptResponse(id, attemptId, query.reason, actor);
   }
 
   @Post(':id/recover')

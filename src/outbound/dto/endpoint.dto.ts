@@ -178,8 +178,34 @@ export class AttemptDto {
   @ApiProperty({ nullable: true, type: String }) category: string | null;
   @ApiProperty({ nullable: true, type: Number }) responseCode: number | null;
   @ApiProperty() durationMs: number;
-  @ApiProperty({ nullable: true, type: String, description: 'first 2 KB of the answer' }) responseBody: string | null;
+  @ApiProperty({
+    nullable: true,
+    type: Number,
+    description: 'bytes the subscriber answered (reading stops past 64 KB)',
+  })
+  responseBytes: number | null;
+  @ApiProperty({
+    description:
+      "a failed attempt's answer (first 2 KB) is kept sealed: open it with GET …/attempts/{attemptId}/response",
+  })
+  responseKept: boolean;
   @ApiProperty() createdAt: string;
+}
+
+export class OpenAttemptResponseQuery {
+  @ApiProperty({ description: 'why you open it (kept in the audit entry)', example: 'subscriber rejects our payload' })
+  @IsString()
+  @Matches(/\S/, { message: 'reason must say why' })
+  @MaxLength(500)
+  reason: string;
+}
+
+export class AttemptResponseDto {
+  @ApiProperty() id: string;
+  @ApiProperty({ nullable: true, type: Number }) responseCode: number | null;
+  @ApiProperty({ nullable: true, type: Number }) responseBytes: number | null;
+  @ApiProperty({ description: 'the kept answer as UTF-8 (invalid bytes replaced)' }) body: string;
+  @ApiProperty({ description: 'the kept answer, exactly' }) bodyBase64: string;
 }
 
 export class AttemptPageDto {
