@@ -1,9 +1,14 @@
 import { randomBytes } from 'node:crypto';
+import { Pool } from 'pg';
 import request from 'supertest';
+import { QueryRunner } from 'typeorm';
 import { DataCipher } from '../src/common/data-cipher';
+import { OutboundAnswersSealed1763800001300 } from '../src/database/migrations/1763800001300-outbound-answers-sealed';
+import { EndpointPreviousSecrets1763800001400 } from '../src/database/migrations/1763800001400-endpoint-previous-secrets';
 import { startTestApp, TestApp } from './support/test-app';
+import { createTestDatabase } from './support/test-database';
 import { waitFor } from './support/wait';
-import { WebhookReceiver } from './support/webhook-receiver';
+import { verifyDelivery, WebhookReceiver } from './support/webhook-receiver';
 
 const OPS = 'sb_ops_outbound-hardening-test-key-0001';
 const PUBLISHER = 'sb_publisher_outbound-hardening-test-key-0001';
@@ -48,7 +53,8 @@ describe('outbound hardening: stored headers, subscriber answers, secret rotatio
   }
 
   /** Every column of every table that holds `marker` readable, i.e. not sealed: "table.column" names. */
-  async function columnsHoldingInTheClear(marker: string): Promise<string[]> {
+  async function columnsHoldingInTheClear(marker: string, pool: Pool = t.db.pool): Promise<string[]> {
+    const rows = async <T>(sql: string, params: unknown[] = []) => (await pool.query(sql, params)).rows as T[];
     const columns = await rows<{ table_name: string; column_name: string; udt_name: string }>(
       `SELECT c.table_name, c.column_name, c.udt_name
          FROM information_schema.columns c
@@ -240,6 +246,99 @@ describe('outbound hardening: stored headers, subscriber answers, secret rotatio
       ]);
       const none = `/endpoints/${ok.id}/attempts/${okPage.body.items[0].id}/response`;
       expect((await request(t.url).get(none).query({ reason: 'x' }).set(ops())).status).toBe(404);
+    });
+  });
+
+  describe('secret rotation', () => {
+    const rotate = async (id: string) => {
+      const res = await request(t.url).post(`/endpoints/${id}/rotate-secret`).set(ops());
+      expect(res.status).toBe(200);
+      return res.body.secret as string;
+    };
+
+    it('keeps every secret still inside its grace period signing, five at most', async () => {
+      const endpoint = await createEndpoint('/rotate', ['rotate.test']);
+      const secrets = [endpoint.secret, await rotate(endpoint.id), await rotate(endpoint.id)];
+      await trigger('rotate.test', { n: 1 });
+      const [first] = await waitFor(() => (receiver.at('/rotate').length ? receiver.at('/rotate') : undefined));
+      expect(String(first.headers['webhook-signature']).split(' ')).toHaveLength(3);
+      for (const secret of secrets) expect(verifyDelivery(secret, first).data).toEqual({ n: 1 });
+
+      for (let i = 0; i < 4; i++) secrets.push(await rotate(endpoint.id));
+      await trigger('rotate.test', { n: 2 });
+      const [, second] = await waitFor(() => (receiver.at('/rotate').length >= 2 ? receiver.at('/rotate') : undefined));
+      expect(String(second.headers['webhook-signature']).split(' ')).toHaveLength(5);
+      for (const secret of secrets.slice(-5)) expect(verifyDelivery(secret, second).data).toEqual({ n: 2 });
+      for (const secret of secrets.slice(0, 2)) expect(() => verifyDelivery(secret, second)).toThrow();
+      const view = await request(t.url).get(`/endpoints/${endpoint.id}`).set(ops());
+      expect(view.body.previousSecretsExpireAt).toHaveLength(4);
+      expect(view.body.previousSecretExpiresAt).toBe(view.body.previousSecretsExpireAt[0]);
+    });
+
+    it('stops signing with a previous secret once its grace period has ended', async () => {
+      const endpoint = await createEndpoint('/rotate-expired', ['rotate-expired.test']);
+      const current = await rotate(endpoint.id);
+      await t.db.pool.query(
+        `UPDATE outbound_endpoints SET previous_secrets_until = ARRAY[now() - interval '1 second'],
+                sealed_version = sealed_version + 1 WHERE id = $1`,
+        [endpoint.id],
+      );
+      await trigger('rotate-expired.test', { n: 1 });
+      const [got] = await waitFor(() =>
+        receiver.at('/rotate-expired').length ? receiver.at('/rotate-expired') : undefined,
+      );
+      expect(String(got.headers['webhook-signature']).split(' ')).toHaveLength(1);
+      expect(verifyDelivery(current, got).data).toEqual({ n: 1 });
+      expect((await request(t.url).get(`/endpoints/${endpoint.id}`).set(ops())).body).toMatchObject({
+        previousSecretExpiresAt: null,
+        previousSecretsExpireAt: [],
+      });
+    });
+  });
+
+  describe('upgrading an install', () => {
+    it("carries an endpoint's previous secret over, and drops the answers stored as text", async () => {
+      const db = await createTestDatabase();
+      const runner = {
+        query: async (sql: string, params?: unknown[]) => (await db.pool.query(sql, params)).rows,
+      } as unknown as QueryRunner;
+      try {
+        await new EndpointPreviousSecrets1763800001400().down(runner);
+        await new OutboundAnswersSealed1763800001300().down(runner);
+        const marker = `stored-answer-${randomBytes(6).toString('hex')}`;
+        const previous = Buffer.from('sealed-previous-secret');
+        await db.pool.query(
+          `INSERT INTO outbound_endpoints (id, url, event_types, secret_sealed, previous_secret_sealed, previous_secret_until)
+           VALUES ('00000000-0000-7000-8000-000000000001', 'https://a.example', '{*}', '\\x01', $1, now() + interval '1 hour'),
+                  ('00000000-0000-7000-8000-000000000002', 'https://b.example', '{*}', '\\x01', $1, now() - interval '1 hour')`,
+          [previous],
+        );
+        await db.pool.query(
+          `INSERT INTO outbound_attempts (delivery_id, endpoint_id, event_id, attempt, status, response_code, duration_ms, response_body)
+           VALUES (1, '00000000-0000-7000-8000-000000000001', '00000000-0000-7000-8000-000000000003', 1, 'failure', 422, 5, $1)`,
+          [`echo: ${marker}`],
+        );
+
+        await new OutboundAnswersSealed1763800001300().up(runner);
+        await new EndpointPreviousSecrets1763800001400().up(runner);
+
+        const endpoints = (
+          await db.pool.query(
+            `SELECT url, previous_secrets_sealed, cardinality(previous_secrets_until) AS untils
+               FROM outbound_endpoints ORDER BY url`,
+          )
+        ).rows;
+        expect(endpoints).toEqual([
+          { url: 'https://a.example', previous_secrets_sealed: [previous], untils: 1 },
+          { url: 'https://b.example', previous_secrets_sealed: [], untils: 0 },
+        ]);
+        expect(
+          (await db.pool.query(`SELECT response_code, response_bytes, response_sealed FROM outbound_attempts`)).rows,
+        ).toEqual([{ response_code: 422, response_bytes: null, response_sealed: null }]);
+        expect(await columnsHoldingInTheClear(marker, db.pool)).toEqual([]);
+      } finally {
+        await db.drop();
+      }
     });
   });
 });

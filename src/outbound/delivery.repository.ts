@@ -88,9 +88,10 @@ export interface DeliveryTarget {
 export interface EndpointSealed {
   sealed_version: number;
   secret_sealed: Buffer;
-  previous_secret_sealed: Buffer | null;
-  /** Epoch milliseconds; the previous secret stops signing then. */
-  previous_secret_until_ms: number | null;
+  /** The rotated-out secrets still inside their grace period, newest first. */
+  previous_secrets_sealed: Buffer[];
+  /** Epoch milliseconds, one per previous secret: it stops signing then. */
+  previous_secrets_until_ms: number[];
   headers_sealed: Buffer | null;
 }
 
@@ -169,11 +170,17 @@ export class DeliveryRepository {
     this.sealedEndpoints = new GroupCommit<string, EndpointSealed | undefined>(
       async (endpointIds) => {
         const rows = await this.db.query<EndpointSealed & { id: string }>(
-          `SELECT id, sealed_version, secret_sealed,
-                  CASE WHEN previous_secret_until > now() THEN previous_secret_sealed END AS previous_secret_sealed,
-                  (extract(epoch FROM previous_secret_until) * 1000)::float8 AS previous_secret_until_ms,
-                  headers_sealed
-             FROM outbound_endpoints WHERE id = ANY($1::uuid[])`,
+          `SELECT e.id, e.sealed_version, e.secret_sealed, p.previous_secrets_sealed, p.previous_secrets_until_ms,
+                  e.headers_sealed
+             FROM outbound_endpoints e
+             CROSS JOIN LATERAL (
+               SELECT coalesce(array_agg(s ORDER BY u DESC), '{}') AS previous_secrets_sealed,
+                      coalesce(array_agg((extract(epoch FROM u) * 1000)::float8 ORDER BY u DESC), '{}')
+                        AS previous_secrets_until_ms
+                 FROM unnest(e.previous_secrets_sealed, e.previous_secrets_until) AS previous(s, u)
+                WHERE u > now()
+             ) p
+            WHERE e.id = ANY($1::uuid[])`,
           [[...new Set(endpointIds)]],
         );
         const byId = new Map(rows.map((row) => [row.id, row]));

@@ -18,7 +18,7 @@ import {
   UpdateEndpointDto,
 } from './dto/endpoint.dto';
 import { EndpointChanges, EndpointRepository, EndpointRow } from './endpoint.repository';
-import { generateEndpointSecret } from './endpoint-secret';
+import { generateEndpointSecret, MAX_PREVIOUS_SECRETS } from './endpoint-secret';
 import { validateCustomHeaders } from './custom-headers';
 import { SubscriptionCheck } from './subscription-check';
 import { RateLimiter } from './rate-limiter';
@@ -125,7 +125,7 @@ export class EndpointService {
     const secret = generateEndpointSecret();
     const until = new Date(Date.now() + this.config.outbound.rotationGraceMs);
     this.found(
-      await this.endpoints.rotateSecret(this.uuid(id), this.cipher.encrypt(secret), until, [
+      await this.endpoints.rotateSecret(this.uuid(id), this.cipher.encrypt(secret), until, MAX_PREVIOUS_SECRETS, [
         this.entry(AuditAction.OutboundSecretRotated, actor, id, { previousSecretExpiresAt: until.toISOString() }),
       ]),
     );
@@ -197,6 +197,11 @@ export class EndpointService {
 
   private view(row: EndpointRow): EndpointDto {
     const iso = (value: Date | null) => (value ? new Date(value).toISOString() : null);
+    const now = Date.now();
+    const signingUntil = row.previous_secrets_until
+      .filter((until) => until.getTime() > now)
+      .sort((a, b) => b.getTime() - a.getTime())
+      .map((until) => until.toISOString());
     return {
       id: row.id,
       url: row.url,
@@ -210,8 +215,8 @@ export class EndpointService {
       maxConcurrency: row.max_concurrency,
       timeoutMs: row.timeout_ms,
       headers: row.headers_sealed ? this.cipher.decryptJson<Record<string, string>>(row.headers_sealed) : {},
-      previousSecretExpiresAt:
-        row.previous_secret_until && row.previous_secret_until > new Date() ? iso(row.previous_secret_until) : null,
+      previousSecretExpiresAt: signingUntil[0] ?? null,
+      previousSecretsExpireAt: signingUntil,
       stats: {
         deliveries: Number(row.deliveries_total),
         failures: Number(row.failures_total),

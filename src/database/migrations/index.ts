@@ -7,6 +7,7 @@ import { ReplyPacing1763800000500 } from './1763800000500-reply-pacing';
 import { EnqueueOutbox1763800000700 } from './1763800000700-enqueue-outbox';
 import { EndpointSealedVersion1763800000800 } from './1763800000800-endpoint-sealed-version';
 import { OutboundAnswersSealed1763800001300 } from './1763800001300-outbound-answers-sealed';
+import { EndpointPreviousSecrets1763800001400 } from './1763800001400-endpoint-previous-secrets';
 
 /** Every migration, in order. A new migration is added here in the same commit as its file. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   EnqueueOutbox1763800000700,
   EndpointSealedVersion1763800000800,
   OutboundAnswersSealed1763800001300,
+  EndpointPreviousSecrets1763800001400,
 ];

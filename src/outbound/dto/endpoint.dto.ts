@@ -147,8 +147,13 @@ export class EndpointDto {
   @ApiProperty({ nullable: true, type: Number }) maxConcurrency: number | null;
   @ApiProperty({ nullable: true, type: Number }) timeoutMs: number | null;
   @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } }) headers: Record<string, string>;
-  @ApiProperty({ nullable: true, type: String, description: 'until when the rotated-out secret still signs' })
+  @ApiProperty({ nullable: true, type: String, description: 'until when the last rotated-out secret still signs' })
   previousSecretExpiresAt: string | null;
+  @ApiProperty({
+    type: [String],
+    description: 'rotated-out secrets still signing next to the current one (at most 4), latest expiry first',
+  })
+  previousSecretsExpireAt: string[];
   @ApiProperty({ type: EndpointStatsDto }) stats: EndpointStatsDto;
   @ApiProperty() createdAt: string;
   @ApiProperty() updatedAt: string;
