@@ -5,8 +5,8 @@ import { postWebhook, startTestApp, TEST_APP_SECRET, TestApp } from './support/t
 import { waitFor } from './support/wait';
 import { verifyDelivery, WebhookReceiver } from './support/webhook-receiver';
 
-const OPS = 'sb_ops_outbound-test-key';
-const PUBLISHER = 'sb_publisher_outbound-test-key';
+const OPS = 'sb_ops_outbound-test-key-0123456789abcdef';
+const PUBLISHER = 'sb_publisher_outbound-test-key-0123456789abcdef';
 const BREAKER_THRESHOLD = 4;
 
 describe('outbound webhooks (real receivers on loopback, verified with standardwebhooks)', () => {
