@@ -2,12 +2,15 @@ import { LogLevel, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { Logger } from 'nestjs-pino';
 import { existsSync } from 'node:fs';
 import { IncomingMessage } from 'node:http';
 import { ApiModule, WorkerProcessModule } from './app.module';
-import { configureBodyParsing } from './common/http/body-parsing';
+import { ApiKeyGuard } from './auth/api-key.guard';
+import { checkApiKeysBeforeBodies } from './auth/api-key.hook';
+import { configureBodyParsing, limitBodiesPerRoute } from './common/http/body-parsing';
 import { correlationIdFor } from './common/http/correlation-id';
 import { ErrorBodyFilter } from './common/http/error-body.filter';
 import { logRequests } from './common/logging';
@@ -55,11 +58,12 @@ export async function createApiApp(
     new FastifyAdapter({
       bodyLimit: config.maxBodyBytes,
       genReqId: (req: unknown) => correlationIdFor(req as IncomingMessage),
-      trustProxy: true,
+      trustProxy: config.trustProxy,
     }),
     { bufferLogs: true, logger: options.nestLogLevels },
   );
   configureHttp(app, config);
+  checkApiKeysBeforeBodies(app.getHttpAdapter().getInstance(), app.get(ApiKeyGuard));
   return app;
 }
 
@@ -86,6 +90,8 @@ export async function createWorkerApp(
 
 function configureHttp(app: NestFastifyApplication, config: AppConfig): void {
   app.useLogger(app.get(Logger));
+  sendSecurityHeaders(app.getHttpAdapter().getInstance());
+  limitBodiesPerRoute(app, { webhookBytes: config.maxBodyBytes, otherBytes: config.adminMaxBodyBytes });
   configureBodyParsing(app, config.maxBodyBytes);
   app.useGlobalFilters(new ErrorBodyFilter());
   // Every DTO is validated; unknown fields are refused (400 in the shared error shape).
@@ -108,6 +114,25 @@ function configureHttp(app: NestFastifyApplication, config: AppConfig): void {
       .build(),
   );
   SwaggerModule.setup('docs', app, documentErrorBody(document));
+}
+
+/**
+ * On every answer: no content sniffing (the handshake reflects `hub.challenge` as text/plain), no framing,
+ * no referrer. A page with its own Content-Security-Policy (/ui) replaces this one; `frame-ancestors` alone
+ * leaves /docs (Swagger UI) working.
+ */
+const SECURITY_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'content-security-policy': "frame-ancestors 'none'",
+  'referrer-policy': 'no-referrer',
+};
+
+function sendSecurityHeaders(fastify: FastifyInstance): void {
+  fastify.addHook('onRequest', (_request, reply, done) => {
+    void reply.headers(SECURITY_HEADERS);
+    done();
+  });
 }
 
 /** Start-up failures a person can act on: say which dependency and how to start it, then exit non-zero. */
