@@ -96,6 +96,32 @@ describe('DeliveryClient against a real subscriber on loopback', () => {
     }
   });
 
+  it('keeps sending to an origin after a request undici refuses once it leaves the pool queue', async () => {
+    const single = new DeliveryClient(
+      AppConfig.fromEnvironment({
+        NODE_ENV: 'test',
+        OUTBOUND_ALLOW_PRIVATE_NETWORKS: 'true',
+        OUTBOUND_WORKER_CONCURRENCY: '1',
+      }),
+    );
+    receiver.on('/slow', () => ({ status: 200, delayMs: 200 }));
+    const send = (path: string, headers: string[]) =>
+      single.post({ url: receiver.url(path), headers, body: '{}', timeoutMs: 1000 });
+    try {
+      // The only connection is busy: the refused request waits in the pool's queue, and fails when it leaves it.
+      const slow = send('/slow', []);
+      const refused = send('/refused-later', ['expect', '100-continue']).then(
+        () => undefined,
+        (failure: unknown) => failure,
+      );
+      expect((await slow).statusCode).toBe(200);
+      expect(classifyTransport(await refused)).toMatchObject({ category: 'invalid_request' });
+      expect((await send('/after-refused', [])).statusCode).toBe(200);
+    } finally {
+      await single.onApplicationShutdown();
+    }
+  });
+
   it('reports a refused connection as a network failure', async () => {
     const error = await client
       .post({ url: 'http://127.0.0.1:9/nothing', headers: {}, body: '{}', timeoutMs: 1000 })

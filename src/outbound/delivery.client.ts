@@ -26,6 +26,21 @@ const KEPT_BODY_BYTES = 2048;
 const DRAINED_BODY_BYTES = 64 * 1024;
 const MAX_POOLS = 1000;
 const MAX_PARSED_URLS = 10_000;
+/** Longer than any attempt may last (an endpoint's timeoutMs is at most 120 s). */
+const RETIRED_POOL_LIFETIME_MS = 130_000;
+/** undici refusing a request it was handed (a header it does not allow, a closed pool): never sent. */
+const REFUSED_CODES = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED', 'UND_ERR_DESTROYED', 'UND_ERR_CLOSED']);
+
+interface PoolEntry {
+  pool: Pool;
+  /** The count of requests made when it was last used. */
+  used: number;
+  /**
+   * Later deliveries to the origin get a new pool. For a request undici refuses before sending it, it still
+   * marks the connection slot busy, for good: after `connections` of them the pool would never send again.
+   */
+  replace: () => void;
+}
 
 /**
  * POSTs deliveries over one keep-alive undici Pool per origin. Redirects are never followed. Unless
@@ -34,8 +49,8 @@ const MAX_PARSED_URLS = 10_000;
  */
 @Injectable()
 export class DeliveryClient implements OnApplicationShutdown {
-  /** Per origin, with the count of requests made when it was last used (least recently used is closed first). */
-  private readonly pools = new Map<string, { pool: Pool; used: number }>();
+  /** Per origin (least recently used is closed first). */
+  private readonly pools = new Map<string, PoolEntry>();
   private uses = 0;
   /** Pools replaced after a refused request, closing once their requests in flight are done. */
   private readonly retiring = new Set<Pool>();
@@ -72,9 +87,9 @@ export class DeliveryClient implements OnApplicationShutdown {
   post(request: DeliveryRequest): Promise<DeliveryResponse> {
     const { origin, path } = this.parse(request.url);
     return new Promise<DeliveryResponse>((resolve, reject) => {
-      const pool = this.pool(origin);
-      const handler = new DeliveryHandler(resolve, reject, request.timeoutMs);
-      pool.dispatch(
+      const entry = this.pool(origin);
+      const handler = new DeliveryHandler(resolve, reject, request.timeoutMs, entry.replace);
+      entry.pool.dispatch(
         {
           origin,
           method: 'POST',
@@ -86,9 +101,8 @@ export class DeliveryClient implements OnApplicationShutdown {
         },
         handler,
       );
-      // Refused before it was sent (an invalid stored header, a closed pool): undici then leaves that
-      // connection marked busy for good, and after `connections` of them the origin's pool never sends again.
-      if (handler.settled) this.replacePool(origin, pool);
+      // Refused while dispatching (an invalid stored header, a closed pool): see PoolEntry.replace.
+      if (handler.settled) entry.replace();
     });
   }
 
@@ -103,11 +117,11 @@ export class DeliveryClient implements OnApplicationShutdown {
     return parsed;
   }
 
-  private pool(origin: string): Pool {
+  private pool(origin: string): PoolEntry {
     const entry = this.pools.get(origin);
     if (entry) {
       entry.used = ++this.uses;
-      return entry.pool;
+      return entry;
     }
     if (this.pools.size >= MAX_POOLS) this.closeLeastRecentlyUsed();
     const pool = new Pool(origin, {
@@ -116,8 +130,9 @@ export class DeliveryClient implements OnApplicationShutdown {
       connect: this.connect,
       keepAliveTimeout: 30_000,
     });
-    this.pools.set(origin, { pool, used: ++this.uses });
-    return pool;
+    const created: PoolEntry = { pool, used: ++this.uses, replace: () => this.replacePool(origin, pool) };
+    this.pools.set(origin, created);
+    return created;
   }
 
   /** Later deliveries to the origin get a new pool; the old one finishes what it has in flight, then closes. */
@@ -125,15 +140,22 @@ export class DeliveryClient implements OnApplicationShutdown {
     if (this.pools.get(origin)?.pool !== pool) return;
     this.pools.delete(origin);
     this.retiring.add(pool);
+    // Requests queued behind a refused one may never leave the old pool: past the longest attempt, nothing in
+    // it can still be waited for.
+    const deadline = setTimeout(() => void pool.destroy().catch(() => undefined), RETIRED_POOL_LIFETIME_MS);
+    deadline.unref();
     void pool
       .close()
       .catch(() => undefined)
-      .finally(() => this.retiring.delete(pool));
+      .finally(() => {
+        clearTimeout(deadline);
+        this.retiring.delete(pool);
+      });
   }
 
   /** A scan, but only when MAX_POOLS origins are open: cheaper than reordering the map on every request. */
   private closeLeastRecentlyUsed(): void {
-    let oldest: [string, { pool: Pool; used: number }] | undefined;
+    let oldest: [string, PoolEntry] | undefined;
     for (const entry of this.pools) if (!oldest || entry[1].used < oldest[1].used) oldest = entry;
     if (!oldest) return;
     this.pools.delete(oldest[0]);
@@ -165,6 +187,7 @@ class DeliveryHandler implements Dispatcher.DispatchHandler {
     private readonly resolve: (response: DeliveryResponse) => void,
     private readonly reject: (error: Error) => void,
     timeoutMs: number,
+    private readonly replacePool: () => void,
   ) {
     this.timer = setTimeout(() => {
       const error = Object.assign(new Error('no answer within the delivery timeout'), { name: 'TimeoutError' });
@@ -209,6 +232,8 @@ class DeliveryHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    // Refused when it left the pool's queue: as poisonous as a refusal while dispatching.
+    if (!this.controller && REFUSED_CODES.has((error as { code?: string }).code ?? '')) this.replacePool();
     this.fail(error);
   }
 
