@@ -45,7 +45,9 @@ export class ApiKeyRepository {
           WHERE key_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
        ), touched AS (
          UPDATE api_keys SET last_used_at = now()
-          WHERE id IN (SELECT id FROM live WHERE last_used_at IS NULL OR last_used_at < now() - interval '${LAST_USED_RESOLUTION_SECONDS} seconds')
+          WHERE id IN (SELECT id FROM live
+                        WHERE last_used_at IS NULL
+                           OR last_used_at < now() - interval '${LAST_USED_RESOLUTION_SECONDS} seconds')
        )
        SELECT ${COLUMNS} FROM live`,
       [hash],
