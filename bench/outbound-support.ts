@@ -43,6 +43,7 @@ export async function startBenchApp(name: string, env: Record<string, string>): 
     META_VERIFY_TOKEN: 'bench-verify-token',
     DATA_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     OPS_API_KEYS: OPS_KEY,
+    METRICS_TOKEN: OPS_KEY,
     LOG_LEVEL: 'error',
     LOG_REQUESTS: 'false',
     OUTBOUND_ALLOW_PRIVATE_NETWORKS: 'true',

@@ -2,15 +2,18 @@ import { LogLevel, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { FastifyInstance } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import { existsSync } from 'node:fs';
 import { IncomingMessage } from 'node:http';
 import { ApiModule, WorkerProcessModule } from './app.module';
-import { configureBodyParsing } from './platform/http/body-parsing';
+import { configureBodyParsing, limitBodiesPerRoute } from './platform/http/body-parsing';
 import { correlationIdFor } from './platform/http/correlation-id';
 import { ErrorBodyFilter } from './platform/http/error-body.filter';
 import { logRequests } from './platform/logging/logging';
 import { documentErrorBody } from './platform/http/error-body.openapi';
+import { ApiKeyGuard } from './platform/auth/api-key.guard';
+import { checkApiKeysBeforeBodies } from './platform/auth/api-key.hook';
 import { AppConfig } from './platform/config/app-config';
 import { DependencyUnavailableError, prepareDatabase } from './platform/database/database-bootstrap';
 import { pingRedis } from './platform/redis/redis-connections';
@@ -45,11 +48,12 @@ export async function createApiApp(
     new FastifyAdapter({
       bodyLimit: config.maxBodyBytes,
       genReqId: (req: unknown) => correlationIdFor(req as IncomingMessage),
-      trustProxy: true,
+      trustProxy: config.trustProxy,
     }),
     { bufferLogs: true, logger: options.nestLogLevels },
   );
   configureHttp(app, config);
+  checkApiKeysBeforeBodies(app.getHttpAdapter().getInstance(), app.get(ApiKeyGuard));
   return app;
 }
 
@@ -76,6 +80,8 @@ export async function createWorkerApp(
 
 function configureHttp(app: NestFastifyApplication, config: AppConfig): void {
   app.useLogger(app.get(Logger));
+  sendSecurityHeaders(app.getHttpAdapter().getInstance());
+  limitBodiesPerRoute(app, { webhookBytes: config.maxBodyBytes, otherBytes: config.adminMaxBodyBytes });
   configureBodyParsing(app, config.maxBodyBytes);
   app.useGlobalFilters(new ErrorBodyFilter());
   // Every DTO is validated; unknown fields are refused (400 in the shared error shape).
@@ -98,6 +104,25 @@ function configureHttp(app: NestFastifyApplication, config: AppConfig): void {
       .build(),
   );
   SwaggerModule.setup('docs', app, documentErrorBody(document));
+}
+
+/**
+ * On every answer: no content sniffing (the handshake reflects `hub.challenge` as text/plain), no framing,
+ * no referrer. A page with its own Content-Security-Policy (/ui) replaces this one; `frame-ancestors` alone
+ * leaves /docs (Swagger UI) working.
+ */
+const SECURITY_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'content-security-policy': "frame-ancestors 'none'",
+  'referrer-policy': 'no-referrer',
+};
+
+function sendSecurityHeaders(fastify: FastifyInstance): void {
+  fastify.addHook('onRequest', (_request, reply, done) => {
+    void reply.headers(SECURITY_HEADERS);
+    done();
+  });
 }
 
 /** Start-up failures a person can act on: say which dependency and how to start it, then exit non-zero. */

@@ -4,7 +4,7 @@ import { InboundEventProducer } from '../src/inbound/queue/inbound-event.produce
 import { startTestApp, TestApp } from './support/test-app';
 import { waitFor } from './support/wait';
 
-const OPS = 'ops-test-key';
+const OPS = 'ops-test-key-0123456789abcdefxxx';
 const LETTERS = 3000;
 
 describe('admin: a large bulk replay is paced (API process without workers)', () => {

@@ -5,9 +5,9 @@ import { ACCOUNT_ID, instagramEnvelope, messagingItem, sign } from './support/me
 import { startTestApp, TEST_APP_SECRET, TestApp } from './support/test-app';
 import { waitFor } from './support/wait';
 
-const OPS = 'ops-test-key';
-const STAFF = 'staff-test-key';
-const PUBLISHER = 'pub-test-key';
+const OPS = 'ops-test-key-0123456789abcdefxxx';
+const STAFF = 'staff-test-key-0123456789abcdefx';
+const PUBLISHER = 'pub-test-key-0123456789abcdefxxx';
 const POLICY_ERROR = { status: 400, body: { error: { code: 10, error_subcode: 2018278, type: 'OAuthException' } } };
 
 describe('admin: dead letters (real Postgres, Redis and a fake Graph API)', () => {

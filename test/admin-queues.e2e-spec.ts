@@ -6,7 +6,7 @@ import { instagramEnvelope, messagingItem } from './support/meta-payloads';
 import { TestApp, postWebhook, startTestApp } from './support/test-app';
 import { waitFor } from './support/wait';
 
-const OPS = 'ops-test-key';
+const OPS = 'ops-test-key-0123456789abcdefxxx';
 
 describe('admin: queues, jobs and VIP priority (real Postgres, Redis and a fake Graph API)', () => {
   let t: TestApp;

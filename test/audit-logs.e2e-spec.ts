@@ -4,9 +4,9 @@ import { runInNewContext } from 'node:vm';
 import request from 'supertest';
 import { startTestApp, TestApp } from './support/test-app';
 
-const OPS = 'ops-test-key';
-const STAFF = 'staff-test-key';
-const PUBLISHER = 'pub-test-key';
+const OPS = 'ops-test-key-0123456789abcdefxxx';
+const STAFF = 'staff-test-key-0123456789abcdefx';
+const PUBLISHER = 'pub-test-key-0123456789abcdefxxx';
 const EVENT_ID = '00000000-0000-7000-8000-00000000e001';
 
 describe('GET /audit-logs (real Postgres)', () => {

@@ -4,8 +4,8 @@ import { ACCOUNT_ID, instagramEnvelope, messagingItem, sign } from './support/me
 import { startTestApp, TEST_APP_SECRET, TestApp } from './support/test-app';
 import { waitFor } from './support/wait';
 
-const OPS_KEY = 'ops-key-erasure-test';
-const STAFF_KEY = 'staff-key-erasure-test';
+const OPS_KEY = 'ops-key-erasure-test-0123456789abcdef';
+const STAFF_KEY = 'staff-key-erasure-test-0123456789abcdef';
 const PATIENT = '990001112223334';
 const PATIENT_MARKER = 'ERASE-ME-7f3a9c';
 const OTHER = '880005556667778';

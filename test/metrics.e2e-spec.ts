@@ -89,11 +89,11 @@ describe('GET /metrics (Prometheus)', () => {
   });
 
   it('is behind a bearer token when METRICS_TOKEN is set (each app has its own registry)', async () => {
-    const guarded = await startTestApp({ env: { METRICS_TOKEN: 'metrics-secret' } });
+    const guarded = await startTestApp({ env: { METRICS_TOKEN: 'metrics-secret-0123456789abcdefx' } });
     try {
       expect((await request(guarded.url).get('/metrics')).status).toBe(401);
       expect((await request(guarded.url).get('/metrics').set('authorization', 'Bearer nope')).status).toBe(401);
-      const res = await request(guarded.url).get('/metrics').set('authorization', 'Bearer metrics-secret');
+      const res = await request(guarded.url).get('/metrics').set('authorization', 'Bearer metrics-secret-0123456789abcdefx');
       expect(res.status).toBe(200);
       expect(sample(res.text, 'switchboard_webhooks_received_total{provider="instagram"}')).toBeUndefined();
     } finally {

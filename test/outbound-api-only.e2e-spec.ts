@@ -5,7 +5,7 @@ import { openQueue, startTestApp, TestApp } from './support/test-app';
 import { waitFor } from './support/wait';
 import { WebhookReceiver } from './support/webhook-receiver';
 
-const OPS = 'sb_ops_api-only-test-key';
+const OPS = 'sb_ops_api-only-test-key-0123456789abcdef';
 
 describe('outbound in an API-only process (WORKERS_ENABLED=false)', () => {
   let t: TestApp;

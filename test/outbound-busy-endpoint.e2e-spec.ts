@@ -5,7 +5,7 @@ import { openQueue, startTestApp, TestApp } from './support/test-app';
 import { waitFor } from './support/wait';
 import { WebhookReceiver } from './support/webhook-receiver';
 
-const OPS = 'sb_ops_busy-endpoint-test-key';
+const OPS = 'sb_ops_busy-endpoint-test-key-0123456789abcdef';
 const DELIVERIES = 40;
 const CAP = 2;
 const LATENCY_MS = 100;

@@ -6,7 +6,7 @@ import { createTestDatabase } from './support/test-database';
 import { waitFor } from './support/wait';
 import { WebhookReceiver } from './support/webhook-receiver';
 
-const OPS = 'sb_ops_outage-test-key';
+const OPS = 'sb_ops_outage-test-key-0123456789abcdef';
 
 describe('outbound deliveries while Postgres is unreachable', () => {
   it('waits for Postgres without using an attempt, then delivers (same webhook-id); a delivery of the batch already handed off to its retry is not sent twice', async () => {

@@ -3,7 +3,7 @@ import { startTestApp, TestApp } from './support/test-app';
 import { waitFor } from './support/wait';
 import { verifyDelivery, WebhookReceiver } from './support/webhook-receiver';
 
-const OPS = 'sb_ops_priority-test-key';
+const OPS = 'sb_ops_priority-test-key-0123456789abcdef';
 
 describe('outbound priorities with a backlog (ten deliveries in flight, ten batches taken)', () => {
   let t: TestApp;

@@ -5,7 +5,7 @@ import { deleteKeys, openQueue, startTestApp, TestApp } from './support/test-app
 import { waitFor } from './support/wait';
 import { verifyDelivery, WebhookReceiver } from './support/webhook-receiver';
 
-const OPS = 'sb_ops_redis-loss-test-key';
+const OPS = 'sb_ops_redis-loss-test-key-0123456789abcdef';
 
 /** What Redis restarted without persistence leaves: none of the test's keys (jobs, markers, limits). */
 describe('outbound deliveries when Redis loses its jobs', () => {

@@ -3,7 +3,7 @@ import { startTestApp, TestApp } from './support/test-app';
 import { waitFor } from './support/wait';
 import { WebhookReceiver } from './support/webhook-receiver';
 
-const OPS = 'sb_ops_ssrf-test-key';
+const OPS = 'sb_ops_ssrf-test-key-0123456789abcdef';
 
 describe('outbound SSRF guard (OUTBOUND_ALLOW_PRIVATE_NETWORKS=false)', () => {
   let t: TestApp;

@@ -5,8 +5,8 @@ import { postWebhook, startTestApp, TEST_APP_SECRET, TestApp } from './support/t
 import { waitFor } from './support/wait';
 import { verifyDelivery, WebhookReceiver } from './support/webhook-receiver';
 
-const OPS = 'sb_ops_outbound-test-key';
-const PUBLISHER = 'sb_publisher_outbound-test-key';
+const OPS = 'sb_ops_outbound-test-key-0123456789abcdef';
+const PUBLISHER = 'sb_publisher_outbound-test-key-0123456789abcdef';
 const BREAKER_THRESHOLD = 4;
 
 describe('outbound webhooks (real receivers on loopback, verified with standardwebhooks)', () => {
@@ -236,8 +236,14 @@ describe('outbound webhooks (real receivers on loopback, verified with standardw
     expect(attempts[1]).toMatchObject({
       category: 'server_error',
       responseCode: 500,
-      responseBody: 'temporarily broken',
+      responseBytes: 'temporarily broken'.length,
+      responseKept: true,
     });
+    const answer = await request(t.url)
+      .get(`/endpoints/${endpoint.id}/attempts/${attempts[1].id}/response`)
+      .query({ reason: 'why does it fail' })
+      .set(ops());
+    expect(answer.body).toMatchObject({ responseCode: 500, body: 'temporarily broken' });
     expect(attempts[0]).toMatchObject({ responseCode: 204, attempt: 3 });
     // Success counters are written a few times a second.
     const stats = await waitFor(async () => {

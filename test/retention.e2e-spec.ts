@@ -6,8 +6,8 @@ import { JobName, QueueName } from '../src/platform/queue/queue-names';
 import { openQueue, startTestApp, TestApp } from './support/test-app';
 import { waitFor } from './support/wait';
 
-const OPS_KEY = 'ops-key-retention-test';
-const STAFF_KEY = 'staff-key-retention-test';
+const OPS_KEY = 'ops-key-retention-test-0123456789abcdef';
+const STAFF_KEY = 'staff-key-retention-test-0123456789abcdef';
 
 describe('retention (real Postgres and Redis)', () => {
   let t: TestApp;

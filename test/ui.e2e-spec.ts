@@ -6,8 +6,8 @@ import { instagramEnvelope, messagingItem, sign } from './support/meta-payloads'
 import { TestApp, postWebhook, startTestApp } from './support/test-app';
 import { waitFor } from './support/wait';
 
-const OPS_KEY = 'ui-ops-key';
-const STAFF_KEY = 'ui-staff-key';
+const OPS_KEY = 'ui-ops-key-0123456789abcdefxxxxx';
+const STAFF_KEY = 'ui-staff-key-0123456789abcdefxxx';
 /** Screenshots refresh the README's images with UPDATE_SCREENSHOTS=1; otherwise they go to test/.artifacts (ignored). */
 const DOCS = process.env.UPDATE_SCREENSHOTS === '1' ? join(__dirname, '..', 'docs') : join(__dirname, '.artifacts');
 /** Debian's chromium (`apt-get install -y chromium`; .ci/run installs it when missing). */

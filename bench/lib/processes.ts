@@ -90,6 +90,8 @@ export function appEnvironment(options: AppEnv): Record<string, string> {
     INSTAGRAM_ACCESS_TOKEN: 'bench-access-token',
     DATA_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     OPS_API_KEYS: OPS_KEY,
+    // Production needs one; the privacy canary reads /metrics with the ops key's bearer.
+    METRICS_TOKEN: OPS_KEY,
     STAFF_API_KEYS: `sk_bench_staff_${randomBytes(12).toString('hex')}`,
     LOG_FILE: options.logFile,
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',

@@ -31,6 +31,7 @@ export const AuditAction = {
   OutboundEventTriggered: 'outbound.event_triggered',
   OutboundDeliveryDeadLettered: 'outbound.delivery_dead_lettered',
   OutboundDeliveriesRequeued: 'outbound.deliveries_requeued',
+  OutboundAttemptResponseViewed: 'outbound.attempt_response_viewed',
   RetentionRun: 'maintenance.retention',
   ParticipantErased: 'participant.erased',
 } as const;

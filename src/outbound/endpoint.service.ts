@@ -1,4 +1,4 @@
-import { BadRequestException, ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 import { AuditAction, AuditEntry } from '../audit/audit-actions';
 import { Actor } from '../platform/auth/api-key';
 import { DataCipher } from '../platform/crypto/data-cipher';
@@ -9,6 +9,7 @@ import { AttemptRow, DeliveryRepository } from './delivery/delivery.repository';
 import {
   AttemptDto,
   AttemptPageDto,
+  AttemptResponseDto,
   CreatedEndpointDto,
   CreateEndpointDto,
   EndpointDto,
@@ -17,14 +18,12 @@ import {
   UpdateEndpointDto,
 } from './endpoints/endpoint.dto';
 import { EndpointChanges, EndpointRepository, EndpointRow } from './endpoints/endpoint.repository';
-import { generateEndpointSecret } from './endpoints/endpoint-secret';
+import { generateEndpointSecret, MAX_PREVIOUS_SECRETS } from './endpoints/endpoint-secret';
+import { validateCustomHeaders } from './endpoints/custom-headers';
 import { SubscriptionCheck } from './endpoints/subscription-check';
 import { RateLimiter } from './delivery/rate-limiter';
 
 const RECOVER_BATCH = 1000;
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$/;
-/** Set by Switchboard on every delivery (signature headers too: any `webhook-` header). */
-const RESERVED_HEADERS = new Set(['host', 'content-length', 'content-type', 'transfer-encoding', 'connection']);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Endpoint management for ops: CRUD, secrets (returned once, stored sealed), enable/disable, attempts, replay. */
@@ -126,7 +125,7 @@ export class EndpointService {
     const secret = generateEndpointSecret();
     const until = new Date(Date.now() + this.config.outbound.rotationGraceMs);
     this.found(
-      await this.endpoints.rotateSecret(this.uuid(id), this.cipher.encrypt(secret), until, [
+      await this.endpoints.rotateSecret(this.uuid(id), this.cipher.encrypt(secret), until, MAX_PREVIOUS_SECRETS, [
         this.entry(AuditAction.OutboundSecretRotated, actor, id, { previousSecretExpiresAt: until.toISOString() }),
       ]),
     );
@@ -139,6 +138,24 @@ export class EndpointService {
     return {
       items: rows.map((row) => attemptView(row)),
       nextCursor: rows.length === limit ? rows[rows.length - 1].id : null,
+    };
+  }
+
+  /** A failed attempt's kept answer, opened for an operator; the reason is in the audit entry. */
+  async attemptResponse(id: string, attemptId: string, reason: string, actor: Actor): Promise<AttemptResponseDto> {
+    if (!/^\d{1,18}$/.test(attemptId)) throw new NotFoundException('attempt not found');
+    const row = await this.deliveries.attemptResponse(this.uuid(id), attemptId, [
+      this.entry(AuditAction.OutboundAttemptResponseViewed, actor, id, { attemptId, reason: reason.trim() }),
+    ]);
+    if (!row) throw new NotFoundException('attempt not found');
+    if (!row.response_sealed) throw new NotFoundException('this attempt kept no answer (a success, or an empty one)');
+    const answer = this.cipher.decrypt(row.response_sealed);
+    return {
+      id: row.id,
+      responseCode: row.response_code,
+      responseBytes: row.response_bytes,
+      body: answer.toString('utf8'),
+      bodyBase64: answer.toString('base64'),
     };
   }
 
@@ -172,24 +189,19 @@ export class EndpointService {
     await this.endpoints.appendAudit([this.entry(action, actor, endpointId, metadata)]);
   }
 
-  private sealHeaders(headers: Record<string, string> | undefined): Buffer | null {
+  /** Throws CustomHeaderError for a header undici would refuse (or one of ours). */
+  private sealHeaders(headers: Record<string, unknown> | undefined): Buffer | null {
     if (!headers || Object.keys(headers).length === 0) return null;
-    const clean: Record<string, string> = {};
-    for (const [name, value] of Object.entries(headers)) {
-      const lower = name.toLowerCase();
-      if (!HEADER_NAME.test(name) || RESERVED_HEADERS.has(lower) || lower.startsWith('webhook-')) {
-        throw new BadRequestException(`header "${name}" is not allowed`);
-      }
-      if (typeof value !== 'string' || /[\r\n\0]/.test(value) || value.length > 4096) {
-        throw new BadRequestException(`header "${name}" must be a single-line string`);
-      }
-      clean[lower] = value;
-    }
-    return this.cipher.encryptJson(clean);
+    return this.cipher.encryptJson(validateCustomHeaders(headers));
   }
 
   private view(row: EndpointRow): EndpointDto {
     const iso = (value: Date | null) => (value ? new Date(value).toISOString() : null);
+    const now = Date.now();
+    const signingUntil = row.previous_secrets_until
+      .filter((until) => until.getTime() > now)
+      .sort((a, b) => b.getTime() - a.getTime())
+      .map((until) => until.toISOString());
     return {
       id: row.id,
       url: row.url,
@@ -203,8 +215,8 @@ export class EndpointService {
       maxConcurrency: row.max_concurrency,
       timeoutMs: row.timeout_ms,
       headers: row.headers_sealed ? this.cipher.decryptJson<Record<string, string>>(row.headers_sealed) : {},
-      previousSecretExpiresAt:
-        row.previous_secret_until && row.previous_secret_until > new Date() ? iso(row.previous_secret_until) : null,
+      previousSecretExpiresAt: signingUntil[0] ?? null,
+      previousSecretsExpireAt: signingUntil,
       stats: {
         deliveries: Number(row.deliveries_total),
         failures: Number(row.failures_total),
@@ -248,7 +260,8 @@ function attemptView(row: AttemptRow): AttemptDto {
     category: row.category,
     responseCode: row.response_code,
     durationMs: row.duration_ms,
-    responseBody: row.response_body,
+    responseBytes: row.response_bytes,
+    responseKept: row.response_kept,
     createdAt: new Date(row.created_at).toISOString(),
   };
 }

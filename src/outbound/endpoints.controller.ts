@@ -1,9 +1,21 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
-import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Patch,
+  Post,
+  Query,
+} from '@nestjs/common';
+import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Actor } from '../platform/auth/api-key';
 import { CurrentActor, Roles } from '../platform/auth/roles.decorator';
 import {
   AttemptPageDto,
+  AttemptResponseDto,
   CreatedEndpointDto,
   CreateEndpointDto,
   DisableEndpointDto,
@@ -11,12 +23,24 @@ import {
   EndpointPageDto,
   ListAttemptsQuery,
   ListEndpointsQuery,
+  OpenAttemptResponseQuery,
   RecoverDto,
   RequeuedDto,
   RotatedSecretDto,
   UpdateEndpointDto,
 } from './endpoints/endpoint.dto';
+import { CustomHeaderError } from './endpoints/custom-headers';
 import { EndpointService } from './endpoint.service';
+
+/** A custom header that cannot be sent is the caller's mistake: 400, naming the header. */
+async function refusingBadHeaders<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    if (error instanceof CustomHeaderError) throw new BadRequestException(error.message);
+    throw error;
+  }
+}
 
 @ApiTags('outbound endpoints')
 @Roles('ops')
@@ -27,7 +51,7 @@ export class EndpointsController {
   @Post()
   @ApiCreatedResponse({ type: CreatedEndpointDto, description: 'the secret is shown in this answer only' })
   create(@Body() body: CreateEndpointDto, @CurrentActor() actor: Actor): Promise<CreatedEndpointDto> {
-    return this.endpoints.create(body, actor);
+    return refusingBadHeaders(this.endpoints.create(body, actor));
   }
 
   @Get()
@@ -45,7 +69,7 @@ export class EndpointsController {
   @Patch(':id')
   @ApiOkResponse({ type: EndpointDto })
   update(@Param('id') id: string, @Body() body: UpdateEndpointDto, @CurrentActor() actor: Actor): Promise<EndpointDto> {
-    return this.endpoints.update(id, body, actor);
+    return refusingBadHeaders(this.endpoints.update(id, body, actor));
   }
 
   @Delete(':id')
@@ -84,6 +108,18 @@ export class EndpointsController {
   @ApiOkResponse({ type: AttemptPageDto })
   attempts(@Param('id') id: string, @Query() query: ListAttemptsQuery): Promise<AttemptPageDto> {
     return this.endpoints.attempts(id, query.cursor, query.limit);
+  }
+
+  @Get(':id/attempts/:attemptId/response')
+  @ApiOperation({ summary: "A failed attempt's kept answer. Needs ?reason=; every view is an audit entry." })
+  @ApiOkResponse({ type: AttemptResponseDto })
+  attemptResponse(
+    @Param('id') id: string,
+    @Param('attemptId') attemptId: string,
+    @Query() query: OpenAttemptResponseQuery,
+    @CurrentActor() actor: Actor,
+  ): Promise<AttemptResponseDto> {
+    return this.endpoints.attemptResponse(id, attemptId, query.reason, actor);
   }
 
   @Post(':id/recover')

@@ -63,7 +63,7 @@ describe('Redis restarted (no persistence: the queue is gone) in the middle of a
         REDIS_URL: URL,
         LOG_LEVEL: 'warn',
         WORKER_CONCURRENCY: '50',
-        OPS_API_KEYS: 'sb_ops_redis-restart-key',
+        OPS_API_KEYS: 'sb_ops_redis-restart-key-0123456789abcdef',
         OUTBOUND_ALLOW_PRIVATE_NETWORKS: 'true',
       },
     });
@@ -71,7 +71,7 @@ describe('Redis restarted (no persistence: the queue is gone) in the middle of a
     // A subscriber to the bridge's events: their deliveries are queued in Redis when it goes.
     const endpoint = await request(app.url)
       .post('/endpoints')
-      .set({ authorization: 'Bearer sb_ops_redis-restart-key' })
+      .set({ authorization: 'Bearer sb_ops_redis-restart-key-0123456789abcdef' })
       .send({ url: subscriber.url('/crm'), events: ['instagram.message.received'] });
     expect(endpoint.status).toBe(201);
     const first = mids('rrst', 4000);

@@ -46,6 +46,8 @@ export interface TestAppOptions {
   /** Reuse a database (e.g. to restart the app over the same data). */
   db?: TestDatabase;
   graph?: FakeGraphApi;
+  /** Runs on the app before it listens (e.g. to add a probe route). */
+  beforeListen?: (app: NestFastifyApplication) => void;
 }
 
 /**
@@ -86,6 +88,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   });
   const config = AppConfig.fromEnvironment(process.env);
   const app = await createApiApp(config, { nestLogLevels: ['error', 'warn'] });
+  options.beforeListen?.(app);
   await app.listen({ port: 0, host: '127.0.0.1' });
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
   const redis = new Redis(TEST_REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });

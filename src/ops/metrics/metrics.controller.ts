@@ -1,4 +1,4 @@
-import { Controller, Get, Headers, Res, UnauthorizedException } from '@nestjs/common';
+import { Controller, Get, Headers, Logger, Res, UnauthorizedException } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import { FastifyReply } from 'fastify';
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -17,9 +17,17 @@ export class MetricsController {
     config: AppConfig,
   ) {
     this.tokenDigest = config.metricsToken ? digest(config.metricsToken) : undefined;
+    if (!this.tokenDigest && config.metricsPublic) {
+      new Logger(MetricsController.name).warn(
+        'GET /metrics is open to anyone, on purpose (METRICS_PUBLIC=true, no METRICS_TOKEN)',
+      );
+    }
   }
 
-  /** Prometheus text format. Open, unless METRICS_TOKEN is set: then `Authorization: Bearer <METRICS_TOKEN>`. */
+  /**
+   * Prometheus text format, behind `Authorization: Bearer <METRICS_TOKEN>`. Without the token (development,
+   * or production with METRICS_PUBLIC=true: boot refuses otherwise) it is open.
+   */
   @Get()
   @ApiBearerAuth()
   @ApiOkResponse({ description: 'Prometheus exposition format', content: { 'text/plain': {} } })

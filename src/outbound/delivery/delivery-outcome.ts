@@ -2,7 +2,16 @@ import { parseRetryAfter } from '../../platform/http/retry-after';
 
 /** How an attempt ended. Stored on the attempt and the delivery; dead letters carry it as their category. */
 export type DeliveryCategory =
-  'network' | 'timeout' | 'redirect' | 'gone' | 'throttled' | 'client_error' | 'server_error' | 'blocked';
+  | 'network'
+  | 'timeout'
+  | 'redirect'
+  | 'gone'
+  | 'throttled'
+  | 'client_error'
+  | 'server_error'
+  | 'blocked'
+  /** Ours: the request could not be built (the endpoint's stored headers are invalid); it was never sent. */
+  | 'invalid_request';
 
 export interface AttemptFailure {
   category: DeliveryCategory;
@@ -32,6 +41,8 @@ export function classifyStatus(status: number, retryAfter?: string): AttemptFail
   return { ...base, category: 'client_error' };
 }
 
+/** undici refusing the request itself (a header it does not allow): nothing reached the subscriber. */
+const REFUSED_CODES = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED']);
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
 /** Errors without an HTTP answer. */
@@ -43,6 +54,13 @@ export function classifyTransport(error: unknown): AttemptFailure {
   if (code === 'EBLOCKEDDESTINATION' || (error as { cause?: Error })?.cause?.name === 'BlockedDestinationError') {
     return { category: 'blocked', responseCode: null, summary: 'destination address is not allowed' };
   }
+  if (REFUSED_CODES.has(code)) {
+    return {
+      category: 'invalid_request',
+      responseCode: null,
+      summary: 'the request could not be built: fix the endpoint with PATCH (its custom headers)',
+    };
+  }
   if (TIMEOUT_CODES.has(code) || name === 'TimeoutError' || name === 'AbortError' || code === 'UND_ERR_ABORTED') {
     return { category: 'timeout', responseCode: null, summary: `no answer in time (${code || name})` };
   }
@@ -51,7 +69,7 @@ export function classifyTransport(error: unknown): AttemptFailure {
 
 /** Failures that no retry can fix. */
 export function isPermanent(category: DeliveryCategory): boolean {
-  return category === 'gone' || category === 'blocked';
+  return category === 'gone' || category === 'blocked' || category === 'invalid_request';
 }
 
 /** Delay before the next attempt: the schedule's entry with up to 20 % jitter, or the subscriber's Retry-After. */

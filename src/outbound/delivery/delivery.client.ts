@@ -15,8 +15,10 @@ export interface DeliveryRequest {
 export interface DeliveryResponse {
   statusCode: number;
   retryAfter?: string;
-  /** The subscriber's answer, first 2 KB. */
-  bodyPrefix: string;
+  /** A non-2xx answer's first 2 KB, as bytes (a 2xx answer is not kept: only its length). */
+  kept: Buffer | null;
+  /** How many bytes of the answer were read (reading stops past 64 KB). */
+  bodyBytes: number;
 }
 
 const KEPT_BODY_BYTES = 2048;
@@ -24,6 +26,21 @@ const KEPT_BODY_BYTES = 2048;
 const DRAINED_BODY_BYTES = 64 * 1024;
 const MAX_POOLS = 1000;
 const MAX_PARSED_URLS = 10_000;
+/** Longer than any attempt may last (an endpoint's timeoutMs is at most 120 s). */
+const RETIRED_POOL_LIFETIME_MS = 130_000;
+/** undici refusing a request it was handed (a header it does not allow, a closed pool): never sent. */
+const REFUSED_CODES = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED', 'UND_ERR_DESTROYED', 'UND_ERR_CLOSED']);
+
+interface PoolEntry {
+  pool: Pool;
+  /** The count of requests made when it was last used. */
+  used: number;
+  /**
+   * Later deliveries to the origin get a new pool. For a request undici refuses before sending it, it still
+   * marks the connection slot busy, for good: after `connections` of them the pool would never send again.
+   */
+  replace: () => void;
+}
 
 /**
  * POSTs deliveries over one keep-alive undici Pool per origin. Redirects are never followed. Unless
@@ -32,9 +49,11 @@ const MAX_PARSED_URLS = 10_000;
  */
 @Injectable()
 export class DeliveryClient implements OnApplicationShutdown {
-  /** Per origin, with the count of requests made when it was last used (least recently used is closed first). */
-  private readonly pools = new Map<string, { pool: Pool; used: number }>();
+  /** Per origin (least recently used is closed first). */
+  private readonly pools = new Map<string, PoolEntry>();
   private uses = 0;
+  /** Pools replaced after a refused request, closing once their requests in flight are done. */
+  private readonly retiring = new Set<Pool>();
   private readonly urls = new Map<string, { origin: string; path: string }>();
   private readonly connect: buildConnector.connector;
 
@@ -68,7 +87,9 @@ export class DeliveryClient implements OnApplicationShutdown {
   post(request: DeliveryRequest): Promise<DeliveryResponse> {
     const { origin, path } = this.parse(request.url);
     return new Promise<DeliveryResponse>((resolve, reject) => {
-      this.pool(origin).dispatch(
+      const entry = this.pool(origin);
+      const handler = new DeliveryHandler(resolve, reject, request.timeoutMs, entry.replace);
+      entry.pool.dispatch(
         {
           origin,
           method: 'POST',
@@ -78,8 +99,10 @@ export class DeliveryClient implements OnApplicationShutdown {
           headersTimeout: request.timeoutMs,
           bodyTimeout: request.timeoutMs,
         },
-        new DeliveryHandler(resolve, reject, request.timeoutMs),
+        handler,
       );
+      // Refused while dispatching (an invalid stored header, a closed pool): see PoolEntry.replace.
+      if (handler.settled) entry.replace();
     });
   }
 
@@ -94,11 +117,11 @@ export class DeliveryClient implements OnApplicationShutdown {
     return parsed;
   }
 
-  private pool(origin: string): Pool {
+  private pool(origin: string): PoolEntry {
     const entry = this.pools.get(origin);
     if (entry) {
       entry.used = ++this.uses;
-      return entry.pool;
+      return entry;
     }
     if (this.pools.size >= MAX_POOLS) this.closeLeastRecentlyUsed();
     const pool = new Pool(origin, {
@@ -107,13 +130,32 @@ export class DeliveryClient implements OnApplicationShutdown {
       connect: this.connect,
       keepAliveTimeout: 30_000,
     });
-    this.pools.set(origin, { pool, used: ++this.uses });
-    return pool;
+    const created: PoolEntry = { pool, used: ++this.uses, replace: () => this.replacePool(origin, pool) };
+    this.pools.set(origin, created);
+    return created;
+  }
+
+  /** Later deliveries to the origin get a new pool; the old one finishes what it has in flight, then closes. */
+  private replacePool(origin: string, pool: Pool): void {
+    if (this.pools.get(origin)?.pool !== pool) return;
+    this.pools.delete(origin);
+    this.retiring.add(pool);
+    // Requests queued behind a refused one may never leave the old pool: past the longest attempt, nothing in
+    // it can still be waited for.
+    const deadline = setTimeout(() => void pool.destroy().catch(() => undefined), RETIRED_POOL_LIFETIME_MS);
+    deadline.unref();
+    void pool
+      .close()
+      .catch(() => undefined)
+      .finally(() => {
+        clearTimeout(deadline);
+        this.retiring.delete(pool);
+      });
   }
 
   /** A scan, but only when MAX_POOLS origins are open: cheaper than reordering the map on every request. */
   private closeLeastRecentlyUsed(): void {
-    let oldest: [string, { pool: Pool; used: number }] | undefined;
+    let oldest: [string, PoolEntry] | undefined;
     for (const entry of this.pools) if (!oldest || entry[1].used < oldest[1].used) oldest = entry;
     if (!oldest) return;
     this.pools.delete(oldest[0]);
@@ -122,18 +164,21 @@ export class DeliveryClient implements OnApplicationShutdown {
 
   /** After the workers drained (beforeApplicationShutdown): deliveries in flight still need it. */
   async onApplicationShutdown(): Promise<void> {
-    await Promise.all([...this.pools.values()].map(({ pool }) => pool.destroy().catch(() => undefined)));
+    const pools = [...this.pools.values()].map(({ pool }) => pool).concat([...this.retiring]);
+    await Promise.all(pools.map((pool) => pool.destroy().catch(() => undefined)));
     this.pools.clear();
+    this.retiring.clear();
   }
 }
 
-/** Keeps the answer's first 2 KB, settles once: on the answer's end, an error, or the attempt's deadline. */
+/** Keeps a failure's first 2 KB, settles once: on the answer's end, an error, or the attempt's deadline. */
 class DeliveryHandler implements Dispatcher.DispatchHandler {
   private controller?: Dispatcher.DispatchController;
   private readonly timer: NodeJS.Timeout;
-  private settled = false;
+  settled = false;
   private statusCode = 0;
   private retryAfter?: string;
+  private keeping = false;
   private readonly kept: Buffer[] = [];
   private keptBytes = 0;
   private seen = 0;
@@ -142,6 +187,7 @@ class DeliveryHandler implements Dispatcher.DispatchHandler {
     private readonly resolve: (response: DeliveryResponse) => void,
     private readonly reject: (error: Error) => void,
     timeoutMs: number,
+    private readonly replacePool: () => void,
   ) {
     this.timer = setTimeout(() => {
       const error = Object.assign(new Error('no answer within the delivery timeout'), { name: 'TimeoutError' });
@@ -163,13 +209,14 @@ class DeliveryHandler implements Dispatcher.DispatchHandler {
   ): void {
     if (statusCode < 200) return;
     this.statusCode = statusCode;
+    this.keeping = statusCode >= 300;
     const retryAfter = headers['retry-after'];
     this.retryAfter = Array.isArray(retryAfter) ? retryAfter[0] : retryAfter;
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     this.seen += chunk.length;
-    if (this.keptBytes < KEPT_BODY_BYTES) {
+    if (this.keeping && this.keptBytes < KEPT_BODY_BYTES) {
       const part = chunk.subarray(0, KEPT_BODY_BYTES - this.keptBytes);
       this.kept.push(part);
       this.keptBytes += part.length;
@@ -185,6 +232,8 @@ class DeliveryHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    // Refused when it left the pool's queue: as poisonous as a refusal while dispatching.
+    if (!this.controller && REFUSED_CODES.has((error as { code?: string }).code ?? '')) this.replacePool();
     this.fail(error);
   }
 
@@ -195,7 +244,8 @@ class DeliveryHandler implements Dispatcher.DispatchHandler {
     this.resolve({
       statusCode: this.statusCode,
       retryAfter: this.retryAfter,
-      bodyPrefix: Buffer.concat(this.kept).toString('utf8'),
+      kept: this.keeping ? Buffer.concat(this.kept) : null,
+      bodyBytes: this.seen,
     });
   }
 

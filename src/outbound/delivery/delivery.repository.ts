@@ -88,9 +88,10 @@ export interface DeliveryTarget {
 export interface EndpointSealed {
   sealed_version: number;
   secret_sealed: Buffer;
-  previous_secret_sealed: Buffer | null;
-  /** Epoch milliseconds; the previous secret stops signing then. */
-  previous_secret_until_ms: number | null;
+  /** The rotated-out secrets still inside their grace period, newest first. */
+  previous_secrets_sealed: Buffer[];
+  /** Epoch milliseconds, one per previous secret: it stops signing then. */
+  previous_secrets_until_ms: number[];
   headers_sealed: Buffer | null;
 }
 
@@ -102,7 +103,10 @@ export interface AttemptRecord {
   category: string | null;
   responseCode: number | null;
   durationMs: number;
-  responseBody: string | null;
+  /** How many bytes the subscriber answered (as read: reading stops past 64 KB). */
+  responseBytes: number | null;
+  /** A failure's answer, first 2 KB, sealed; never kept for a success. */
+  responseSealed: Buffer | null;
 }
 
 export interface AttemptRow {
@@ -114,8 +118,17 @@ export interface AttemptRow {
   category: string | null;
   response_code: number | null;
   duration_ms: number;
-  response_body: string | null;
+  response_bytes: number | null;
+  /** Whether a sealed answer is kept (it is opened only through `attemptResponse`). */
+  response_kept: boolean;
   created_at: Date;
+}
+
+export interface AttemptResponseRow {
+  id: string;
+  response_code: number | null;
+  response_bytes: number | null;
+  response_sealed: Buffer | null;
 }
 
 export interface OutboundDeadLetter {
@@ -157,11 +170,17 @@ export class DeliveryRepository {
     this.sealedEndpoints = new GroupCommit<string, EndpointSealed | undefined>(
       async (endpointIds) => {
         const rows = await this.db.query<EndpointSealed & { id: string }>(
-          `SELECT id, sealed_version, secret_sealed,
-                  CASE WHEN previous_secret_until > now() THEN previous_secret_sealed END AS previous_secret_sealed,
-                  (extract(epoch FROM previous_secret_until) * 1000)::float8 AS previous_secret_until_ms,
-                  headers_sealed
-             FROM outbound_endpoints WHERE id = ANY($1::uuid[])`,
+          `SELECT e.id, e.sealed_version, e.secret_sealed, p.previous_secrets_sealed, p.previous_secrets_until_ms,
+                  e.headers_sealed
+             FROM outbound_endpoints e
+             CROSS JOIN LATERAL (
+               SELECT coalesce(array_agg(s ORDER BY u DESC), '{}') AS previous_secrets_sealed,
+                      coalesce(array_agg((extract(epoch FROM u) * 1000)::float8 ORDER BY u DESC), '{}')
+                        AS previous_secrets_until_ms
+                 FROM unnest(e.previous_secrets_sealed, e.previous_secrets_until) AS previous(s, u)
+                WHERE u > now()
+             ) p
+            WHERE e.id = ANY($1::uuid[])`,
           [[...new Set(endpointIds)]],
         );
         const byId = new Map(rows.map((row) => [row.id, row]));
@@ -413,13 +432,13 @@ export class DeliveryRepository {
     await this.db.query(
       `WITH attempt AS (
          INSERT INTO outbound_attempts (delivery_id, endpoint_id, event_id, attempt, status, category, response_code,
-                                        duration_ms, response_body)
-         VALUES ($1, $2, $3, $4, 'failure', $5, $6, $7, $8)
+                                        duration_ms, response_bytes, response_sealed)
+         VALUES ($1, $2, $3, $4, 'failure', $5, $6, $7, $8, $9)
        )
        UPDATE outbound_deliveries
           SET attempts = $4, last_category = $5, last_status_code = $6, last_attempt_at = now(),
-              status = CASE WHEN $9 THEN 'failed' ELSE 'pending' END,
-              completed_at = CASE WHEN $9 THEN now() END
+              status = CASE WHEN $10 THEN 'failed' ELSE 'pending' END,
+              completed_at = CASE WHEN $10 THEN now() END
         WHERE id = $1`,
       [
         record.deliveryId,
@@ -429,7 +448,8 @@ export class DeliveryRepository {
         record.category,
         record.responseCode,
         record.durationMs,
-        record.responseBody,
+        record.responseBytes,
+        record.responseSealed,
         final,
       ],
     );
@@ -524,11 +544,28 @@ export class DeliveryRepository {
 
   attempts(endpointId: string, beforeId: string | null, limit: number): Promise<AttemptRow[]> {
     return this.db.query<AttemptRow>(
-      `SELECT id, delivery_id, event_id, attempt, status, category, response_code, duration_ms, response_body, created_at
+      `SELECT id, delivery_id, event_id, attempt, status, category, response_code, duration_ms, response_bytes,
+              response_sealed IS NOT NULL AS response_kept, created_at
          FROM outbound_attempts
         WHERE endpoint_id = $1 AND ($2::bigint IS NULL OR id < $2)
         ORDER BY id DESC LIMIT $3`,
       [endpointId, beforeId, limit],
+    );
+  }
+
+  /** One attempt's sealed answer, with the audit entry of whoever opens it, in one statement. */
+  async attemptResponse(
+    endpointId: string,
+    attemptId: string,
+    audit: readonly AuditEntry[],
+  ): Promise<AttemptResponseRow | undefined> {
+    return this.db.one<AttemptResponseRow>(
+      `WITH found AS (
+         SELECT id, response_code, response_bytes, response_sealed FROM outbound_attempts
+          WHERE endpoint_id = $1 AND id = $2
+       ), audited AS (${auditInsert(3)} WHERE EXISTS (SELECT 1 FROM found WHERE response_sealed IS NOT NULL))
+       SELECT * FROM found`,
+      [endpointId, attemptId, ...auditParams(audit)],
     );
   }
 
@@ -564,16 +601,17 @@ export class DeliveryRepository {
   }
 
   private async writeSuccesses(records: readonly AttemptRecord[]): Promise<void> {
-    // One JSON parameter: far cheaper to build in JS than seven array literals.
+    // One JSON parameter: far cheaper to build in JS than seven array literals. A success's answer is not
+    // kept (only its length), so nothing in it can fail this statement.
     await this.db.query(
       `WITH u AS (
          SELECT * FROM json_to_recordset($1::json)
            AS x("deliveryId" bigint, "endpointId" uuid, "eventId" uuid, attempt int, "responseCode" int,
-                "durationMs" int, "responseBody" text)
+                "durationMs" int, "responseBytes" int)
        ), attempt AS (
          INSERT INTO outbound_attempts (delivery_id, endpoint_id, event_id, attempt, status, response_code, duration_ms,
-                                        response_body)
-         SELECT "deliveryId", "endpointId", "eventId", attempt, 'success', "responseCode", "durationMs", "responseBody"
+                                        response_bytes)
+         SELECT "deliveryId", "endpointId", "eventId", attempt, 'success', "responseCode", "durationMs", "responseBytes"
            FROM u
        )
        UPDATE outbound_deliveries d

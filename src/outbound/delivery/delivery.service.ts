@@ -61,12 +61,22 @@ interface SlotRun {
 /** An endpoint's secrets and custom headers, decrypted, for one version of its sealed fields. */
 interface OpenedEndpoint {
   version: number;
-  secret: string;
-  previousSecret: string | null;
-  /** Epoch milliseconds; the previous secret stops signing then. */
-  previousSecretUntil: number;
+  /** The current secret, then the previous ones still inside their grace period (newest first). */
+  signing: string[];
+  /** Epoch milliseconds, one per previous secret: it stops signing then. */
+  previousUntil: number[];
+  /** The earliest of them: until then `signing` holds without looking (epoch ms). */
+  signingUntil: number;
   /** Its custom headers, then ours, as undici's flat name/value list; the signature headers follow. */
   headers: string[];
+}
+
+/** A previous secret whose grace period ended while its endpoint was opened stops signing. */
+function dropExpiredSecrets(endpoint: OpenedEndpoint, now: number): void {
+  const kept = endpoint.previousUntil.flatMap((until, i) => (until > now ? [i] : []));
+  endpoint.signing = [endpoint.signing[0], ...kept.map((i) => endpoint.signing[i + 1])];
+  endpoint.previousUntil = kept.map((i) => endpoint.previousUntil[i]);
+  endpoint.signingUntil = Math.min(Infinity, ...endpoint.previousUntil);
 }
 
 /** The step, once its success write (if any) is committed. */
@@ -227,21 +237,21 @@ export class DeliveryService {
       return { step: { kind: 'done', outcome: 'skipped' } };
     }
     const now = Date.now();
-    const secrets =
-      endpoint.previousSecret !== null && endpoint.previousSecretUntil > now
-        ? [endpoint.secret, endpoint.previousSecret]
-        : [endpoint.secret];
-    const headers = endpoint.headers.concat(signDelivery(secrets, target.event_id, now, body));
+    if (now >= endpoint.signingUntil) dropExpiredSecrets(endpoint, now);
+    const headers = endpoint.headers.concat(signDelivery(endpoint.signing, target.event_id, now, body));
     const started = performance.now();
     let failure: AttemptFailure | undefined;
     let responseCode: number | null = null;
-    let responseBody: string | null = null;
+    let responseBytes: number | null = null;
+    let responseSealed: Buffer | null = null;
     try {
       const response = await this.client.post({ url: target.url as string, headers, body, timeoutMs });
       responseCode = response.statusCode;
-      responseBody = response.bodyPrefix;
+      responseBytes = response.bodyBytes;
       if (response.statusCode < 200 || response.statusCode >= 300) {
         failure = classifyStatus(response.statusCode, response.retryAfter);
+        // Whatever it holds (our own payload echoed, a NUL): bytes, sealed. A 2xx answer is not kept.
+        if (response.kept?.length) responseSealed = this.cipher.encrypt(response.kept);
       }
     } catch (error) {
       failure = classifyTransport(error);
@@ -256,7 +266,8 @@ export class DeliveryService {
       category: failure?.category ?? null,
       responseCode,
       durationMs,
-      responseBody,
+      responseBytes,
+      responseSealed,
     };
     if (!failure) {
       const recorded = this.deliveries.recordSuccess(record);
@@ -363,9 +374,11 @@ export class DeliveryService {
     const custom = sealed.headers_sealed ? this.cipher.decryptJson<Record<string, string>>(sealed.headers_sealed) : {};
     const opened: OpenedEndpoint = {
       version: sealed.sealed_version,
-      secret: this.cipher.decryptText(sealed.secret_sealed),
-      previousSecret: sealed.previous_secret_sealed ? this.cipher.decryptText(sealed.previous_secret_sealed) : null,
-      previousSecretUntil: sealed.previous_secret_until_ms ?? 0,
+      signing: [sealed.secret_sealed, ...sealed.previous_secrets_sealed].map((secret) =>
+        this.cipher.decryptText(secret),
+      ),
+      previousUntil: sealed.previous_secrets_until_ms,
+      signingUntil: Math.min(Infinity, ...sealed.previous_secrets_until_ms),
       headers: [
         // Names are validated when stored (none of ours, none of webhook-*), but a user-agent is ours to send.
         ...Object.entries(custom).flatMap(([name, value]) =>

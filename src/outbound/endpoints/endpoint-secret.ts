@@ -1,6 +1,12 @@
 import { createHmac, randomBytes } from 'node:crypto';
 
 const SECRET_PREFIX = 'whsec_';
+/**
+ * Rotated-out secrets that keep signing next to the current one, each until its own grace period ends
+ * (OUTBOUND_ROTATION_GRACE_HOURS after it was rotated out): at most 5 signatures per delivery. Past this,
+ * a rotation drops the previous secret that would expire first.
+ */
+export const MAX_PREVIOUS_SECRETS = 4;
 
 /** A new endpoint secret: `whsec_` and the base64 of 32 random bytes (Standard Webhooks format). */
 export function generateEndpointSecret(): string {
@@ -8,8 +14,8 @@ export function generateEndpointSecret(): string {
 }
 
 /**
- * Standard Webhooks headers for one attempt, as a flat name/value list. During a rotation both secrets sign: a subscriber still on
- * the old secret and one already on the new secret both verify (signatures are space-separated).
+ * Standard Webhooks headers for one attempt, as a flat name/value list. During a rotation every secret still inside its grace period
+ * signs: a subscriber on any of them verifies (signatures are space-separated).
  */
 export function signDelivery(
   secrets: readonly string[],

@@ -147,8 +147,13 @@ export class EndpointDto {
   @ApiProperty({ nullable: true, type: Number }) maxConcurrency: number | null;
   @ApiProperty({ nullable: true, type: Number }) timeoutMs: number | null;
   @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } }) headers: Record<string, string>;
-  @ApiProperty({ nullable: true, type: String, description: 'until when the rotated-out secret still signs' })
+  @ApiProperty({ nullable: true, type: String, description: 'until when the last rotated-out secret still signs' })
   previousSecretExpiresAt: string | null;
+  @ApiProperty({
+    type: [String],
+    description: 'rotated-out secrets still signing next to the current one (at most 4), latest expiry first',
+  })
+  previousSecretsExpireAt: string[];
   @ApiProperty({ type: EndpointStatsDto }) stats: EndpointStatsDto;
   @ApiProperty() createdAt: string;
   @ApiProperty() updatedAt: string;
@@ -178,8 +183,34 @@ export class AttemptDto {
   @ApiProperty({ nullable: true, type: String }) category: string | null;
   @ApiProperty({ nullable: true, type: Number }) responseCode: number | null;
   @ApiProperty() durationMs: number;
-  @ApiProperty({ nullable: true, type: String, description: 'first 2 KB of the answer' }) responseBody: string | null;
+  @ApiProperty({
+    nullable: true,
+    type: Number,
+    description: 'bytes the subscriber answered (reading stops past 64 KB)',
+  })
+  responseBytes: number | null;
+  @ApiProperty({
+    description:
+      "a failed attempt's answer (first 2 KB) is kept sealed: open it with GET …/attempts/{attemptId}/response",
+  })
+  responseKept: boolean;
   @ApiProperty() createdAt: string;
+}
+
+export class OpenAttemptResponseQuery {
+  @ApiProperty({ description: 'why you open it (kept in the audit entry)', example: 'subscriber rejects our payload' })
+  @IsString()
+  @Matches(/\S/, { message: 'reason must say why' })
+  @MaxLength(500)
+  reason: string;
+}
+
+export class AttemptResponseDto {
+  @ApiProperty() id: string;
+  @ApiProperty({ nullable: true, type: Number }) responseCode: number | null;
+  @ApiProperty({ nullable: true, type: Number }) responseBytes: number | null;
+  @ApiProperty({ description: 'the kept answer as UTF-8 (invalid bytes replaced)' }) body: string;
+  @ApiProperty({ description: 'the kept answer, exactly' }) bodyBase64: string;
 }
 
 export class AttemptPageDto {

@@ -13,8 +13,9 @@ export interface EndpointRow {
   disabled_reason: string | null;
   disabled_at: Date | null;
   secret_sealed: Buffer;
-  previous_secret_sealed: Buffer | null;
-  previous_secret_until: Date | null;
+  /** Rotated-out secrets, newest first, each with the end of its grace period (expired ones may linger). */
+  previous_secrets_sealed: Buffer[];
+  previous_secrets_until: Date[];
   headers_sealed: Buffer | null;
   rate_limit_per_second: number | null;
   max_concurrency: number | null;
@@ -138,16 +139,29 @@ export class EndpointRepository {
     );
   }
 
+  /**
+   * The current secret joins the previous ones (until `previousUntil`); those past their grace period are
+   * dropped, and beyond `keep` the ones that expire first. One statement: concurrent rotations each see the
+   * other's result, so no secret handed out is lost.
+   */
   rotateSecret(
     id: string,
     secretSealed: Buffer,
     previousUntil: Date,
+    keep: number,
     audit: readonly AuditEntry[],
   ): Promise<EndpointRow | undefined> {
     return this.write(
-      `previous_secret_sealed = secret_sealed, previous_secret_until = $3, secret_sealed = $2,
-       sealed_version = sealed_version + 1, updated_at = now()`,
-      [id, secretSealed, previousUntil],
+      `(previous_secrets_sealed, previous_secrets_until) = (
+         SELECT coalesce(array_agg(kept.s ORDER BY kept.u DESC), '{}'), coalesce(array_agg(kept.u ORDER BY kept.u DESC), '{}')
+           FROM (SELECT signing.s, signing.u
+                   FROM (SELECT secret_sealed AS s, $3::timestamptz AS u
+                         UNION ALL
+                         SELECT p.s, p.u FROM unnest(previous_secrets_sealed, previous_secrets_until) AS p(s, u)
+                          WHERE p.u > now()) AS signing
+                  ORDER BY signing.u DESC LIMIT $4) AS kept),
+       secret_sealed = $2, sealed_version = sealed_version + 1, updated_at = now()`,
+      [id, secretSealed, previousUntil, keep],
       audit,
     );
   }

@@ -6,7 +6,13 @@ import { AppConfig } from '../config/app-config';
 import { Actor, hashApiKey, Role, ROLES, ROLES_KEY } from './api-key';
 import { ApiKeyRepository } from './api-key.repository';
 
-export type AuthenticatedRequest = FastifyRequest & { actor?: Actor };
+export type AuthenticatedRequest = FastifyRequest & {
+  actor?: Actor;
+  /** The caller found by the early key check (checkApiKeysBeforeBodies), before the body was read. */
+  authenticated?: Actor;
+};
+
+export const MISSING_KEY_MESSAGE = 'a valid API key is required (Authorization: Bearer <key>)';
 
 /**
  * `Authorization: Bearer <key>`: 401 without a valid key, 403 for a key whose role the route does not
@@ -38,8 +44,8 @@ export class ApiKeyGuard implements CanActivate {
     ]);
     if (!allowed) return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const actor = await this.authenticate(request.headers.authorization);
-    if (!actor) throw new UnauthorizedException('a valid API key is required (Authorization: Bearer <key>)');
+    const actor = request.authenticated ?? (await this.authenticate(request.headers.authorization));
+    if (!actor) throw new UnauthorizedException(MISSING_KEY_MESSAGE);
     if (!allowed.includes(actor.role))
       throw new ForbiddenException(`this route needs the ${allowed.join(' or ')} role`);
     request.actor = { ...actor, correlationId: String(request.id) };

@@ -17,6 +17,9 @@ export interface StoredApiKey {
 const COLUMNS = `id, name, role, key_prefix AS "keyPrefix", created_at AS "createdAt", expires_at AS "expiresAt",
                  revoked_at AS "revokedAt", last_used_at AS "lastUsedAt"`;
 
+/** How stale `last_used_at` may be: it is a "when was this key last seen" for people, not an access log. */
+const LAST_USED_RESOLUTION_SECONDS = 60;
+
 @Injectable()
 export class ApiKeyRepository {
   constructor(private readonly db: Sql) {}
@@ -31,12 +34,22 @@ export class ApiKeyRepository {
     return { key, record: record! };
   }
 
-  /** The live (not revoked, not expired) key with this hash. */
+  /**
+   * The live (not revoked, not expired) key with this hash, read on every call so a revocation holds at
+   * once. `last_used_at` is written at most once a minute per key: not a write per admin request.
+   */
   async findActiveByHash(hash: Buffer): Promise<StoredApiKey | undefined> {
     return this.db.one<StoredApiKey>(
-      `UPDATE api_keys SET last_used_at = now()
-        WHERE key_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
-        RETURNING ${COLUMNS}`,
+      `WITH live AS (
+         SELECT * FROM api_keys
+          WHERE key_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
+       ), touched AS (
+         UPDATE api_keys SET last_used_at = now()
+          WHERE id IN (SELECT id FROM live
+                        WHERE last_used_at IS NULL
+                           OR last_used_at < now() - interval '${LAST_USED_RESOLUTION_SECONDS} seconds')
+       )
+       SELECT ${COLUMNS} FROM live`,
       [hash],
     );
   }

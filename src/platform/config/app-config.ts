@@ -1,4 +1,13 @@
+import { isIP } from 'node:net';
 import { ConfigurationError, Environment, validateEnvironment } from './environment';
+
+/** Bearer credentials (bootstrap API keys, METRICS_TOKEN) shorter than this are refused at boot. */
+export const MIN_BEARER_TOKEN_LENGTH = 32;
+/** META_VERIFY_TOKEN only guards Meta's subscription handshake, but must not be guessable either. */
+export const MIN_VERIFY_TOKEN_LENGTH = 16;
+
+/** Fastify's `trustProxy`: off, every proxy, a hop count, or the proxies' addresses and CIDRs. */
+export type TrustProxy = boolean | number | string[];
 
 const DEVELOPMENT_ENCRYPTION_KEY = Buffer.alloc(32, 'switchboard-development-key-only').toString('base64');
 const DEVELOPMENT_APP_SECRET = 'development-app-secret';
@@ -34,6 +43,9 @@ export class AppConfig {
   readonly useQueue: boolean;
   readonly retry: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number };
   readonly maxBodyBytes: number;
+  /** Every route but the webhook's. */
+  readonly adminMaxBodyBytes: number;
+  readonly trustProxy: TrustProxy;
   readonly ingestMaxBatch: number;
   /** How often the relay looks for stored events that are not on the queue, and how old they must be. */
   readonly relayIntervalMs: number;
@@ -48,8 +60,9 @@ export class AppConfig {
   readonly retention: { rawDays: number; messageDays: number; outboundDays: number };
   /** Queue backlog above which new events are stored without being enqueued (see docs/flood-protection.md). */
   readonly ingestBacklogLimit: number;
-  /** Bearer token for GET /metrics; open when unset. */
+  /** Bearer token for GET /metrics; open when unset (in production only with `metricsPublic`). */
   readonly metricsToken?: string;
+  readonly metricsPublic: boolean;
   readonly vipSenderIds: readonly string[];
   readonly outbound: {
     allowPrivateNetworks: boolean;
@@ -86,6 +99,7 @@ export class AppConfig {
       .map((secret) => secret.trim())
       .filter((secret) => secret.length > 0);
     this.metaVerifyToken = required('META_VERIFY_TOKEN', env.META_VERIFY_TOKEN, DEVELOPMENT_VERIFY_TOKEN);
+    longEnough('META_VERIFY_TOKEN', [this.metaVerifyToken], MIN_VERIFY_TOKEN_LENGTH);
     this.instagram = {
       graphUrl: env.INSTAGRAM_GRAPH_URL.replace(/\/+$/, ''),
       accessToken: env.INSTAGRAM_ACCESS_TOKEN?.trim() || undefined,
@@ -125,6 +139,8 @@ export class AppConfig {
       maxDelayMs: env.RETRY_MAX_DELAY_MS,
     };
     this.maxBodyBytes = env.MAX_BODY_BYTES;
+    this.adminMaxBodyBytes = env.ADMIN_MAX_BODY_BYTES;
+    this.trustProxy = parseTrustProxy(env.TRUST_PROXY);
     this.ingestMaxBatch = env.INGEST_MAX_BATCH;
     this.relayIntervalMs = env.RELAY_INTERVAL_MS;
     this.relayGraceMs = env.RELAY_GRACE_MS;
@@ -140,6 +156,9 @@ export class AppConfig {
       ops: list(env.OPS_API_KEYS),
       publisher: list(env.PUBLISHER_API_KEYS),
     };
+    longEnough('STAFF_API_KEYS', this.bootstrapApiKeys.staff, MIN_BEARER_TOKEN_LENGTH);
+    longEnough('OPS_API_KEYS', this.bootstrapApiKeys.ops, MIN_BEARER_TOKEN_LENGTH);
+    longEnough('PUBLISHER_API_KEYS', this.bootstrapApiKeys.publisher, MIN_BEARER_TOKEN_LENGTH);
     this.deadLetters = { retentionDays: env.DLQ_RETENTION_DAYS, alertThreshold: env.DLQ_ALERT_THRESHOLD };
     this.auditRetentionDays = env.AUDIT_RETENTION_DAYS;
     this.retention = {
@@ -149,6 +168,13 @@ export class AppConfig {
     };
     this.ingestBacklogLimit = env.INGEST_BACKLOG_LIMIT;
     this.metricsToken = env.METRICS_TOKEN?.trim() || undefined;
+    if (this.metricsToken) longEnough('METRICS_TOKEN', [this.metricsToken], MIN_BEARER_TOKEN_LENGTH);
+    this.metricsPublic = env.METRICS_PUBLIC;
+    if (production && !this.metricsToken && !this.metricsPublic) {
+      throw new ConfigurationError(
+        'Invalid configuration:\n  METRICS_TOKEN: is required in production (or set METRICS_PUBLIC=true to serve /metrics without a token on purpose)',
+      );
+    }
     this.vipSenderIds = list(env.VIP_SENDER_IDS);
     this.outbound = {
       allowPrivateNetworks: env.OUTBOUND_ALLOW_PRIVATE_NETWORKS,
@@ -165,6 +191,40 @@ export class AppConfig {
   static fromEnvironment(raw: Record<string, unknown> = process.env): AppConfig {
     return new AppConfig(validateEnvironment(raw));
   }
+}
+
+/** Names the variable and which value is short, never the value. */
+function longEnough(name: string, values: readonly string[], min: number): void {
+  values.forEach((value, index) => {
+    if (value.length >= min) return;
+    const which = values.length > 1 ? `value ${index + 1} of ${values.length}` : 'the value';
+    throw new ConfigurationError(
+      `Invalid configuration:\n  ${name}: ${which} is ${value.length} characters; at least ${min} are required (generate one with \`openssl rand -base64 32\`)`,
+    );
+  });
+}
+
+const PROXY_KEYWORDS = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** `false` (default), `true`, a hop count, or comma-separated addresses, CIDRs and proxy-addr's keywords. */
+export function parseTrustProxy(value: string): TrustProxy {
+  const normalised = value.trim().toLowerCase();
+  if (normalised === '' || normalised === 'false') return false;
+  if (normalised === 'true') return true;
+  if (/^\d+$/.test(normalised)) return Number(normalised);
+  const entries = normalised.split(',').map((entry) => entry.trim());
+  for (const entry of entries) {
+    const [address, prefix, extra] = entry.split('/');
+    const family = isIP(address);
+    const validPrefix =
+      prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 6 ? 128 : 32));
+    if (!PROXY_KEYWORDS.has(entry) && (family === 0 || !validPrefix || extra !== undefined)) {
+      throw new ConfigurationError(
+        `Invalid configuration:\n  TRUST_PROXY: must be true, false, a hop count, or comma-separated addresses/CIDRs (got ${JSON.stringify(entry)})`,
+      );
+    }
+  }
+  return entries;
 }
 
 function parseEncryptionKey(value: string): Buffer {

@@ -140,6 +140,17 @@ export class Environment {
   @Min(1024)
   MAX_BODY_BYTES = 10 * 1024 * 1024;
 
+  /** Bodies of every route but the webhook's (admin, outbound API): larger requests get 413. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024)
+  ADMIN_MAX_BODY_BYTES = 1024 * 1024;
+
+  /** Which proxies' X-Forwarded-* headers to believe: false, true, a hop count, or addresses/CIDRs. */
+  @Transform(trimmed)
+  @IsString()
+  TRUST_PROXY = 'false';
+
   @Transform(toInt)
   @IsInt()
   @Min(1000)
@@ -206,10 +217,15 @@ export class Environment {
   @Min(1)
   INGEST_BACKLOG_LIMIT = 50_000;
 
-  /** When set, GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>`. */
+  /** When set, GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>`; required in production. */
   @IsOptional()
   @IsString()
   METRICS_TOKEN?: string;
+
+  /** Production without METRICS_TOKEN: serve /metrics to anyone, on purpose. */
+  @Transform(toBoolean)
+  @IsBoolean()
+  METRICS_PUBLIC = false;
 
   /** Comma-separated sender ids whose events are processed before everyone else's. */
   @IsOptional()
@@ -304,6 +320,9 @@ const SECRET_VARIABLES = new Set([
   'DATABASE_URL',
   'REDIS_URL',
   'METRICS_TOKEN',
+  'OPS_API_KEYS',
+  'STAFF_API_KEYS',
+  'PUBLISHER_API_KEYS',
 ]);
 
 /** Validates the environment; the message names every offending variable. */

@@ -26,3 +26,19 @@ export function configureBodyParsing(app: NestFastifyApplication, bodyLimit: num
     done(new UnsupportedMediaTypeException('send application/json'), undefined);
   });
 }
+
+/**
+ * Per route: the webhook's bodies up to MAX_BODY_BYTES (Meta batches), every other route's up to
+ * ADMIN_MAX_BODY_BYTES. Call before the routes are registered.
+ */
+export function limitBodiesPerRoute(
+  app: NestFastifyApplication,
+  limits: { webhookBytes: number; otherBytes: number },
+): void {
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onRoute', (route) => {
+      route.bodyLimit ??= route.url.startsWith('/webhooks/') ? limits.webhookBytes : limits.otherBytes;
+    });
+}

@@ -6,6 +6,8 @@ import { RetentionIndexes1763800000400 } from './1763800000400-retention-indexes
 import { ReplyPacing1763800000500 } from './1763800000500-reply-pacing';
 import { EnqueueOutbox1763800000700 } from './1763800000700-enqueue-outbox';
 import { EndpointSealedVersion1763800000800 } from './1763800000800-endpoint-sealed-version';
+import { OutboundAnswersSealed1763800001300 } from './1763800001300-outbound-answers-sealed';
+import { EndpointPreviousSecrets1763800001400 } from './1763800001400-endpoint-previous-secrets';
 
 /** Every migration, in order. A new migration is added here in the same commit as its file. */
 export const MIGRATIONS = [
@@ -17,4 +19,6 @@ export const MIGRATIONS = [
   ReplyPacing1763800000500,
   EnqueueOutbox1763800000700,
   EndpointSealedVersion1763800000800,
+  OutboundAnswersSealed1763800001300,
+  EndpointPreviousSecrets1763800001400,
 ];

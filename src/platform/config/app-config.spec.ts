@@ -1,0 +1,89 @@
+import { randomBytes } from 'node:crypto';
+import { AppConfig, parseTrustProxy } from './app-config';
+
+const PRODUCTION = {
+  NODE_ENV: 'production',
+  META_APP_SECRETS: 'app-secret',
+  META_VERIFY_TOKEN: 'a-verify-token-of-some-length',
+  DATA_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+};
+const LONG_KEY = 'k'.repeat(32);
+
+describe('AppConfig: /metrics in production', () => {
+  it('refuses to boot without METRICS_TOKEN, naming it and METRICS_PUBLIC', () => {
+    expect(() => AppConfig.fromEnvironment(PRODUCTION)).toThrow(
+      /METRICS_TOKEN: is required in production.*METRICS_PUBLIC=true/,
+    );
+  });
+
+  it('boots with a token, or open on purpose with METRICS_PUBLIC=true', () => {
+    expect(AppConfig.fromEnvironment({ ...PRODUCTION, METRICS_TOKEN: LONG_KEY }).metricsToken).toBe(LONG_KEY);
+    const open = AppConfig.fromEnvironment({ ...PRODUCTION, METRICS_PUBLIC: 'true' });
+    expect(open).toMatchObject({ metricsToken: undefined, metricsPublic: true });
+  });
+
+  it('keeps development open without a token', () => {
+    expect(AppConfig.fromEnvironment({}).metricsToken).toBeUndefined();
+  });
+});
+
+describe('AppConfig: minimum lengths of keys and tokens', () => {
+  it.each([
+    [
+      'OPS_API_KEYS',
+      { OPS_API_KEYS: `${LONG_KEY},short-ops-key` },
+      /OPS_API_KEYS: value 2 of 2 is 13 characters; at least 32/,
+    ],
+    [
+      'STAFF_API_KEYS',
+      { STAFF_API_KEYS: 'short-staff-key' },
+      /STAFF_API_KEYS: the value is 15 characters; at least 32/,
+    ],
+    ['PUBLISHER_API_KEYS', { PUBLISHER_API_KEYS: 'pub' }, /PUBLISHER_API_KEYS: .* at least 32/],
+    ['METRICS_TOKEN', { METRICS_TOKEN: 'metrics-secret' }, /METRICS_TOKEN: .* at least 32/],
+    ['META_VERIFY_TOKEN', { META_VERIFY_TOKEN: 'verify' }, /META_VERIFY_TOKEN: .* at least 16/],
+  ])('refuses a short %s, naming it but never the value', (_, env, message) => {
+    expect(() => AppConfig.fromEnvironment(env)).toThrow(message);
+    try {
+      AppConfig.fromEnvironment(env);
+    } catch (error) {
+      for (const value of Object.values(env).flatMap((v) => v.split(','))) {
+        expect(String(error)).not.toContain(value);
+      }
+    }
+  });
+
+  it('accepts keys and tokens at the minimum', () => {
+    const config = AppConfig.fromEnvironment({
+      OPS_API_KEYS: `${LONG_KEY}, ${'o'.repeat(40)}`,
+      METRICS_TOKEN: LONG_KEY,
+      META_VERIFY_TOKEN: 'v'.repeat(16),
+    });
+    expect(config.bootstrapApiKeys.ops).toHaveLength(2);
+  });
+});
+
+describe('AppConfig: TRUST_PROXY and ADMIN_MAX_BODY_BYTES', () => {
+  it('trusts no proxy and takes 1 MiB admin bodies by default', () => {
+    expect(AppConfig.fromEnvironment({})).toMatchObject({ trustProxy: false, adminMaxBodyBytes: 1024 * 1024 });
+  });
+
+  it.each([
+    ['false', false],
+    ['TRUE', true],
+    ['2', 2],
+    ['10.0.0.1', ['10.0.0.1']],
+    ['10.0.0.0/8, 192.168.1.0/24,::1, fd00::/8', ['10.0.0.0/8', '192.168.1.0/24', '::1', 'fd00::/8']],
+    ['loopback,uniquelocal', ['loopback', 'uniquelocal']],
+  ])('reads TRUST_PROXY=%s', (value, expected) => {
+    expect(parseTrustProxy(value)).toEqual(expected);
+    expect(AppConfig.fromEnvironment({ TRUST_PROXY: value }).trustProxy).toEqual(expected);
+  });
+
+  it.each(['yes please', '10.0.0.0/33', '::1/129', '10.0.0.1/8/8', 'proxy.internal', '-1'])(
+    'refuses TRUST_PROXY=%s, naming it',
+    (value) => {
+      expect(() => AppConfig.fromEnvironment({ TRUST_PROXY: value })).toThrow(/TRUST_PROXY/);
+    },
+  );
+});
