@@ -4,6 +4,8 @@ import { QueueName } from '../platform/queue/queue-names';
 import { DeliveryDispatcher } from './delivery/delivery.dispatcher';
 import { DeliveryRepository } from './delivery/delivery.repository';
 import { EndpointRepository } from './endpoints/endpoint.repository';
+import { EndpointEvents } from './delivery/endpoint-events.port';
+import { EndpointEventsPublisher } from './events/endpoint-events.publisher';
 import { MessageStoredPublisher } from './events/message-stored.publisher';
 import { OutboundEventPublisher } from './events/outbound-event.publisher';
 import { RateLimiter } from './delivery/rate-limiter';
@@ -23,8 +25,11 @@ import { SubscriptionCheck } from './endpoints/subscription-check';
     MessageStoredPublisher,
     RateLimiter,
     SubscriptionCheck,
+    EndpointEventsPublisher,
+    { provide: EndpointEvents, useExisting: EndpointEventsPublisher },
   ],
   exports: [
+    EndpointEvents,
     EndpointRepository,
     DeliveryRepository,
     DeliveryDispatcher,

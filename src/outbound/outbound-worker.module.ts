@@ -1,5 +1,8 @@
 import { Module } from '@nestjs/common';
+import { DeliveryAdmission } from './delivery/delivery-admission';
+import { DeliveryAttempt } from './delivery/delivery-attempt';
 import { DeliveryClient } from './delivery/delivery.client';
+import { DeliveryOutcomes } from './delivery/delivery-outcomes';
 import { DeliveryProcessor } from './delivery/delivery.processor';
 import { DeliveryService } from './delivery/delivery.service';
 import { EndpointStats } from './endpoints/endpoint-stats';
@@ -8,6 +11,14 @@ import { OutboundCoreModule } from './outbound-core.module';
 /** The outbound delivery consumer. Only a process that imports this module sends webhooks. */
 @Module({
   imports: [OutboundCoreModule],
-  providers: [DeliveryProcessor, DeliveryService, DeliveryClient, EndpointStats],
+  providers: [
+    DeliveryProcessor,
+    DeliveryService,
+    DeliveryAdmission,
+    DeliveryAttempt,
+    DeliveryOutcomes,
+    DeliveryClient,
+    EndpointStats,
+  ],
 })
 export class OutboundWorkerModule {}

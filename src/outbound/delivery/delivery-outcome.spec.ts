@@ -1,5 +1,6 @@
 import { classifyStatus, classifyTransport, dueIn, isPermanent, nextAttemptDelay } from './delivery-outcome';
-import { filtersMatching, queuePriority } from '../events/event-types';
+import { filtersMatching } from '../endpoints/event-filters';
+import { queuePriority } from './priority';
 
 describe('classifyStatus', () => {
   it.each([
@@ -76,17 +77,17 @@ describe('dueIn', () => {
   const now = 1_000_000;
 
   it('is now for a delivery never attempted whose event is due', () => {
-    expect(dueIn(schedule, { attempts: 0, last_attempt_ms: null, deliver_at_ms: null }, now)).toBe(0);
-    expect(dueIn(schedule, { attempts: 0, last_attempt_ms: null, deliver_at_ms: now - 10 }, now)).toBe(0);
+    expect(dueIn(schedule, { attempts: 0, lastAttemptMs: null, deliverAtMs: null }, now)).toBe(0);
+    expect(dueIn(schedule, { attempts: 0, lastAttemptMs: null, deliverAtMs: now - 10 }, now)).toBe(0);
   });
 
   it("waits for the event's deliverAt", () => {
-    expect(dueIn(schedule, { attempts: 0, last_attempt_ms: null, deliver_at_ms: now + 4_000 }, now)).toBe(4_000);
+    expect(dueIn(schedule, { attempts: 0, lastAttemptMs: null, deliverAtMs: now + 4_000 }, now)).toBe(4_000);
   });
 
   it("keeps a failed delivery's place in the retry schedule, counted from its last attempt", () => {
-    expect(dueIn(schedule, { attempts: 1, last_attempt_ms: now - 2_000, deliver_at_ms: null }, now)).toBe(3_000);
-    expect(dueIn(schedule, { attempts: 2, last_attempt_ms: now - 1_000, deliver_at_ms: null }, now)).toBe(299_000);
-    expect(dueIn(schedule, { attempts: 1, last_attempt_ms: now - 9_000, deliver_at_ms: null }, now)).toBe(0);
+    expect(dueIn(schedule, { attempts: 1, lastAttemptMs: now - 2_000, deliverAtMs: null }, now)).toBe(3_000);
+    expect(dueIn(schedule, { attempts: 2, lastAttemptMs: now - 1_000, deliverAtMs: null }, now)).toBe(299_000);
+    expect(dueIn(schedule, { attempts: 1, lastAttemptMs: now - 9_000, deliverAtMs: null }, now)).toBe(0);
   });
 });

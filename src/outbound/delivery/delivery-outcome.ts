@@ -92,12 +92,12 @@ export function nextAttemptDelay(
  */
 export function dueIn(
   scheduleMs: readonly number[],
-  delivery: { attempts: number; last_attempt_ms: number | null; deliver_at_ms: number | null },
+  delivery: { attempts: number; lastAttemptMs: number | null; deliverAtMs: number | null },
   now = Date.now(),
 ): number {
   const retryAt =
-    delivery.attempts > 0 && delivery.last_attempt_ms !== null
-      ? delivery.last_attempt_ms + (scheduleMs[delivery.attempts] ?? 0)
+    delivery.attempts > 0 && delivery.lastAttemptMs !== null
+      ? delivery.lastAttemptMs + (scheduleMs[delivery.attempts] ?? 0)
       : 0;
-  return Math.max(0, Math.round(Math.max(retryAt, delivery.deliver_at_ms ?? 0) - now));
+  return Math.max(0, Math.round(Math.max(retryAt, delivery.deliverAtMs ?? 0) - now));
 }

@@ -7,7 +7,7 @@ import { RedisConnections } from '../../platform/redis/redis-connections';
 import { DeliverOutboundBatchJob, DeliverOutboundJob, JobName, QueueName } from '../../platform/queue/queue-names';
 import { DeliveryRepository, DispatchableEvent } from './delivery.repository';
 import { dueIn } from './delivery-outcome';
-import { queuePriority } from '../events/event-types';
+import { queuePriority } from './priority';
 
 const PAGE = 1000;
 /** Deliveries per batch job: the queue's cost per job is shared by this many deliveries. */
@@ -136,9 +136,9 @@ export class DeliveryDispatcher implements OnApplicationBootstrap, OnModuleDestr
   private async stream(event: DispatchableEvent): Promise<void> {
     const delay = Math.max(
       this.config.outbound.retryScheduleMs[0] ?? 0,
-      event.deliver_at ? event.deliver_at.getTime() - Date.now() : 0,
+      event.deliverAt ? event.deliverAt.getTime() - Date.now() : 0,
     );
-    let cursor = event.dispatch_cursor;
+    let cursor = event.dispatchCursor;
     for (;;) {
       if (this.closing) return;
       const ids = await this.deliveries.deliveryPage(event.id, cursor, PAGE);

@@ -1,6 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { AuditAction, AuditEntry } from '../../audit/audit-actions';
-import { auditInsert, auditParams } from '../../audit/audit-sql';
+import { auditInsert, auditParams, auditRows, insertAudit } from '../../audit/audit-sql';
+import {
+  DeliveryLetter,
+  deliveryLetterParams,
+  markDeliveryLettersReplayed,
+  upsertDeliveryLetter,
+} from '../../dead-letters/dead-letter.sql';
 import { GroupCommit } from '../../platform/database/group-commit';
 import { Sql } from '../../platform/database/sql';
 
@@ -43,8 +49,8 @@ export interface StoredFanout {
 export interface DispatchableEvent {
   id: string;
   priority: number;
-  deliver_at: Date | null;
-  dispatch_cursor: string;
+  deliverAt: Date | null;
+  dispatchCursor: string;
 }
 
 /** A pending delivery to put back on the queue after Redis lost its jobs. */
@@ -54,8 +60,8 @@ export interface PendingDelivery {
   priority: number;
   attempts: number;
   /** Epoch milliseconds. */
-  last_attempt_ms: number | null;
-  deliver_at_ms: number | null;
+  lastAttemptMs: number | null;
+  deliverAtMs: number | null;
 }
 
 /** Everything one attempt needs, read in one statement (the event's data is read separately, once per event). */
@@ -65,34 +71,34 @@ export interface DeliveryTarget {
   attempts: number;
   /** Times the delivery was reset to pending: part of its single job's id. */
   requeues: number;
-  event_id: string;
-  endpoint_id: string;
-  event_type: string;
+  eventId: string;
+  endpointId: string;
+  eventType: string;
   /** Epoch milliseconds (numbers parse far faster than timestamps on this hot path). */
-  event_created_ms: number;
-  correlation_id: string | null;
+  eventCreatedMs: number;
+  correlationId: string | null;
   priority: number;
   url: string | null;
-  endpoint_status: 'active' | 'disabled' | null;
+  endpointStatus: 'active' | 'disabled' | null;
   /** Compared with the version of the endpoint's secrets and headers the worker has opened already. */
-  sealed_version: number | null;
+  sealedVersion: number | null;
   /** Epoch milliseconds: when it was last attempted, and when its event is to be delivered. */
-  last_attempt_ms: number | null;
-  deliver_at_ms: number | null;
-  rate_limit_per_second: number | null;
-  max_concurrency: number | null;
-  timeout_ms: number | null;
+  lastAttemptMs: number | null;
+  deliverAtMs: number | null;
+  rateLimitPerSecond: number | null;
+  maxConcurrency: number | null;
+  timeoutMs: number | null;
 }
 
 /** An endpoint's sealed fields, read when a worker has not opened this version of them yet. */
 export interface EndpointSealed {
-  sealed_version: number;
-  secret_sealed: Buffer;
+  sealedVersion: number;
+  secretSealed: Buffer;
   /** The rotated-out secrets still inside their grace period, newest first. */
-  previous_secrets_sealed: Buffer[];
+  previousSecretsSealed: Buffer[];
   /** Epoch milliseconds, one per previous secret: it stops signing then. */
-  previous_secrets_until_ms: number[];
-  headers_sealed: Buffer | null;
+  previousSecretsUntilMs: number[];
+  headersSealed: Buffer | null;
 }
 
 export interface AttemptRecord {
@@ -131,18 +137,6 @@ export interface AttemptResponseRow {
   response_sealed: Buffer | null;
 }
 
-export interface OutboundDeadLetter {
-  id: string;
-  deliveryId: string;
-  endpointId: string;
-  eventId: string;
-  correlationId: string | null;
-  category: string;
-  error: string;
-  attempts: number;
-  jobId: string | null;
-}
-
 export interface RequeuedDelivery {
   id: string;
   requeues: number;
@@ -170,8 +164,9 @@ export class DeliveryRepository {
     this.sealedEndpoints = new GroupCommit<string, EndpointSealed | undefined>(
       async (endpointIds) => {
         const rows = await this.db.query<EndpointSealed & { id: string }>(
-          `SELECT e.id, e.sealed_version, e.secret_sealed, p.previous_secrets_sealed, p.previous_secrets_until_ms,
-                  e.headers_sealed
+          `SELECT e.id, e.sealed_version AS "sealedVersion", e.secret_sealed AS "secretSealed",
+                  p.previous_secrets_sealed AS "previousSecretsSealed",
+                  p.previous_secrets_until_ms AS "previousSecretsUntilMs", e.headers_sealed AS "headersSealed"
              FROM outbound_endpoints e
              CROSS JOIN LATERAL (
                SELECT coalesce(array_agg(s ORDER BY u DESC), '{}') AS previous_secrets_sealed,
@@ -302,10 +297,19 @@ export class DeliveryRepository {
          SELECT ev.id, e.id FROM ev CROSS JOIN outbound_endpoints e WHERE ${matching}
          RETURNING id, event_id
        ), audited AS (
-         INSERT INTO audit_log (action, outcome, provider, event_id, correlation_id, actor, metadata)
-         SELECT '${AuditAction.OutboundEventTriggered}', 'success', NULL, ev.id, ev.correlation_id, $7,
-                jsonb_build_object('eventType', $5::text, 'priority', $6::int, 'tenantId', NULL)
-           FROM ev
+         ${insertAudit(
+           auditRows(
+             {
+               action: `'${AuditAction.OutboundEventTriggered}'`,
+               outcome: `'success'`,
+               event_id: 'ev.id',
+               correlation_id: 'ev.correlation_id',
+               actor: '$7',
+               metadata: `jsonb_build_object('eventType', $5::text, 'priority', $6::int, 'tenantId', NULL)`,
+             },
+             'FROM ev',
+           ),
+         )}
        )
        SELECT ev.id, ev.endpoint_count,
               CASE WHEN ev.endpoint_count <= $9 THEN
@@ -360,7 +364,7 @@ export class DeliveryRepository {
   /** Events whose deliveries are not all on the queue yet (the dispatcher died, or Redis was away). */
   findUndispatched(olderThanMs: number, limit: number): Promise<DispatchableEvent[]> {
     return this.db.query<DispatchableEvent>(
-      `SELECT id, priority, deliver_at, dispatch_cursor FROM outbound_events
+      `SELECT id, priority, deliver_at AS "deliverAt", dispatch_cursor AS "dispatchCursor" FROM outbound_events
         WHERE dispatched_at IS NULL AND created_at < now() - make_interval(secs => $1::float / 1000)
         ORDER BY created_at LIMIT $2`,
       [olderThanMs, limit],
@@ -371,8 +375,8 @@ export class DeliveryRepository {
   pendingOfDispatched(dispatchedBefore: Date, afterId: string, limit: number): Promise<PendingDelivery[]> {
     return this.db.query<PendingDelivery>(
       `SELECT d.id, d.requeues, e.priority, d.attempts,
-              (extract(epoch FROM d.last_attempt_at) * 1000)::float8 AS last_attempt_ms,
-              (extract(epoch FROM e.deliver_at) * 1000)::float8 AS deliver_at_ms
+              (extract(epoch FROM d.last_attempt_at) * 1000)::float8 AS "lastAttemptMs",
+              (extract(epoch FROM e.deliver_at) * 1000)::float8 AS "deliverAtMs"
          FROM outbound_deliveries d JOIN outbound_events e ON e.id = d.event_id
         WHERE d.id > $1 AND d.status = 'pending' AND e.dispatched_at < $2
         ORDER BY d.id LIMIT $3`,
@@ -382,7 +386,8 @@ export class DeliveryRepository {
 
   findDispatchable(eventId: string): Promise<DispatchableEvent | undefined> {
     return this.db.one<DispatchableEvent>(
-      `SELECT id, priority, deliver_at, dispatch_cursor FROM outbound_events WHERE id = $1`,
+      `SELECT id, priority, deliver_at AS "deliverAt", dispatch_cursor AS "dispatchCursor" FROM outbound_events
+        WHERE id = $1`,
       [eventId],
     );
   }
@@ -398,12 +403,13 @@ export class DeliveryRepository {
 
   private targetRows(ids: readonly string[]): Promise<DeliveryTarget[]> {
     return this.db.query<DeliveryTarget>(
-      `SELECT d.id, d.status, d.attempts, d.requeues, d.event_id, d.endpoint_id,
-              (extract(epoch FROM d.last_attempt_at) * 1000)::float8 AS last_attempt_ms,
-              (extract(epoch FROM ev.deliver_at) * 1000)::float8 AS deliver_at_ms,
-              ev.event_type, (extract(epoch FROM ev.created_at) * 1000)::float8 AS event_created_ms, ev.correlation_id,
-              ev.priority, e.url, e.status AS endpoint_status, e.sealed_version,
-              e.rate_limit_per_second, e.max_concurrency, e.timeout_ms
+      `SELECT d.id, d.status, d.attempts, d.requeues, d.event_id AS "eventId", d.endpoint_id AS "endpointId",
+              (extract(epoch FROM d.last_attempt_at) * 1000)::float8 AS "lastAttemptMs",
+              (extract(epoch FROM ev.deliver_at) * 1000)::float8 AS "deliverAtMs",
+              ev.event_type AS "eventType", (extract(epoch FROM ev.created_at) * 1000)::float8 AS "eventCreatedMs",
+              ev.correlation_id AS "correlationId", ev.priority, e.url, e.status AS "endpointStatus",
+              e.sealed_version AS "sealedVersion", e.rate_limit_per_second AS "rateLimitPerSecond",
+              e.max_concurrency AS "maxConcurrency", e.timeout_ms AS "timeoutMs"
          FROM outbound_deliveries d
          JOIN outbound_events ev ON ev.id = d.event_id
          LEFT JOIN outbound_endpoints e ON e.id = d.endpoint_id
@@ -465,29 +471,13 @@ export class DeliveryRepository {
   }
 
   /** Dead-letters an exhausted delivery (no content: ids, category, status codes) with its audit entry. */
-  async deadLetter(letter: OutboundDeadLetter, audit: readonly AuditEntry[]): Promise<void> {
+  async deadLetter(letter: DeliveryLetter, audit: readonly AuditEntry[]): Promise<void> {
     await this.db.query(
       `WITH letter AS (
-         INSERT INTO dead_letters (id, source, provider, correlation_id, category, error, attempts, job_id,
-                                   delivery_id, endpoint_id, outbound_event_id)
-         VALUES ($1, 'outbound', 'outbound', $2, $3, $4, $5, $6, $7, $8, $9)
-         ON CONFLICT (delivery_id) WHERE status = 'pending' AND delivery_id IS NOT NULL DO UPDATE
-            SET category = EXCLUDED.category, error = EXCLUDED.error, attempts = EXCLUDED.attempts,
-                job_id = EXCLUDED.job_id, last_failed_at = now()
+         ${upsertDeliveryLetter(1)}
        )
        ${auditInsert(10)}`,
-      [
-        letter.id,
-        letter.correlationId,
-        letter.category,
-        letter.error,
-        letter.attempts,
-        letter.jobId,
-        letter.deliveryId,
-        letter.endpointId,
-        letter.eventId,
-        ...auditParams(audit),
-      ],
+      [...deliveryLetterParams(letter), ...auditParams(audit)],
     );
   }
 
@@ -508,8 +498,7 @@ export class DeliveryRepository {
            FROM picked WHERE d.id = picked.id
          RETURNING d.id, d.requeues, d.event_id
        ), letters AS (
-         UPDATE dead_letters SET status = 'replayed', replayed_at = now(), replay_count = replay_count + 1
-          WHERE delivery_id IN (SELECT id FROM reset) AND status = 'pending'
+         ${markDeliveryLettersReplayed('reset')}
        )
        SELECT reset.id, reset.requeues, ev.priority
          FROM reset JOIN outbound_events ev ON ev.id = reset.event_id
@@ -530,8 +519,7 @@ export class DeliveryRepository {
           WHERE id = $2 AND endpoint_id = $1 AND status <> 'pending'
          RETURNING id, requeues, event_id
        ), letters AS (
-         UPDATE dead_letters SET status = 'replayed', replayed_at = now(), replay_count = replay_count + 1
-          WHERE delivery_id IN (SELECT id FROM reset) AND status = 'pending'
+         ${markDeliveryLettersReplayed('reset')}
        )
        SELECT reset.id, reset.requeues, ev.priority, false AS pending FROM reset JOIN outbound_events ev ON ev.id = reset.event_id
        UNION ALL

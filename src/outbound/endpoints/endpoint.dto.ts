@@ -16,7 +16,7 @@ import {
   MaxLength,
   Min,
 } from 'class-validator';
-import { EVENT_FILTER_PATTERN } from '../events/event-types';
+import { EVENT_FILTER_PATTERN } from './event-filters';
 
 export class CreateEndpointDto {
   @ApiProperty({ example: 'https://crm.example.com/webhooks/switchboard' })

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Sql } from '../../platform/database/sql';
-import { filtersMatching } from '../events/event-types';
+import { filtersMatching } from './event-filters';
 
 const FRESH_FOR_MS = 1000;
 

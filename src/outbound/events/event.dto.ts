@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsDateString, IsDefined, IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
-import { PRIORITIES, PriorityName } from './event-types';
+import { PRIORITIES, PriorityName } from '../delivery/priority';
 
 export class TriggerEventDto {
   @ApiProperty({ description: 'the payload, delivered as `data`', example: { orderId: 'o_123' } })

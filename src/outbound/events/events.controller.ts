@@ -16,7 +16,8 @@ import { Actor } from '../../platform/auth/api-key';
 import { CurrentActor, Roles } from '../../platform/auth/roles.decorator';
 import { DeliveryRepository } from '../delivery/delivery.repository';
 import { EventDto, TriggeredEventDto, TriggerEventDto } from './event.dto';
-import { EVENT_TYPE_PATTERN, PRIORITIES } from './event-types';
+import { PRIORITIES } from '../delivery/priority';
+import { EVENT_TYPE_PATTERN } from './event-types';
 import { OutboundEventPublisher } from './outbound-event.publisher';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -4,7 +4,8 @@ import { DataCipher } from '../../platform/crypto/data-cipher';
 import { uuidv7 } from '../../platform/crypto/ids';
 import { DeliveryDispatcher } from '../delivery/delivery.dispatcher';
 import { DeliveryRepository, StoredFanout, TriggerResult } from '../delivery/delivery.repository';
-import { filtersMatching, PRIORITIES } from './event-types';
+import { PRIORITIES } from '../delivery/priority';
+import { filtersMatching } from '../endpoints/event-filters';
 
 export interface PublishRequest {
   eventType: string;
@@ -67,8 +68,8 @@ export class OutboundEventPublisher {
       void this.dispatcher.dispatch({
         id: result.eventId,
         priority: result.priority,
-        deliver_at: result.deliverAt,
-        dispatch_cursor: '0',
+        deliverAt: result.deliverAt,
+        dispatchCursor: '0',
       });
     }
     return result;
@@ -92,7 +93,7 @@ export class OutboundEventPublisher {
     );
     const inline = stored.filter((event) => event.deliveryIds !== null && event.endpointCount > 0);
     for (const event of stored.filter((candidate) => candidate.deliveryIds === null)) {
-      void this.dispatcher.dispatch({ id: event.eventId, priority, deliver_at: null, dispatch_cursor: '0' });
+      void this.dispatcher.dispatch({ id: event.eventId, priority, deliverAt: null, dispatchCursor: '0' });
     }
     if (inline.length > 0) {
       // Stored and fanned out: from here the relay finishes the job if Redis refuses it now.

@@ -1,0 +1,164 @@
+import { Injectable } from '@nestjs/common';
+import { DataCipher } from '../../platform/crypto/data-cipher';
+import { signDelivery } from '../endpoints/endpoint-secret';
+import { DeliveryClient } from './delivery.client';
+import { AttemptFailure, classifyStatus, classifyTransport } from './delivery-outcome';
+import { AttemptRecord, DeliveryRepository, DeliveryTarget, EndpointSealed } from './delivery.repository';
+
+/** One attempt: what to record, and how it failed (undefined: the subscriber answered 2xx). */
+export interface AttemptResult {
+  record: AttemptRecord;
+  failure?: AttemptFailure;
+}
+
+/** An endpoint's secrets and custom headers, decrypted, for one version of its sealed fields. */
+interface OpenedEndpoint {
+  version: number;
+  /** The current secret, then the previous ones still inside their grace period (newest first). */
+  signing: string[];
+  /** Epoch milliseconds, one per previous secret: it stops signing then. */
+  previousUntil: number[];
+  /** The earliest of them: until then `signing` holds without looking (epoch ms). */
+  signingUntil: number;
+  /** Its custom headers, then ours, as undici's flat name/value list; the signature headers follow. */
+  headers: string[];
+}
+
+/** A previous secret whose grace period ended while its endpoint was opened stops signing. */
+function dropExpiredSecrets(endpoint: OpenedEndpoint, now: number): void {
+  const kept = endpoint.previousUntil.flatMap((until, i) => (until > now ? [i] : []));
+  endpoint.signing = [endpoint.signing[0], ...kept.map((i) => endpoint.signing[i + 1])];
+  endpoint.previousUntil = kept.map((i) => endpoint.previousUntil[i]);
+  endpoint.signingUntil = Math.min(Infinity, ...endpoint.previousUntil);
+}
+
+/** Event bodies kept for the deliveries still to come (bytes); larger bodies are read per delivery. */
+const BODY_CACHE_BYTES = 32 * 1024 * 1024;
+const LARGEST_CACHED_BODY = 1024 * 1024;
+
+/**
+ * Sign, post, classify: builds the Standard Webhooks request (the event's body, read and built once per
+ * event; the endpoint's secrets and headers, decrypted once per version of them), sends it and says how
+ * it ended. It records nothing.
+ */
+@Injectable()
+export class DeliveryAttempt {
+  private readonly bodies = new Map<string, string>();
+  private readonly loadingBodies = new Map<string, Promise<string>>();
+  private cachedBytes = 0;
+  private readonly openedEndpoints = new Map<string, OpenedEndpoint>();
+
+  constructor(
+    private readonly cipher: DataCipher,
+    private readonly deliveries: DeliveryRepository,
+    private readonly client: DeliveryClient,
+  ) {}
+
+  /** Undefined: the endpoint was deleted since its target row was read (nothing was sent). */
+  async make(target: DeliveryTarget, timeoutMs: number): Promise<AttemptResult | undefined> {
+    const body = this.bodies.get(target.eventId) ?? (await this.body(target));
+    const opened = this.openedEndpoints.get(target.endpointId);
+    const endpoint = opened?.version === target.sealedVersion ? opened : await this.open(target.endpointId);
+    if (!endpoint) return undefined;
+    const now = Date.now();
+    if (now >= endpoint.signingUntil) dropExpiredSecrets(endpoint, now);
+    const headers = endpoint.headers.concat(signDelivery(endpoint.signing, target.eventId, now, body));
+    const started = performance.now();
+    let failure: AttemptFailure | undefined;
+    let responseCode: number | null = null;
+    let responseBytes: number | null = null;
+    let responseSealed: Buffer | null = null;
+    try {
+      const response = await this.client.post({ url: target.url as string, headers, body, timeoutMs });
+      responseCode = response.statusCode;
+      responseBytes = response.bodyBytes;
+      if (response.statusCode < 200 || response.statusCode >= 300) {
+        failure = classifyStatus(response.statusCode, response.retryAfter);
+        // Whatever it holds (our own payload echoed, a NUL): bytes, sealed. A 2xx answer is not kept.
+        if (response.kept?.length) responseSealed = this.cipher.encrypt(response.kept);
+      }
+    } catch (error) {
+      failure = classifyTransport(error);
+    }
+    const record: AttemptRecord = {
+      deliveryId: target.id,
+      endpointId: target.endpointId,
+      eventId: target.eventId,
+      attempt: target.attempts + 1,
+      category: failure?.category ?? null,
+      responseCode,
+      durationMs: Math.round(performance.now() - started),
+      responseBytes,
+      responseSealed,
+    };
+    return { record, failure };
+  }
+
+  /**
+   * The endpoint's secrets and custom headers, decrypted once per version of them (a rotation or a PATCH
+   * bumps it): target rows carry the version, not the sealed bytes. Concurrent reads share one statement
+   * (the repository's group commit); the map is bounded. Undefined: the endpoint is gone.
+   */
+  private async open(endpointId: string): Promise<OpenedEndpoint | undefined> {
+    const sealed = await this.deliveries.endpointSealed(endpointId);
+    return sealed && this.opened(endpointId, sealed);
+  }
+
+  private opened(endpointId: string, sealed: EndpointSealed): OpenedEndpoint {
+    // Deliveries that asked together share the read; the first to get it decrypts for the rest. A read that
+    // started before a newer version was opened does not replace it.
+    const cached = this.openedEndpoints.get(endpointId);
+    if (cached && cached.version >= sealed.sealedVersion) return cached;
+    const custom = sealed.headersSealed ? this.cipher.decryptJson<Record<string, string>>(sealed.headersSealed) : {};
+    const opened: OpenedEndpoint = {
+      version: sealed.sealedVersion,
+      signing: [sealed.secretSealed, ...sealed.previousSecretsSealed].map((secret) => this.cipher.decryptText(secret)),
+      previousUntil: sealed.previousSecretsUntilMs,
+      signingUntil: Math.min(Infinity, ...sealed.previousSecretsUntilMs),
+      headers: [
+        // Names are validated when stored (none of ours, none of webhook-*), but a user-agent is ours to send.
+        ...Object.entries(custom).flatMap(([name, value]) =>
+          name.toLowerCase() === 'user-agent' ? [] : [name, value],
+        ),
+        'content-type',
+        'application/json',
+        'user-agent',
+        'Switchboard-Webhooks/1.0',
+      ],
+    };
+    if (!cached && this.openedEndpoints.size >= 10_000) this.openedEndpoints.clear();
+    this.openedEndpoints.set(endpointId, opened);
+    return opened;
+  }
+
+  /** `{"type","timestamp","data"}`, built once per event (the same bytes go to every endpoint). */
+  private async body(target: DeliveryTarget): Promise<string> {
+    const cached = this.bodies.get(target.eventId);
+    if (cached !== undefined) return cached;
+    // The batches of one event start together: they share one read of its data.
+    let loading = this.loadingBodies.get(target.eventId);
+    if (!loading) {
+      loading = this.loadBody(target).finally(() => this.loadingBodies.delete(target.eventId));
+      this.loadingBodies.set(target.eventId, loading);
+    }
+    return loading;
+  }
+
+  private async loadBody(target: DeliveryTarget): Promise<string> {
+    const sealed = await this.deliveries.eventData(target.eventId);
+    const data = sealed ? this.cipher.decryptText(sealed) : 'null';
+    const body = `{"type":${JSON.stringify(target.eventType)},"timestamp":${JSON.stringify(
+      new Date(target.eventCreatedMs).toISOString(),
+    )},"data":${data}}`;
+    if (body.length <= LARGEST_CACHED_BODY) {
+      while (this.cachedBytes + body.length > BODY_CACHE_BYTES && this.bodies.size > 0) {
+        const [oldest, evicted] = this.bodies.entries().next().value as [string, string];
+        this.bodies.delete(oldest);
+        this.cachedBytes -= evicted.length;
+      }
+      this.bodies.set(target.eventId, body);
+      this.cachedBytes += body.length;
+    }
+    return body;
+  }
+}
