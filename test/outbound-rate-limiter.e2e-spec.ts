@@ -2,15 +2,19 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { AppConfig } from '../src/platform/config/app-config';
 import { RateLimiter } from '../src/outbound/delivery/rate-limiter';
+import { Gcra } from '../src/platform/redis/gcra';
+import { RedisConnections } from '../src/platform/redis/redis-connections';
 import { TEST_REDIS_URL } from './support/test-app';
 
 describe('RateLimiter across processes (two limiters on one Redis)', () => {
   const prefix = `sbtest-rl-${randomBytes(4).toString('hex')}`;
   const config = AppConfig.fromEnvironment({ NODE_ENV: 'test', REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix });
-  const limiters = [new RateLimiter(config), new RateLimiter(config)];
+  // Two processes: each its own Redis connections.
+  const connections = [new RedisConnections(config), new RedisConnections(config)];
+  const limiters = connections.map((redis) => new RateLimiter(config, new Gcra(redis), redis));
 
   afterAll(async () => {
-    await Promise.all(limiters.map((limiter) => limiter.onApplicationShutdown()));
+    connections.forEach((redis) => redis.onApplicationShutdown());
     const redis = new Redis(TEST_REDIS_URL);
     const keys = await redis.keys(`${prefix}:*`);
     if (keys.length) await redis.del(...keys);

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsISO8601, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsIn, IsInt, IsISO8601, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
 
 export class AuditLogQuery {
   @ApiPropertyOptional({ description: 'exact action, or a prefix ending in .* (e.g. reply.*)', example: 'reply.sent' })
@@ -22,7 +22,7 @@ export class AuditLogQuery {
 
   @ApiPropertyOptional({ format: 'uuid' })
   @IsOptional()
-  @Matches(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, { message: 'eventId must be a UUID' })
+  @IsUUID('all', { message: 'eventId must be a UUID' })
   eventId?: string;
 
   @ApiPropertyOptional()

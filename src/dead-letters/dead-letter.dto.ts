@@ -11,15 +11,13 @@ import {
   IsObject,
   IsOptional,
   IsString,
-  Matches,
+  IsUUID,
   Max,
   MaxLength,
   Min,
   ValidateNested,
 } from 'class-validator';
 import { DEAD_LETTER_STATUSES } from './dead-letter.repository';
-
-export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const toBoolean = ({ value }: { value: unknown }) => (value === 'true' ? true : value === 'false' ? false : value);
 
@@ -167,7 +165,7 @@ export class BulkReplayBody {
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(10_000)
-  @Matches(UUID, { each: true, message: 'each id must be a UUID' })
+  @IsUUID('all', { each: true, message: 'each id must be a UUID' })
   ids?: string[];
 
   @ApiPropertyOptional({ type: DeadLetterFilterDto, description: 'every pending dead letter matching; {} for all' })
@@ -221,6 +219,6 @@ export class PurgeResultDto {
 
 export class UuidParam {
   @ApiProperty({ format: 'uuid' })
-  @Matches(UUID, { message: 'id must be a UUID' })
+  @IsUUID('all', { message: 'id must be a UUID' })
   id!: string;
 }

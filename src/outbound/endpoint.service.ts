@@ -1,4 +1,5 @@
 import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+import { isUUID } from 'class-validator';
 import { AuditAction, AuditEntry } from '../audit/audit-actions';
 import { Actor } from '../platform/auth/api-key';
 import { DataCipher } from '../platform/crypto/data-cipher';
@@ -24,7 +25,6 @@ import { SubscriptionCheck } from './endpoints/subscription-check';
 import { RateLimiter } from './delivery/rate-limiter';
 
 const RECOVER_BATCH = 1000;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Endpoint management for ops: CRUD, secrets (returned once, stored sealed), enable/disable, attempts, replay. */
 @Injectable()
@@ -62,7 +62,7 @@ export class EndpointService {
   }
 
   async list(cursor: string | undefined, limit = 50, status?: string): Promise<EndpointPageDto> {
-    const rows = await this.endpoints.list(cursor && UUID.test(cursor) ? cursor : null, limit, status);
+    const rows = await this.endpoints.list(cursor && isUUID(cursor) ? cursor : null, limit, status);
     return {
       items: rows.map((row) => this.view(row)),
       nextCursor: rows.length === limit ? rows[rows.length - 1].id : null,
@@ -70,7 +70,7 @@ export class EndpointService {
   }
 
   async get(id: string): Promise<EndpointDto> {
-    return this.view(this.found(UUID.test(id) ? await this.endpoints.find(id) : undefined));
+    return this.view(this.found(await this.endpoints.find(id)));
   }
 
   async update(id: string, input: UpdateEndpointDto, actor: Actor): Promise<EndpointDto> {
@@ -85,8 +85,8 @@ export class EndpointService {
       timeoutMs: input.timeoutMs,
     };
     const fields = Object.keys(input);
-    if (input.rateLimitPerSecond !== undefined) await this.limiter.reset(this.uuid(id));
-    const updated = await this.endpoints.update(this.uuid(id), changes, [
+    if (input.rateLimitPerSecond !== undefined) await this.limiter.reset(id);
+    const updated = await this.endpoints.update(id, changes, [
       this.entry(AuditAction.OutboundEndpointUpdated, actor, id, { fields }),
     ]);
     this.subscriptions.forget();
@@ -94,9 +94,7 @@ export class EndpointService {
   }
 
   async remove(id: string, actor: Actor): Promise<void> {
-    const deleted = await this.endpoints.delete(this.uuid(id), [
-      this.entry(AuditAction.OutboundEndpointDeleted, actor, id, {}),
-    ]);
+    const deleted = await this.endpoints.delete(id, [this.entry(AuditAction.OutboundEndpointDeleted, actor, id, {})]);
     if (!deleted) throw new NotFoundException('endpoint not found');
   }
 
@@ -104,7 +102,7 @@ export class EndpointService {
     const why = reason?.trim() || 'disabled by an operator';
     return this.view(
       this.found(
-        await this.endpoints.setDisabled(this.uuid(id), why, [
+        await this.endpoints.setDisabled(id, why, [
           this.entry(AuditAction.OutboundEndpointDisabled, actor, id, { reason: why }),
         ]),
       ),
@@ -113,10 +111,8 @@ export class EndpointService {
 
   async enable(id: string, actor: Actor): Promise<EndpointDto> {
     // Slots reserved by deliveries that waited while it was disabled must not delay new ones.
-    await this.limiter.reset(this.uuid(id));
-    const enabled = await this.endpoints.enable(this.uuid(id), [
-      this.entry(AuditAction.OutboundEndpointEnabled, actor, id, {}),
-    ]);
+    await this.limiter.reset(id);
+    const enabled = await this.endpoints.enable(id, [this.entry(AuditAction.OutboundEndpointEnabled, actor, id, {})]);
     this.subscriptions.forget();
     return this.view(this.found(enabled));
   }
@@ -125,7 +121,7 @@ export class EndpointService {
     const secret = generateEndpointSecret();
     const until = new Date(Date.now() + this.config.outbound.rotationGraceMs);
     this.found(
-      await this.endpoints.rotateSecret(this.uuid(id), this.cipher.encrypt(secret), until, MAX_PREVIOUS_SECRETS, [
+      await this.endpoints.rotateSecret(id, this.cipher.encrypt(secret), until, MAX_PREVIOUS_SECRETS, [
         this.entry(AuditAction.OutboundSecretRotated, actor, id, { previousSecretExpiresAt: until.toISOString() }),
       ]),
     );
@@ -144,7 +140,7 @@ export class EndpointService {
   /** A failed attempt's kept answer, opened for an operator; the reason is in the audit entry. */
   async attemptResponse(id: string, attemptId: string, reason: string, actor: Actor): Promise<AttemptResponseDto> {
     if (!/^\d{1,18}$/.test(attemptId)) throw new NotFoundException('attempt not found');
-    const row = await this.deliveries.attemptResponse(this.uuid(id), attemptId, [
+    const row = await this.deliveries.attemptResponse(id, attemptId, [
       this.entry(AuditAction.OutboundAttemptResponseViewed, actor, id, { attemptId, reason: reason.trim() }),
     ]);
     if (!row) throw new NotFoundException('attempt not found');
@@ -177,7 +173,7 @@ export class EndpointService {
 
   async retryDelivery(id: string, deliveryId: string, actor: Actor): Promise<void> {
     if (!/^\d{1,18}$/.test(deliveryId)) throw new NotFoundException('delivery not found');
-    const delivery = await this.deliveries.requeueOne(this.uuid(id), deliveryId);
+    const delivery = await this.deliveries.requeueOne(id, deliveryId);
     if (!delivery) throw new NotFoundException('delivery not found');
     if ('pending' in delivery)
       throw new ConflictException('this delivery is still pending: it is on the queue already');
@@ -232,11 +228,6 @@ export class EndpointService {
   private found(row: EndpointRow | undefined): EndpointRow {
     if (!row) throw new NotFoundException('endpoint not found');
     return row;
-  }
-
-  private uuid(id: string): string {
-    if (!UUID.test(id)) throw new NotFoundException('endpoint not found');
-    return id;
   }
 
   private entry(action: string, actor: Actor, endpointId: string, metadata: Record<string, unknown>): AuditEntry {

@@ -5,9 +5,11 @@ import {
   Delete,
   Get,
   HttpCode,
+  NotFoundException,
   Param,
   Patch,
   Post,
+  ParseUUIDPipe,
   Query,
 } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
@@ -31,6 +33,9 @@ import {
 } from './endpoints/endpoint.dto';
 import { CustomHeaderError } from './endpoints/custom-headers';
 import { EndpointService } from './endpoint.service';
+
+/** An id that is not a UUID names no endpoint. */
+const ENDPOINT_ID = new ParseUUIDPipe({ exceptionFactory: () => new NotFoundException('endpoint not found') });
 
 /** A custom header that cannot be sent is the caller's mistake: 400, naming the header. */
 async function refusingBadHeaders<T>(work: Promise<T>): Promise<T> {
@@ -62,34 +67,38 @@ export class EndpointsController {
 
   @Get(':id')
   @ApiOkResponse({ type: EndpointDto })
-  get(@Param('id') id: string): Promise<EndpointDto> {
+  get(@Param('id', ENDPOINT_ID) id: string): Promise<EndpointDto> {
     return this.endpoints.get(id);
   }
 
   @Patch(':id')
   @ApiOkResponse({ type: EndpointDto })
-  update(@Param('id') id: string, @Body() body: UpdateEndpointDto, @CurrentActor() actor: Actor): Promise<EndpointDto> {
+  update(
+    @Param('id', ENDPOINT_ID) id: string,
+    @Body() body: UpdateEndpointDto,
+    @CurrentActor() actor: Actor,
+  ): Promise<EndpointDto> {
     return refusingBadHeaders(this.endpoints.update(id, body, actor));
   }
 
   @Delete(':id')
   @HttpCode(204)
   @ApiNoContentResponse()
-  async remove(@Param('id') id: string, @CurrentActor() actor: Actor): Promise<void> {
+  async remove(@Param('id', ENDPOINT_ID) id: string, @CurrentActor() actor: Actor): Promise<void> {
     await this.endpoints.remove(id, actor);
   }
 
   @Post(':id/rotate-secret')
   @HttpCode(200)
   @ApiOkResponse({ type: RotatedSecretDto, description: 'the old secret keeps signing until previousSecretExpiresAt' })
-  rotateSecret(@Param('id') id: string, @CurrentActor() actor: Actor): Promise<RotatedSecretDto> {
+  rotateSecret(@Param('id', ENDPOINT_ID) id: string, @CurrentActor() actor: Actor): Promise<RotatedSecretDto> {
     return this.endpoints.rotateSecret(id, actor);
   }
 
   @Post(':id/enable')
   @HttpCode(200)
   @ApiOkResponse({ type: EndpointDto })
-  enable(@Param('id') id: string, @CurrentActor() actor: Actor): Promise<EndpointDto> {
+  enable(@Param('id', ENDPOINT_ID) id: string, @CurrentActor() actor: Actor): Promise<EndpointDto> {
     return this.endpoints.enable(id, actor);
   }
 
@@ -97,7 +106,7 @@ export class EndpointsController {
   @HttpCode(200)
   @ApiOkResponse({ type: EndpointDto })
   disable(
-    @Param('id') id: string,
+    @Param('id', ENDPOINT_ID) id: string,
     @Body() body: DisableEndpointDto,
     @CurrentActor() actor: Actor,
   ): Promise<EndpointDto> {
@@ -106,7 +115,7 @@ export class EndpointsController {
 
   @Get(':id/attempts')
   @ApiOkResponse({ type: AttemptPageDto })
-  attempts(@Param('id') id: string, @Query() query: ListAttemptsQuery): Promise<AttemptPageDto> {
+  attempts(@Param('id', ENDPOINT_ID) id: string, @Query() query: ListAttemptsQuery): Promise<AttemptPageDto> {
     return this.endpoints.attempts(id, query.cursor, query.limit);
   }
 
@@ -114,7 +123,7 @@ export class EndpointsController {
   @ApiOperation({ summary: "A failed attempt's kept answer. Needs ?reason=; every view is an audit entry." })
   @ApiOkResponse({ type: AttemptResponseDto })
   attemptResponse(
-    @Param('id') id: string,
+    @Param('id', ENDPOINT_ID) id: string,
     @Param('attemptId') attemptId: string,
     @Query() query: OpenAttemptResponseQuery,
     @CurrentActor() actor: Actor,
@@ -125,7 +134,11 @@ export class EndpointsController {
   @Post(':id/recover')
   @HttpCode(202)
   @ApiOkResponse({ type: RequeuedDto })
-  async recover(@Param('id') id: string, @Body() body: RecoverDto, @CurrentActor() actor: Actor): Promise<RequeuedDto> {
+  async recover(
+    @Param('id', ENDPOINT_ID) id: string,
+    @Body() body: RecoverDto,
+    @CurrentActor() actor: Actor,
+  ): Promise<RequeuedDto> {
     return { requeued: await this.endpoints.recover(id, new Date(body.since), actor) };
   }
 
@@ -133,7 +146,7 @@ export class EndpointsController {
   @HttpCode(202)
   @ApiOkResponse({ type: RequeuedDto })
   async retry(
-    @Param('id') id: string,
+    @Param('id', ENDPOINT_ID) id: string,
     @Param('deliveryId') deliveryId: string,
     @CurrentActor() actor: Actor,
   ): Promise<RequeuedDto> {

@@ -58,21 +58,10 @@ export class InboundEventProcessor
       }
       // Already dead-lettered by the handler: stop BullMQ from trying again.
       if (error instanceof PermanentFailure) throw new UnrecoverableError(error.message);
-      if (!(await this.storeReachable())) {
-        // Our own database is down: not the event's fault. Wait for it without using an attempt, or the
-        // job would run out of attempts with no dead letter written and the event would be stranded.
-        await job.moveToDelayed(Date.now() + 1000 + Math.floor(Math.random() * 1000), token);
-        throw new DelayedError();
-      }
+      // Our own database is down: the event would be stranded with no dead letter written.
+      await this.waitOutStoreOutage(this.sql, job, token);
       throw error;
     }
-  }
-
-  private storeReachable(): Promise<boolean> {
-    return this.sql.query('SELECT 1').then(
-      () => true,
-      () => false,
-    );
   }
 
   /** Drain: let active jobs finish for up to SHUTDOWN_TIMEOUT_MS, then stop (unfinished jobs stall and re-run). */

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { LRUCache } from 'lru-cache';
 import { AppConfig } from '../../platform/config/app-config';
 import { DeliverySlots } from './delivery-slots';
 import { DeliveryTarget } from './delivery.repository';
@@ -25,9 +26,9 @@ const ENDPOINT_WAIT_MS = 1000;
 @Injectable()
 export class DeliveryAdmission {
   /** Recent latency per endpoint: how long a job waits when the endpoint's slots are all taken. */
-  private readonly latency = new Map<string, number>();
+  private readonly latency = new LRUCache<string, number>({ max: 10_000 });
   /** Per endpoint: the next free turn handed to a job parked because the endpoint was at its cap (epoch ms). */
-  private readonly nextTurn = new Map<string, number>();
+  private readonly nextTurn = new LRUCache<string, number>({ max: 10_000 });
   private readonly gate = new ConcurrencyGate();
   private readonly slots: DeliverySlots;
 
@@ -90,7 +91,6 @@ export class DeliveryAdmission {
   /** An attempt's duration: the endpoint's typical latency paces the jobs that find it busy. */
   observe(endpointId: string, durationMs: number): void {
     const previous = this.latency.get(endpointId);
-    if (previous === undefined && this.latency.size >= 10_000) this.latency.clear();
     this.latency.set(endpointId, previous === undefined ? durationMs : previous * 0.8 + durationMs * 0.2);
   }
 
@@ -110,7 +110,6 @@ export class DeliveryAdmission {
     const now = Date.now();
     const drained = now + (this.gate.backlog(endpointId) / Math.max(1, cap)) * typical;
     const turn = Math.max(drained, this.nextTurn.get(endpointId) ?? 0) + typical / Math.max(1, cap);
-    if (!this.nextTurn.has(endpointId) && this.nextTurn.size >= 10_000) this.nextTurn.clear();
     this.nextTurn.set(endpointId, Math.min(turn, now + 30_000));
     const backoff = typical * 2 ** Math.min(busy - 1, 4) * (0.5 + Math.random());
     return Math.round(Math.min(30_000, Math.max(backoff, turn - now)));

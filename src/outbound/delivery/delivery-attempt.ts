@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { LRUCache } from 'lru-cache';
 import { DataCipher } from '../../platform/crypto/data-cipher';
 import { signDelivery } from '../endpoints/endpoint-secret';
 import { DeliveryClient } from './delivery.client';
@@ -32,7 +33,7 @@ function dropExpiredSecrets(endpoint: OpenedEndpoint, now: number): void {
   endpoint.signingUntil = Math.min(Infinity, ...endpoint.previousUntil);
 }
 
-/** Event bodies kept for the deliveries still to come (bytes); larger bodies are read per delivery. */
+/** Event bodies kept for the deliveries still to come (bytes, as string length). */
 const BODY_CACHE_BYTES = 32 * 1024 * 1024;
 const LARGEST_CACHED_BODY = 1024 * 1024;
 
@@ -43,10 +44,14 @@ const LARGEST_CACHED_BODY = 1024 * 1024;
  */
 @Injectable()
 export class DeliveryAttempt {
-  private readonly bodies = new Map<string, string>();
+  /** Event bodies for the deliveries still to come; larger bodies are read per delivery. */
+  private readonly bodies = new LRUCache<string, string>({
+    maxSize: BODY_CACHE_BYTES,
+    maxEntrySize: LARGEST_CACHED_BODY,
+    sizeCalculation: (body) => body.length,
+  });
   private readonly loadingBodies = new Map<string, Promise<string>>();
-  private cachedBytes = 0;
-  private readonly openedEndpoints = new Map<string, OpenedEndpoint>();
+  private readonly openedEndpoints = new LRUCache<string, OpenedEndpoint>({ max: 10_000 });
 
   constructor(
     private readonly cipher: DataCipher,
@@ -126,7 +131,6 @@ export class DeliveryAttempt {
         'Switchboard-Webhooks/1.0',
       ],
     };
-    if (!cached && this.openedEndpoints.size >= 10_000) this.openedEndpoints.clear();
     this.openedEndpoints.set(endpointId, opened);
     return opened;
   }
@@ -150,15 +154,7 @@ export class DeliveryAttempt {
     const body = `{"type":${JSON.stringify(target.eventType)},"timestamp":${JSON.stringify(
       new Date(target.eventCreatedMs).toISOString(),
     )},"data":${data}}`;
-    if (body.length <= LARGEST_CACHED_BODY) {
-      while (this.cachedBytes + body.length > BODY_CACHE_BYTES && this.bodies.size > 0) {
-        const [oldest, evicted] = this.bodies.entries().next().value as [string, string];
-        this.bodies.delete(oldest);
-        this.cachedBytes -= evicted.length;
-      }
-      this.bodies.set(target.eventId, body);
-      this.cachedBytes += body.length;
-    }
+    if (body.length <= LARGEST_CACHED_BODY) this.bodies.set(target.eventId, body);
     return body;
   }
 }

@@ -1,4 +1,5 @@
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { LRUCache } from 'lru-cache';
 import { isIP, Socket } from 'node:net';
 import { buildConnector, Dispatcher, Pool } from 'undici';
 import { AppConfig } from '../../platform/config/app-config';
@@ -54,7 +55,7 @@ export class DeliveryClient implements OnApplicationShutdown {
   private uses = 0;
   /** Pools replaced after a refused request, closing once their requests in flight are done. */
   private readonly retiring = new Set<Pool>();
-  private readonly urls = new Map<string, { origin: string; path: string }>();
+  private readonly urls = new LRUCache<string, { origin: string; path: string }>({ max: MAX_PARSED_URLS });
   private readonly connect: buildConnector.connector;
 
   constructor(private readonly config: AppConfig) {
@@ -109,7 +110,6 @@ export class DeliveryClient implements OnApplicationShutdown {
   private parse(url: string): { origin: string; path: string } {
     let parsed = this.urls.get(url);
     if (!parsed) {
-      if (this.urls.size >= MAX_PARSED_URLS) this.urls.clear();
       const { origin, pathname, search } = new URL(url);
       parsed = { origin, path: `${pathname}${search}` };
       this.urls.set(url, parsed);

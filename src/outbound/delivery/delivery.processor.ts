@@ -61,12 +61,8 @@ export class DeliveryProcessor extends QueueWorkerHost implements OnApplicationB
 
   private async unexpected(job: Job, token: string | undefined, error: unknown): Promise<never> {
     const failure = classifyUnexpected(error);
-    if (!(await this.storeReachable())) {
-      // Postgres is down: not the delivery's fault. Wait for it without using one of the job's attempts
-      // (a delivery already sent is sent again later: subscribers de-duplicate on webhook-id).
-      await job.moveToDelayed(Date.now() + 1000 + Math.floor(Math.random() * 1000), token);
-      throw new DelayedError();
-    }
+    // A delivery already sent is sent again later: subscribers de-duplicate on webhook-id.
+    await this.waitOutStoreOutage(this.sql, job, token);
     const final = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     this.logger.error({
       msg: final
@@ -84,13 +80,6 @@ export class DeliveryProcessor extends QueueWorkerHost implements OnApplicationB
         : [(job.data as DeliverOutboundJob).deliveryId];
     await this.deliveries.abandon(ids, job.id ?? null, failure);
     throw new UnrecoverableError(failure.message);
-  }
-
-  private storeReachable(): Promise<boolean> {
-    return this.sql.query('SELECT 1').then(
-      () => true,
-      () => false,
-    );
   }
 
   async beforeApplicationShutdown(): Promise<void> {

@@ -1,61 +1,40 @@
-import { Injectable, OnApplicationShutdown } from '@nestjs/common';
-import { Redis } from 'ioredis';
+import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../../platform/config/app-config';
-import { redisConnection } from '../../platform/redis/redis-connection';
-
-/**
- * GCRA without burst, on Redis TIME so every process shares one clock. The next free slot is reserved
- * even when it lies in the future: a waiting job sleeps until its own slot instead of polling with
- * every other waiting job. A job that comes back within one interval of its slot holds it.
- * Returns {slotAt, now}; slotAt <= now means go.
- */
-const RESERVE = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local interval = tonumber(ARGV[1])
-local held = tonumber(ARGV[2])
-if held > 0 and now - held <= interval then
-  return {held, now}
-end
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-local slot = math.max(tat, now)
-redis.call('SET', KEYS[1], slot + interval, 'PX', math.ceil(slot + interval - now) + 60000)
-return {math.floor(slot), now}
-`;
+import { Gcra } from '../../platform/redis/gcra';
+import { RedisConnections } from '../../platform/redis/redis-connections';
 
 export type RateDecision = { verdict: 'go' } | { verdict: 'wait'; slotAt: number; waitMs: number };
 
-type ReserveCommand = (key: string, interval: number, held: number) => Promise<[number, number]>;
-
-/** Per-endpoint deliveries-per-second limit, held across every worker process. */
+/**
+ * Per-endpoint deliveries-per-second limit, held across every worker process (GCRA without burst): the
+ * next free slot is reserved even when it lies in the future, and a job that comes back within one
+ * interval of its slot holds it.
+ */
 @Injectable()
-export class RateLimiter implements OnApplicationShutdown {
-  private readonly redis: Redis;
+export class RateLimiter {
   private readonly prefix: string;
 
-  constructor(config: AppConfig) {
-    this.redis = new Redis({ ...redisConnection(config, { failFast: false }), lazyConnect: true });
-    this.redis.on('error', () => undefined);
-    this.redis.defineCommand('switchboardReserveSlot', { numberOfKeys: 1, lua: RESERVE });
+  constructor(
+    config: AppConfig,
+    private readonly gcra: Gcra,
+    private readonly redis: RedisConnections,
+  ) {
     this.prefix = `${config.queuePrefix}:outbound:rate`;
   }
 
   /** `heldSlotAt`: the slot this job reserved before it was delayed. */
   async reserve(endpointId: string, perSecond: number, heldSlotAt?: number): Promise<RateDecision> {
-    const [slotAt, now] = await (
-      this.redis as unknown as { switchboardReserveSlot: ReserveCommand }
-    ).switchboardReserveSlot(`${this.prefix}:${endpointId}`, 1000 / perSecond, heldSlotAt ?? 0);
+    const { slotAt, now } = await this.gcra.reserve({
+      key: `${this.prefix}:${endpointId}`,
+      intervalMs: 1000 / perSecond,
+      heldSlotAt,
+    });
     return slotAt > now ? { verdict: 'wait', slotAt, waitMs: slotAt - now } : { verdict: 'go' };
   }
 
   /** Forgets reserved slots (an endpoint re-enabled or given a new limit starts afresh). */
   async reset(endpointId: string): Promise<void> {
-    await this.redis.del(`${this.prefix}:${endpointId}`);
-  }
-
-  /** After the workers drained (beforeApplicationShutdown): deliveries in flight still need it. */
-  async onApplicationShutdown(): Promise<void> {
-    this.redis.disconnect();
+    await this.redis.commands.del(`${this.prefix}:${endpointId}`);
   }
 }
 

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { createHmac, randomBytes } from 'node:crypto';
 
 const SECRET_PREFIX = 'whsec_';
@@ -35,13 +36,12 @@ export function signDelivery(
   ];
 }
 
-const keys = new Map<string, Buffer>();
+const keys = new LRUCache<string, Buffer>({ max: 10_000 });
 
-/** The HMAC key is the base64 after `whsec_`, decoded once per secret; the map is bounded. */
+/** The HMAC key is the base64 after `whsec_`, decoded once per secret. */
 function signingKey(secret: string): Buffer {
   let key = keys.get(secret);
   if (!key) {
-    if (keys.size >= 10_000) keys.clear();
     key = Buffer.from(secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret, 'base64');
     keys.set(secret, key);
   }

@@ -7,6 +7,7 @@ import {
   HttpCode,
   NotFoundException,
   Param,
+  ParseUUIDPipe,
   Post,
   Req,
 } from '@nestjs/common';
@@ -20,7 +21,6 @@ import { PRIORITIES } from '../delivery/priority';
 import { EVENT_TYPE_PATTERN } from './event-types';
 import { OutboundEventPublisher } from './outbound-event.publisher';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Types Switchboard publishes itself; a publisher may not forge them. */
 const RESERVED_PREFIXES = ['endpoint.', 'instagram.'];
 
@@ -68,8 +68,10 @@ export class EventsController {
 
   @Get(':id')
   @ApiOkResponse({ type: EventDto })
-  async get(@Param('id') id: string): Promise<EventDto> {
-    const row = UUID.test(id) ? await this.deliveries.eventSummary(id) : undefined;
+  async get(
+    @Param('id', new ParseUUIDPipe({ exceptionFactory: () => new NotFoundException('event not found') })) id: string,
+  ): Promise<EventDto> {
+    const row = await this.deliveries.eventSummary(id);
     if (!row) throw new NotFoundException('event not found');
     const iso = (value: Date | null) => (value ? new Date(value).toISOString() : null);
     return {

@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { LRUCache } from 'lru-cache';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MessageStoredListener, StoredMessage } from '../../inbound/processing/message-stored.port';
 import { GroupCommit } from '../../platform/database/group-commit';
@@ -22,7 +23,7 @@ export function messageStoredKey(eventId: string): string {
 export class MessageStoredPublisher extends MessageStoredListener {
   private readonly logger = new Logger(MessageStoredPublisher.name);
   /** Inbound events published by this process: a job re-run (reply pacing defers often) skips the trigger. */
-  private readonly published = new Set<string>();
+  private readonly published = new LRUCache<string, true>({ max: 10_000 });
 
   /** Messages processed at the same time share one statement and one `addBulk` (group commit). */
   private readonly batch = new GroupCommit<StoredMessage, void>(
@@ -77,7 +78,6 @@ export class MessageStoredPublisher extends MessageStoredListener {
         await sleep(250 * attempt);
       }
     }
-    if (this.published.size >= 10_000) this.published.clear();
-    this.published.add(message.eventId);
+    this.published.set(message.eventId, true);
   }
 }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Pool, PoolClient, QueryResultRow } from 'pg';
 import { DataSource } from 'typeorm';
+import { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 
 /**
  * Plain SQL on the pool TypeORM opened. The hot paths use it directly: rows back from every statement
@@ -11,7 +12,8 @@ export class Sql {
   private readonly pool: Pool;
 
   constructor(dataSource: DataSource) {
-    this.pool = (dataSource.driver as unknown as { master: Pool }).master;
+    if (!(dataSource.driver instanceof PostgresDriver)) throw new Error('Switchboard runs on Postgres only');
+    this.pool = dataSource.driver.master as Pool;
     // An idle connection dropped by a Postgres restart must not crash the process; the next query reconnects.
     if (this.pool.listenerCount('error') === 0) this.pool.on('error', () => undefined);
   }
@@ -26,6 +28,14 @@ export class Sql {
     values?: unknown[],
   ): Promise<T | undefined> {
     return (await this.query<T>(text, values))[0];
+  }
+
+  /** Whether Postgres answers now (a job that failed on its own database must not use an attempt). */
+  reachable(): Promise<boolean> {
+    return this.pool.query('SELECT 1').then(
+      () => true,
+      () => false,
+    );
   }
 
   async transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {

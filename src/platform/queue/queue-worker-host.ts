@@ -1,5 +1,7 @@
 import { OnWorkerEvent, WorkerHost } from '@nestjs/bullmq';
 import { Logger } from '@nestjs/common';
+import { DelayedError, Job } from 'bullmq';
+import { Sql } from '../database/sql';
 
 /**
  * Base of every queue consumer: graceful draining, and Redis connection errors reported once every few
@@ -22,6 +24,17 @@ export abstract class QueueWorkerHost extends WorkerHost {
       });
       await this.worker.close(true);
     }
+  }
+
+  /**
+   * When our own database is down, a failed job is not the job's fault: it waits for Postgres (moved back to
+   * the delayed set for a second or two, DelayedError thrown) without using one of its attempts, or it would
+   * run out of attempts with no dead letter written. Returns when Postgres answers.
+   */
+  protected async waitOutStoreOutage(sql: Sql, job: Job, token: string | undefined): Promise<void> {
+    if (await sql.reachable()) return;
+    await job.moveToDelayed(Date.now() + 1000 + Math.floor(Math.random() * 1000), token);
+    throw new DelayedError();
   }
 
   @OnWorkerEvent('error')
