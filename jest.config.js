@@ -6,7 +6,14 @@ module.exports = {
   maxWorkers: 2,
   testTimeout: 60_000,
   projects: [
-    { displayName: 'unit', testEnvironment: 'node', transform, rootDir: __dirname, testMatch: ['<rootDir>/src/**/*.spec.ts'] },
+    {
+      displayName: 'unit',
+      testEnvironment: 'node',
+      transform,
+      rootDir: __dirname,
+      // Plus the house rules (docs/ARCHITECTURE.md), checked over src/'s imports and SQL.
+      testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/architecture.spec.ts'],
+    },
     {
       displayName: 'integration',
       testEnvironment: 'node',

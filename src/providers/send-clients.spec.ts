@@ -1,9 +1,9 @@
-import { ClassifiedFailure } from '../../platform/failure';
-import { AppConfig } from '../../platform/config/app-config';
-import { FacebookClient } from '../facebook/facebook.client';
-import { InstagramClient } from '../instagram/instagram.client';
-import { WhatsAppClient } from '../whatsapp/whatsapp.client';
-import { GraphSendClient } from './graph-send-client';
+import { ClassifiedFailure } from '../platform/failure';
+import { AppConfig } from '../platform/config/app-config';
+import { FacebookClient } from './facebook/facebook.client';
+import { InstagramClient } from './instagram/instagram.client';
+import { WhatsAppClient } from './whatsapp/whatsapp.client';
+import { GraphSendClient } from './meta/graph-send-client';
 
 describe('Send API clients without a token', () => {
   // Unroutable base URL: a request that went out would fail as network, not auth.
