@@ -144,12 +144,12 @@ export class EndpointService {
       this.entry(AuditAction.OutboundAttemptResponseViewed, actor, id, { attemptId, reason: reason.trim() }),
     ]);
     if (!row) throw new NotFoundException('attempt not found');
-    if (!row.response_sealed) throw new NotFoundException('this attempt kept no answer (a success, or an empty one)');
-    const answer = this.cipher.decrypt(row.response_sealed);
+    if (!row.responseSealed) throw new NotFoundException('this attempt kept no answer (a success, or an empty one)');
+    const answer = this.cipher.decrypt(row.responseSealed);
     return {
       id: row.id,
-      responseCode: row.response_code,
-      responseBytes: row.response_bytes,
+      responseCode: row.responseCode,
+      responseBytes: row.responseBytes,
       body: answer.toString('utf8'),
       bodyBase64: answer.toString('base64'),
     };
@@ -194,7 +194,7 @@ export class EndpointService {
   private view(row: EndpointRow): EndpointDto {
     const iso = (value: Date | null) => (value ? new Date(value).toISOString() : null);
     const now = Date.now();
-    const signingUntil = row.previous_secrets_until
+    const signingUntil = row.previousSecretsUntil
       .filter((until) => until.getTime() > now)
       .sort((a, b) => b.getTime() - a.getTime())
       .map((until) => until.toISOString());
@@ -202,26 +202,26 @@ export class EndpointService {
       id: row.id,
       url: row.url,
       description: row.description,
-      events: row.event_types,
-      tenantId: row.tenant_id,
+      events: row.eventTypes,
+      tenantId: row.tenantId,
       status: row.status,
-      disabledReason: row.disabled_reason,
-      disabledAt: iso(row.disabled_at),
-      rateLimitPerSecond: row.rate_limit_per_second,
-      maxConcurrency: row.max_concurrency,
-      timeoutMs: row.timeout_ms,
-      headers: row.headers_sealed ? this.cipher.decryptJson<Record<string, string>>(row.headers_sealed) : {},
+      disabledReason: row.disabledReason,
+      disabledAt: iso(row.disabledAt),
+      rateLimitPerSecond: row.rateLimitPerSecond,
+      maxConcurrency: row.maxConcurrency,
+      timeoutMs: row.timeoutMs,
+      headers: row.headersSealed ? this.cipher.decryptJson<Record<string, string>>(row.headersSealed) : {},
       previousSecretExpiresAt: signingUntil[0] ?? null,
       previousSecretsExpireAt: signingUntil,
       stats: {
-        deliveries: Number(row.deliveries_total),
-        failures: Number(row.failures_total),
-        consecutiveFailures: row.consecutive_failures,
-        lastSuccessAt: iso(row.last_success_at),
-        lastFailureAt: iso(row.last_failure_at),
+        deliveries: Number(row.deliveriesTotal),
+        failures: Number(row.failuresTotal),
+        consecutiveFailures: row.consecutiveFailures,
+        lastSuccessAt: iso(row.lastSuccessAt),
+        lastFailureAt: iso(row.lastFailureAt),
       },
-      createdAt: new Date(row.created_at).toISOString(),
-      updatedAt: new Date(row.updated_at).toISOString(),
+      createdAt: new Date(row.createdAt).toISOString(),
+      updatedAt: new Date(row.updatedAt).toISOString(),
     };
   }
 
@@ -244,15 +244,15 @@ export class EndpointService {
 function attemptView(row: AttemptRow): AttemptDto {
   return {
     id: row.id,
-    deliveryId: row.delivery_id,
-    eventId: row.event_id,
+    deliveryId: row.deliveryId,
+    eventId: row.eventId,
     attempt: row.attempt,
     status: row.status,
     category: row.category,
-    responseCode: row.response_code,
-    durationMs: row.duration_ms,
-    responseBytes: row.response_bytes,
-    responseKept: row.response_kept,
-    createdAt: new Date(row.created_at).toISOString(),
+    responseCode: row.responseCode,
+    durationMs: row.durationMs,
+    responseBytes: row.responseBytes,
+    responseKept: row.responseKept,
+    createdAt: new Date(row.createdAt).toISOString(),
   };
 }

@@ -117,24 +117,24 @@ export interface AttemptRecord {
 
 export interface AttemptRow {
   id: string;
-  delivery_id: string;
-  event_id: string;
+  deliveryId: string;
+  eventId: string;
   attempt: number;
   status: 'success' | 'failure';
   category: string | null;
-  response_code: number | null;
-  duration_ms: number;
-  response_bytes: number | null;
+  responseCode: number | null;
+  durationMs: number;
+  responseBytes: number | null;
   /** Whether a sealed answer is kept (it is opened only through `attemptResponse`). */
-  response_kept: boolean;
-  created_at: Date;
+  responseKept: boolean;
+  createdAt: Date;
 }
 
 export interface AttemptResponseRow {
   id: string;
-  response_code: number | null;
-  response_bytes: number | null;
-  response_sealed: Buffer | null;
+  responseCode: number | null;
+  responseBytes: number | null;
+  responseSealed: Buffer | null;
 }
 
 export interface RequeuedDelivery {
@@ -532,8 +532,9 @@ export class DeliveryRepository {
 
   attempts(endpointId: string, beforeId: string | null, limit: number): Promise<AttemptRow[]> {
     return this.db.query<AttemptRow>(
-      `SELECT id, delivery_id, event_id, attempt, status, category, response_code, duration_ms, response_bytes,
-              response_sealed IS NOT NULL AS response_kept, created_at
+      `SELECT id, delivery_id AS "deliveryId", event_id AS "eventId", attempt, status, category,
+              response_code AS "responseCode", duration_ms AS "durationMs", response_bytes AS "responseBytes",
+              response_sealed IS NOT NULL AS "responseKept", created_at AS "createdAt"
          FROM outbound_attempts
         WHERE endpoint_id = $1 AND ($2::bigint IS NULL OR id < $2)
         ORDER BY id DESC LIMIT $3`,
@@ -549,9 +550,10 @@ export class DeliveryRepository {
   ): Promise<AttemptResponseRow | undefined> {
     return this.db.one<AttemptResponseRow>(
       `WITH found AS (
-         SELECT id, response_code, response_bytes, response_sealed FROM outbound_attempts
+         SELECT id, response_code AS "responseCode", response_bytes AS "responseBytes",
+                response_sealed AS "responseSealed" FROM outbound_attempts
           WHERE endpoint_id = $1 AND id = $2
-       ), audited AS (${auditInsert(3)} WHERE EXISTS (SELECT 1 FROM found WHERE response_sealed IS NOT NULL))
+       ), audited AS (${auditInsert(3)} WHERE EXISTS (SELECT 1 FROM found WHERE "responseSealed" IS NOT NULL))
        SELECT * FROM found`,
       [endpointId, attemptId, ...auditParams(audit)],
     );
@@ -560,13 +562,13 @@ export class DeliveryRepository {
   async eventSummary(eventId: string): Promise<
     | {
         id: string;
-        event_type: string;
-        tenant_id: string | null;
+        eventType: string;
+        tenantId: string | null;
         priority: number;
-        deliver_at: Date | null;
-        endpoint_count: number;
-        dispatched_at: Date | null;
-        created_at: Date;
+        deliverAt: Date | null;
+        endpointCount: number;
+        dispatchedAt: Date | null;
+        createdAt: Date;
         pending: number;
         succeeded: number;
         failed: number;
@@ -574,8 +576,9 @@ export class DeliveryRepository {
     | undefined
   > {
     return this.db.one(
-      `SELECT ev.id, ev.event_type, ev.tenant_id, ev.priority, ev.deliver_at, ev.endpoint_count, ev.dispatched_at,
-              ev.created_at, s.pending, s.succeeded, s.failed
+      `SELECT ev.id, ev.event_type AS "eventType", ev.tenant_id AS "tenantId", ev.priority, ev.deliver_at AS "deliverAt",
+              ev.endpoint_count AS "endpointCount", ev.dispatched_at AS "dispatchedAt", ev.created_at AS "createdAt",
+              s.pending, s.succeeded, s.failed
          FROM outbound_events ev
          CROSS JOIN LATERAL (
            SELECT count(*) FILTER (WHERE status = 'pending')::int AS pending,

@@ -7,27 +7,38 @@ export interface EndpointRow {
   id: string;
   url: string;
   description: string | null;
-  event_types: string[];
-  tenant_id: string | null;
+  eventTypes: string[];
+  tenantId: string | null;
   status: 'active' | 'disabled';
-  disabled_reason: string | null;
-  disabled_at: Date | null;
-  secret_sealed: Buffer;
+  disabledReason: string | null;
+  disabledAt: Date | null;
+  secretSealed: Buffer;
   /** Rotated-out secrets, newest first, each with the end of its grace period (expired ones may linger). */
-  previous_secrets_sealed: Buffer[];
-  previous_secrets_until: Date[];
-  headers_sealed: Buffer | null;
-  rate_limit_per_second: number | null;
-  max_concurrency: number | null;
-  timeout_ms: number | null;
-  deliveries_total: string;
-  failures_total: string;
-  consecutive_failures: number;
-  last_success_at: Date | null;
-  last_failure_at: Date | null;
-  created_at: Date;
-  updated_at: Date;
+  previousSecretsSealed: Buffer[];
+  previousSecretsUntil: Date[];
+  headersSealed: Buffer | null;
+  rateLimitPerSecond: number | null;
+  maxConcurrency: number | null;
+  timeoutMs: number | null;
+  deliveriesTotal: string;
+  failuresTotal: string;
+  consecutiveFailures: number;
+  lastSuccessAt: Date | null;
+  lastFailureAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
 }
+
+/** Every column of an endpoint, camelCase (EndpointRow). */
+const COLUMNS = `id, url, description, event_types AS "eventTypes", tenant_id AS "tenantId", status,
+  disabled_reason AS "disabledReason", disabled_at AS "disabledAt", secret_sealed AS "secretSealed",
+  previous_secrets_sealed AS "previousSecretsSealed",
+  previous_secrets_until AS "previousSecretsUntil", headers_sealed AS "headersSealed",
+  rate_limit_per_second AS "rateLimitPerSecond", max_concurrency AS "maxConcurrency",
+  timeout_ms AS "timeoutMs", deliveries_total AS "deliveriesTotal",
+  failures_total AS "failuresTotal", consecutive_failures AS "consecutiveFailures",
+  last_success_at AS "lastSuccessAt", last_failure_at AS "lastFailureAt", created_at AS "createdAt",
+  updated_at AS "updatedAt"`;
 
 export interface NewEndpoint {
   id: string;
@@ -73,7 +84,7 @@ export class EndpointRepository {
          INSERT INTO outbound_endpoints (id, url, description, event_types, tenant_id, secret_sealed, headers_sealed,
                                          rate_limit_per_second, max_concurrency, timeout_ms)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-         RETURNING *
+         RETURNING ${COLUMNS}
        ), audited AS (${auditInsert(11)})
        SELECT * FROM created`,
       [
@@ -94,13 +105,13 @@ export class EndpointRepository {
   }
 
   find(id: string): Promise<EndpointRow | undefined> {
-    return this.db.one<EndpointRow>(`SELECT * FROM outbound_endpoints WHERE id = $1`, [id]);
+    return this.db.one<EndpointRow>(`SELECT ${COLUMNS} FROM outbound_endpoints WHERE id = $1`, [id]);
   }
 
   /** Keyset page in id order. */
   list(after: string | null, limit: number, status?: string): Promise<EndpointRow[]> {
     return this.db.query<EndpointRow>(
-      `SELECT * FROM outbound_endpoints
+      `SELECT ${COLUMNS} FROM outbound_endpoints
         WHERE ($1::uuid IS NULL OR id > $1) AND ($2::text IS NULL OR status = $2)
         ORDER BY id LIMIT $3`,
       [after, status ?? null, limit],
@@ -220,7 +231,7 @@ export class EndpointRepository {
   private async write(set: string, values: unknown[], audit: readonly AuditEntry[]): Promise<EndpointRow | undefined> {
     const first = values.length + 1;
     const rows = await this.db.query<EndpointRow>(
-      `WITH changed AS (UPDATE outbound_endpoints SET ${set} WHERE id = $1 RETURNING *),
+      `WITH changed AS (UPDATE outbound_endpoints SET ${set} WHERE id = $1 RETURNING ${COLUMNS}),
             audited AS (${auditInsert(first)} WHERE EXISTS (SELECT 1 FROM changed))
        SELECT * FROM changed`,
       [...values, ...auditParams(audit)],

@@ -76,14 +76,14 @@ export class EventsController {
     const iso = (value: Date | null) => (value ? new Date(value).toISOString() : null);
     return {
       id: row.id,
-      type: row.event_type,
-      tenantId: row.tenant_id,
+      type: row.eventType,
+      tenantId: row.tenantId,
       priority: row.priority,
-      deliverAt: iso(row.deliver_at),
-      endpointCount: row.endpoint_count,
-      dispatchedAt: iso(row.dispatched_at),
+      deliverAt: iso(row.deliverAt),
+      endpointCount: row.endpointCount,
+      dispatchedAt: iso(row.dispatchedAt),
       deliveries: { pending: row.pending, succeeded: row.succeeded, failed: row.failed },
-      createdAt: new Date(row.created_at).toISOString(),
+      createdAt: new Date(row.createdAt).toISOString(),
     };
   }
 }
