@@ -41,6 +41,8 @@ export interface ClaimedEvent {
   recipientId: string | null;
   metaMessageId: string | null;
   occurredAt: Date | null;
+  /** When Switchboard stored the event: what orders and retains it (Meta's `occurredAt` is data). */
+  receivedAt: Date;
   sealedPayload: Buffer;
   correlationId: string;
   attempts: number;
@@ -155,7 +157,7 @@ export class InboundEventRepository {
             SET status = 'processing', attempts = attempts + 1, started_at = now()
           WHERE id = ANY($1::uuid[]) AND status IN ('received', 'processing')
           RETURNING id, provider, kind, channel, account_id, sender_id, recipient_id, meta_message_id, occurred_at,
-                    payload, correlation_id, attempts`,
+                    received_at, payload, correlation_id, attempts`,
         [eventIds],
       );
       const claimed = new Map(rows.map((row) => [row.id as string, row]));
@@ -243,6 +245,7 @@ function toClaimedEvent(row: Record<string, unknown>): ClaimedEvent {
     recipientId: row.recipient_id as string | null,
     metaMessageId: row.meta_message_id as string | null,
     occurredAt: row.occurred_at as Date | null,
+    receivedAt: row.received_at as Date,
     sealedPayload: row.payload as Buffer,
     correlationId: row.correlation_id as string,
     attempts: row.attempts as number,
