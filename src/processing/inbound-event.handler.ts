@@ -138,17 +138,17 @@ export class InboundEventHandler {
         const edit = this.payload(event).message_edit ?? {};
         const sealed = this.cipher.encryptJson({ text: edit.text ?? null });
         // The stored id, not the payload's: it is the form the message was stored under (ids are cleaned at ingest).
-        await this.conversations.recordEdit(event.provider, event.metaMessageId ?? '', sealed, editCount(edit.num_edit));
+        await this.conversations.recordEdit(
+          event.provider,
+          event.metaMessageId ?? '',
+          sealed,
+          editCount(edit.num_edit),
+        );
         return this.complete(event);
       }
       case 'read':
         if (event.accountId && event.senderId) {
-          await this.conversations.recordRead(
-            event.provider,
-            event.accountId,
-            event.senderId,
-            metaTime(event),
-          );
+          await this.conversations.recordRead(event.provider, event.accountId, event.senderId, metaTime(event));
         }
         return this.complete(event);
       case 'status':
