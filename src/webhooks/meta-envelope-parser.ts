@@ -34,9 +34,7 @@ export function parseMetaEnvelope(
   if (!isObject(body) || !Array.isArray(body.entry)) throw new MalformedEnvelopeError('not_an_envelope');
   if (body.object !== expectedObject) throw new MalformedEnvelopeError('wrong_object');
   const entries = body.entry.filter(isObject);
-  checkItemCount(
-    entries.flatMap((entry) => CHANNELS.map((channel) => (Array.isArray(entry[channel]) ? entry[channel].length : 0))),
-  );
+  checkItemCount(entries, CHANNELS);
 
   const events: ParsedEvent[] = [];
   let unreadableItems = 0;

@@ -29,6 +29,8 @@ const UNSAFE_SOURCE =
   '|[\\ud800-\\udbff](?![\\udc00-\\udfff])|(?<![\\ud800-\\udbff])[\\udc00-\\udfff]';
 const UNSAFE = new RegExp(UNSAFE_SOURCE);
 const UNSAFE_ALL = new RegExp(UNSAFE_SOURCE, 'g');
+/** The same characters, any surrogate included: a quicker first test that nearly every id passes. */
+const MAYBE_UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028-\u202e\u2066-\u2069\ufeff\ud800-\udfff]/;
 
 export const isObject = (value: unknown): value is Json =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -39,7 +41,7 @@ export const isObject = (value: unknown): value is Json =>
  * exact value, so two ids that differ anywhere (even in one invalid byte) stay two ids.
  */
 export function boundedText(value: string, fingerprint: Fingerprint): string {
-  if (value.length <= MAX_ID_LENGTH && !UNSAFE.test(value)) return value;
+  if (value.length <= MAX_ID_LENGTH && (!MAYBE_UNSAFE.test(value) || !UNSAFE.test(value))) return value;
   const readable = value.slice(0, READABLE_PREFIX).replace(UNSAFE_ALL, '\ufffd');
   // UTF-16 code units are the exact value (invalid bytes arrive as their own escapes, see decodeBody).
   return `${readable}\u2026fp-${fingerprint(Buffer.from(value, 'utf16le'))}`;
@@ -67,11 +69,14 @@ export function keyOf(prefix: string, rest: string, fingerprint: Fingerprint): s
 export const itemFingerprint = (item: unknown, fingerprint: Fingerprint): string =>
   `fp-${fingerprint(JSON.stringify(item) ?? 'undefined')}`;
 
-/** Refuses a body with more items than one statement should carry (`counts`: the lengths of its arrays). */
-export function checkItemCount(counts: Iterable<number>): void {
-  let total = 0;
-  for (const count of counts) {
-    total += count;
+/** Refuses a body with more items than one statement should carry: `base` plus the arrays `lists` names in each holder. */
+export function checkItemCount(holders: readonly Json[], lists: readonly string[], base = 0): void {
+  let total = base;
+  for (const holder of holders) {
+    for (const list of lists) {
+      const items = holder[list];
+      if (Array.isArray(items)) total += items.length;
+    }
     if (total > MAX_EVENTS_PER_BODY) throw new MalformedEnvelopeError('too_many_events');
   }
 }

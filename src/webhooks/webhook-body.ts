@@ -47,7 +47,10 @@ export function readWebhookBody(provider: InboundProvider, rawBody: Buffer, ciph
       unreadable += 1;
       continue;
     }
-    const sealed: SealedEvent = { ...event, sealedPayload, repeats: 0 };
+    // Extended in place: a copy of each event would cost as much as reading it.
+    const sealed = event as SealedEvent;
+    sealed.sealedPayload = sealedPayload;
+    sealed.repeats = 0;
     events.push(sealed);
     byKey?.set(event.idempotencyKey, sealed);
   }

@@ -27,7 +27,8 @@ export function parseWhatsAppEnvelope(body: unknown, fingerprint: Fingerprint): 
   const changes = body.entry.flatMap((entry) =>
     isObject(entry) && Array.isArray(entry.changes) ? entry.changes.map((item: unknown) => ({ entry, item })) : [],
   );
-  checkItemCount(changes.map(({ item }) => 1 + lengthOf(item, 'messages') + lengthOf(item, 'statuses')));
+  const values = changes.map(({ item }) => (isObject(item) && isObject(item.value) ? item.value : {}));
+  checkItemCount(values, ['messages', 'statuses'], changes.length);
 
   const events: ParsedEvent[] = [];
   let unreadableItems = 0;
@@ -55,11 +56,6 @@ export function parseWhatsAppEnvelope(body: unknown, fingerprint: Fingerprint): 
     for (const status of statuses) read(() => readStatus(status, phoneNumberId, fingerprint));
   }
   return { events, unreadableItems };
-}
-
-function lengthOf(change: unknown, list: 'messages' | 'statuses'): number {
-  const value = isObject(change) && isObject(change.value) ? change.value[list] : undefined;
-  return Array.isArray(value) ? value.length : 0;
 }
 
 /** An own property only: a `type` such as `constructor` must not reach Object.prototype. */
