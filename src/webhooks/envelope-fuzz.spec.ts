@@ -166,7 +166,7 @@ describe('webhook body reading, fuzzed', () => {
           expect(event.sealedPayload).toBeInstanceOf(Buffer);
         }
       }),
-      { numRuns: 60 },
+      { numRuns: 40 },
     );
   });
 
