@@ -15,7 +15,7 @@ import { uuidv7 } from '../common/ids';
 import { AppConfig } from '../config/app-config';
 import { EventToStore } from '../idempotency/inbound-event.repository';
 import { InboundEventProducer } from '../queue/inbound-event.producer';
-import { MalformedEnvelopeError, ParsedEvent } from '../webhooks/inbound-event';
+import { readWebhookBody } from '../webhooks/webhook-body';
 import { INBOUND_PROVIDERS } from '../webhooks/inbound-providers';
 import { DeadLetterAlert } from './dead-letter-alert';
 import {
@@ -168,22 +168,13 @@ export class DeadLetterService implements OnModuleDestroy {
     if (!record.receiptId || !provider || !sealed?.receiptBody) {
       throw new ConflictException('this dead letter holds no event and no readable webhook body to replay');
     }
-    let parsed: ParsedEvent[];
-    try {
-      parsed = provider.parse(JSON.parse(this.cipher.decryptText(sealed.receiptBody)), (value) =>
-        this.cipher.fingerprint(value),
-      );
-    } catch (error) {
-      const reason = error instanceof MalformedEnvelopeError ? error.reason : 'invalid_json';
+    const body = readWebhookBody(provider, this.cipher.decrypt(sealed.receiptBody), this.cipher);
+    if (body.parseError) {
       throw new ConflictException(
-        `the stored webhook body still cannot be read (${reason}); there is no event to replay`,
+        `the stored webhook body still cannot be read (${body.parseError}); there is no event to replay`,
       );
     }
-    const events: EventToStore[] = parsed.map((event) => ({
-      ...event,
-      id: uuidv7(),
-      sealedPayload: this.cipher.encryptJson(event.payload),
-    }));
+    const events: EventToStore[] = body.events.map((event) => ({ ...event, id: uuidv7() }));
     const result = await this.deadLetters.replayReceipt(
       { id: record.id, receiptId: record.receiptId, provider: provider.name, correlationId: record.correlationId },
       events,

@@ -13,6 +13,8 @@ export interface ReceiptToStore {
   bodyBytes: number;
   /** Set when the body was signed but is not a Meta envelope: stored, then dead-lettered as `malformed`. */
   parseError: string | null;
+  /** Items the body carried (repeats and unreadable items included); defaults to the number of events. */
+  itemCount?: number;
   events: EventToStore[];
 }
 
@@ -29,6 +31,8 @@ export interface EventToStore {
   sealedPayload: Buffer;
   /** BullMQ priority (VIP senders); 0 for none. Stored so the relay and replays keep it. */
   priority?: number;
+  /** More copies of this key in the same body, folded into this event: audited as one duplicate entry. */
+  repeats?: number;
 }
 
 export interface ClaimedEvent {
@@ -41,6 +45,8 @@ export interface ClaimedEvent {
   recipientId: string | null;
   metaMessageId: string | null;
   occurredAt: Date | null;
+  /** When Switchboard stored the event: what orders and retains it (Meta's `occurredAt` is data). */
+  receivedAt: Date;
   sealedPayload: Buffer;
   correlationId: string;
   attempts: number;
@@ -84,7 +90,7 @@ export class InboundEventRepository {
                                      recipient_id, meta_message_id, occurred_at, payload, correlation_id, priority)
          SELECT * FROM incoming
          ON CONFLICT (idempotency_key) DO NOTHING
-         RETURNING id
+         RETURNING id, idempotency_key
        ), outbox AS (
          INSERT INTO inbound_enqueue_outbox (event_id) SELECT id FROM inserted
        ), malformed AS (
@@ -96,11 +102,25 @@ export class InboundEventRepository {
          INSERT INTO audit_log (action, outcome, provider, event_id, correlation_id, metadata)
          SELECT CASE WHEN n.id IS NULL THEN '${AuditAction.EventDuplicate}' ELSE '${AuditAction.EventReceived}' END,
                 CASE WHEN n.id IS NULL THEN 'duplicate' ELSE 'success' END,
-                i.provider, coalesce(n.id, original.id), i.correlation_id,
+                i.provider, coalesce(n.id, same.id, original.id), i.correlation_id,
                 jsonb_build_object('kind', i.kind, 'channel', i.channel, 'receiptId', i.receipt_id)
          FROM incoming i
          LEFT JOIN inserted n ON n.id = i.id
-         LEFT JOIN inbound_events original ON n.id IS NULL AND original.idempotency_key = i.idempotency_key
+         -- Another receipt of this statement stored the key (a statement does not see its own rows).
+         LEFT JOIN inserted same ON n.id IS NULL AND same.idempotency_key = i.idempotency_key
+         LEFT JOIN inbound_events original ON n.id IS NULL AND same.id IS NULL
+                                          AND original.idempotency_key = i.idempotency_key
+         UNION ALL
+         SELECT '${AuditAction.EventDuplicate}', 'duplicate', i.provider, coalesce(n.id, same.id, original.id),
+                i.correlation_id,
+                jsonb_build_object('kind', i.kind, 'channel', i.channel, 'receiptId', i.receipt_id, 'repeats', r.repeats)
+         FROM unnest($8::uuid[], $27::int[]) AS r(id, repeats)
+         JOIN incoming i ON i.id = r.id
+         LEFT JOIN inserted n ON n.id = i.id
+         LEFT JOIN inserted same ON n.id IS NULL AND same.idempotency_key = i.idempotency_key
+         LEFT JOIN inbound_events original ON n.id IS NULL AND same.id IS NULL
+                                          AND original.idempotency_key = i.idempotency_key
+         WHERE r.repeats > 0
          UNION ALL
          SELECT '${AuditAction.WebhookMalformed}', 'failure', m.provider, NULL, m.correlation_id,
                 jsonb_build_object('receiptId', m.receipt_id, 'reason', m.error, 'deadLetterId', m.id)
@@ -113,7 +133,7 @@ export class InboundEventRepository {
         receipts.map((receipt) => receipt.provider),
         receipts.map((receipt) => receipt.correlationId),
         receipts.map((receipt) => receipt.bodyBytes),
-        receipts.map((receipt) => receipt.events.length),
+        receipts.map((receipt) => receipt.itemCount ?? receipt.events.length),
         receipts.map((receipt) => receipt.sealedBody),
         receipts.map((receipt) => receipt.parseError),
         events.map(({ event }) => event.id),
@@ -135,6 +155,7 @@ export class InboundEventRepository {
         malformed.map((receipt) => receipt.correlationId),
         malformed.map((receipt) => receipt.parseError),
         events.map(({ event }) => event.priority ?? 0),
+        events.map(({ event }) => event.repeats ?? 0),
       ],
     );
     return new Set(rows.map((row) => row.id));
@@ -155,7 +176,7 @@ export class InboundEventRepository {
             SET status = 'processing', attempts = attempts + 1, started_at = now()
           WHERE id = ANY($1::uuid[]) AND status IN ('received', 'processing')
           RETURNING id, provider, kind, channel, account_id, sender_id, recipient_id, meta_message_id, occurred_at,
-                    payload, correlation_id, attempts`,
+                    received_at, payload, correlation_id, attempts`,
         [eventIds],
       );
       const claimed = new Map(rows.map((row) => [row.id as string, row]));
@@ -243,6 +264,7 @@ function toClaimedEvent(row: Record<string, unknown>): ClaimedEvent {
     recipientId: row.recipient_id as string | null,
     metaMessageId: row.meta_message_id as string | null,
     occurredAt: row.occurred_at as Date | null,
+    receivedAt: row.received_at as Date,
     sealedPayload: row.payload as Buffer,
     correlationId: row.correlation_id as string,
     attempts: row.attempts as number,

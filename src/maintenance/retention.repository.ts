@@ -19,11 +19,12 @@ export class RetentionRepository {
     );
   }
 
-  clearMessageContent(sentBefore: Date, limit: number): Promise<number> {
+  /** By the time the message was stored, never by Meta's timestamp (a sender's clock is not ours). */
+  clearMessageContent(storedBefore: Date, limit: number): Promise<number> {
     return this.batch(
-      `SELECT id FROM messages WHERE content IS NOT NULL AND sent_at < $1 ORDER BY sent_at`,
+      `SELECT id FROM messages WHERE content IS NOT NULL AND created_at < $1 ORDER BY created_at`,
       `UPDATE messages m SET content = NULL FROM doomed WHERE m.id = doomed.id`,
-      [sentBefore, limit],
+      [storedBefore, limit],
     );
   }
 

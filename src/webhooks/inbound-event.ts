@@ -35,8 +35,28 @@ export interface ParsedEvent {
   payload: unknown;
 }
 
+/** What one envelope holds: its events, and how many items in it could not be read (kept in the sealed body). */
+export interface ParsedEnvelope {
+  events: ParsedEvent[];
+  unreadableItems: number;
+}
+
+/**
+ * Why a signed body is stored as a `malformed` dead letter (a category, never content). `too_many_events`:
+ * over MAX_EVENTS_PER_BODY; `too_deep`: nested beyond what the lossless reader follows; `unreadable_items`:
+ * some items could not be serialised (the others are events); `parser_error`: the parser itself failed.
+ */
+export type MalformedReason =
+  | 'invalid_json'
+  | 'not_an_envelope'
+  | 'wrong_object'
+  | 'too_many_events'
+  | 'too_deep'
+  | 'unreadable_items'
+  | 'parser_error';
+
 export class MalformedEnvelopeError extends Error {
-  constructor(readonly reason: 'invalid_json' | 'not_an_envelope' | 'wrong_object') {
+  constructor(readonly reason: MalformedReason) {
     super(`webhook body is not a Meta envelope (${reason})`);
   }
 }

@@ -1,11 +1,13 @@
 import { parseWhatsAppEnvelope } from '../whatsapp/whatsapp-envelope-parser';
-import { ParsedEvent, Provider } from './inbound-event';
+import { ParsedEnvelope, Provider } from './inbound-event';
 import { parseMetaEnvelope } from './meta-envelope-parser';
+import { Fingerprint } from './payload-reading';
 
 /** A source of inbound webhooks: how to read its envelope. Adding a provider is adding an entry here and a client. */
 export interface InboundProvider {
   name: Provider;
-  parse(body: unknown, fingerprint: (value: string) => string): ParsedEvent[];
+  /** Throws MalformedEnvelopeError for a body that is not its envelope. */
+  parse(body: unknown, fingerprint: Fingerprint): ParsedEnvelope;
 }
 
 export const INBOUND_PROVIDERS: ReadonlyMap<string, InboundProvider> = new Map<string, InboundProvider>([

@@ -10,10 +10,10 @@ import { MetricsService } from '../metrics/metrics.service';
 import { InboundEventHandler } from '../processing/inbound-event.handler';
 import { BacklogMonitor } from '../queue/backlog-monitor';
 import { InboundEventProducer } from '../queue/inbound-event.producer';
-import { MalformedEnvelopeError, ParsedEvent } from './inbound-event';
 import { InboundProvider } from './inbound-providers';
 import { SignatureVerifier, SignatureVerdict } from './signature-verifier';
 import { VipSenders } from './vip-senders';
+import { readWebhookBody } from './webhook-body';
 
 export type IngestResult =
   | { outcome: 'rejected'; verdict: Exclude<SignatureVerdict, 'valid'> }
@@ -80,7 +80,7 @@ export class WebhookIngestService implements OnModuleDestroy {
       return { outcome: 'rejected', verdict };
     }
 
-    const { events, parseError } = this.parse(provider, rawBody);
+    const { events, parseError, itemCount } = readWebhookBody(provider, rawBody, this.cipher);
     const receipt: ReceiptToStore = {
       id: uuidv7(),
       provider: provider.name,
@@ -88,10 +88,10 @@ export class WebhookIngestService implements OnModuleDestroy {
       sealedBody: this.cipher.encrypt(rawBody),
       bodyBytes: rawBody.length,
       parseError,
+      itemCount,
       events: events.map((event) => ({
         ...event,
         id: uuidv7(),
-        sealedPayload: this.cipher.encryptJson(event.payload),
         priority: this.vip?.priorityOf(provider.name, event.senderId) ?? 0,
       })),
     };
@@ -120,21 +120,6 @@ export class WebhookIngestService implements OnModuleDestroy {
       newEvents: newEvents.length,
       malformed: parseError !== null,
     };
-  }
-
-  private parse(provider: InboundProvider, rawBody: Buffer): { events: ParsedEvent[]; parseError: string | null } {
-    let body: unknown;
-    try {
-      body = JSON.parse(rawBody.toString('utf8'));
-    } catch {
-      return { events: [], parseError: 'invalid_json' };
-    }
-    try {
-      return { events: provider.parse(body, (value) => this.cipher.fingerprint(value)), parseError: null };
-    } catch (error) {
-      if (error instanceof MalformedEnvelopeError) return { events: [], parseError: error.reason };
-      throw error;
-    }
   }
 
   private async dispatch(events: QueueableEvent[]): Promise<void> {
