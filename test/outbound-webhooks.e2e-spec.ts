@@ -22,6 +22,8 @@ describe('outbound webhooks (real receivers on loopback, verified with standardw
         OUTBOUND_ALLOW_PRIVATE_NETWORKS: 'true',
         OUTBOUND_RETRY_SCHEDULE: '0,0.05,0.1',
         OUTBOUND_BREAKER_THRESHOLD: String(BREAKER_THRESHOLD),
+        // Room for the 1.2 MB body nested 200,000 deep: the nesting limit must answer it, not the size limit.
+        ADMIN_MAX_BODY_BYTES: String(4 * 1024 * 1024),
         OUTBOUND_TIMEOUT_MS: '1000',
       },
     });
