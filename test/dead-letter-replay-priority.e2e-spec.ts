@@ -4,7 +4,7 @@ import { instagramEnvelope, messagingItem } from './support/meta-payloads';
 import { startTestApp, TestApp } from './support/test-app';
 import { waitFor } from './support/wait';
 
-const OPS = 'ops-replay-priority-key';
+const OPS = 'ops-replay-priority-test-key-0123456789';
 
 describe('dead letters: a replayed malformed body keeps what a fresh delivery would get', () => {
   let t: TestApp;

@@ -22,6 +22,8 @@ describe('outbound webhooks (real receivers on loopback, verified with standardw
         OUTBOUND_ALLOW_PRIVATE_NETWORKS: 'true',
         OUTBOUND_RETRY_SCHEDULE: '0,0.05,0.1',
         OUTBOUND_BREAKER_THRESHOLD: String(BREAKER_THRESHOLD),
+        // Room for the 1.2 MB body nested 200,000 deep: the nesting limit must answer it, not the size limit.
+        ADMIN_MAX_BODY_BYTES: String(4 * 1024 * 1024),
         OUTBOUND_TIMEOUT_MS: '1000',
       },
     });
@@ -507,5 +509,21 @@ describe('outbound webhooks (real receivers on loopback, verified with standardw
       .send({ data: {} });
     expect(forged.status).toBe(400);
     expect((await request(t.url).get(`/events/00000000-0000-7000-8000-000000000000`).set(ops())).status).toBe(404);
+  });
+
+  it('refuses data nested 200,000 deep with 400 and a clear message; 30 levels are published', async () => {
+    const post = (data: string) =>
+      request(t.url)
+        .post('/events/order.nested')
+        .set({ authorization: `Bearer ${PUBLISHER}`, 'content-type': 'application/json' })
+        .send(`{"data":${data}}`);
+    const deep = await post(`${'{"a":'.repeat(200_000)}1${'}'.repeat(200_000)}`);
+    expect(deep.status).toBe(400);
+    expect(deep.body.message).toMatch(/nests deeper than 64 levels/);
+    const arrays = await post(`${'['.repeat(200_000)}${']'.repeat(200_000)}`);
+    expect(arrays.status).toBe(400);
+    // Brackets inside strings are text, not nesting.
+    const fine = await post(`${'{"a":'.repeat(30)}"${'['.repeat(500)}"${'}'.repeat(30)}`);
+    expect(fine.status).toBe(202);
   });
 });

@@ -3,7 +3,8 @@ import request from 'supertest';
 import { RETENTION_SCHEDULER_ID } from '../src/ops/maintenance/maintenance.scheduler';
 import { RetentionService } from '../src/ops/maintenance/retention.service';
 import { JobName, QueueName } from '../src/platform/queue/queue-names';
-import { openQueue, startTestApp, TestApp } from './support/test-app';
+import { instagramEnvelope, messagingItem } from './support/meta-payloads';
+import { openQueue, postWebhook, startTestApp, TestApp } from './support/test-app';
 import { waitFor } from './support/wait';
 
 const OPS_KEY = 'ops-key-retention-test-0123456789abcdef';
@@ -51,8 +52,9 @@ describe('retention (real Postgres and Redis)', () => {
       [tag],
     );
     await sql(
-      `INSERT INTO messages (id, conversation_id, event_id, provider, meta_message_id, direction, content, sent_at)
-       VALUES (gen_random_uuid(), $1, $2, 'instagram', $3, 'inbound', '\\x03'::bytea, ${at})`,
+      `INSERT INTO messages (id, conversation_id, event_id, provider, meta_message_id, direction, content, sent_at,
+                             created_at)
+       VALUES (gen_random_uuid(), $1, $2, 'instagram', $3, 'inbound', '\\x03'::bytea, ${at}, ${at})`,
       [conversation.id, event.id, tag],
     );
     return event.id;
@@ -211,5 +213,56 @@ describe('retention (real Postgres and Redis)', () => {
     expect(entry.actor).toBe('system');
     // eventPayloads: this event, and the failed one whose pending dead letter the first run purged.
     expect(entry.metadata.counts).toMatchObject({ receiptBodies: 1, eventPayloads: 2, messageContent: 1 });
+  });
+
+  it("retains and orders by the receive time: Meta's clock (2001, 33658) is kept as data only", async () => {
+    // Seconds for 2001 (Meta sends both; a figure under 10^12 is read as seconds), milliseconds for 33658.
+    const dated = { 'ret-clock-2001': Date.UTC(2001, 0, 1) / 1000, 'ret-clock-33658': 1e15 };
+    for (const [sender, timestamp] of Object.entries(dated)) {
+      const body = instagramEnvelope([messagingItem({ mid: `m_${sender}`, sender, text: 'hello', timestamp })]);
+      expect((await postWebhook(t, body)).status).toBe(200);
+    }
+    await waitFor(() => Object.keys(dated).every((sender) => t.graph.repliesTo(sender).length === 1), {
+      message: 'both messages processed and answered',
+    });
+    const run = () => request(t.url).post('/admin/maintenance/retention').set('authorization', `Bearer ${OPS_KEY}`);
+    expect((await run()).status).toBe(200);
+
+    const rows = await sql<{
+      participant_id: string;
+      content: Buffer | null;
+      sent_at: Date;
+      last_message_at: Date;
+      occurred_at: Date;
+    }>(
+      `SELECT c.participant_id, m.content, m.sent_at, c.last_message_at, e.occurred_at
+         FROM conversations c JOIN messages m ON m.conversation_id = c.id JOIN inbound_events e ON e.id = m.event_id
+        WHERE c.participant_id = ANY($1) ORDER BY c.participant_id`,
+      [Object.keys(dated)],
+    );
+    expect(rows.map((r) => r.participant_id)).toEqual(['ret-clock-2001', 'ret-clock-33658']);
+    const near = (date: Date) => Math.abs(date.getTime() - Date.now()) < 5 * 60_000;
+    for (const r of rows) {
+      // Kept: received a moment ago, whatever the message says of itself.
+      expect(r.content).toEqual(expect.any(Buffer));
+      expect(near(r.last_message_at)).toBe(true);
+      const stated = dated[r.participant_id as keyof typeof dated];
+      expect(r.occurred_at.getTime()).toBe(stated < 1e12 ? stated * 1000 : stated);
+    }
+    // Where Meta's time orders messages, it is clamped to a window around the receive time.
+    expect(rows[1].sent_at.getTime()).toBeLessThanOrEqual(Date.now() + 5 * 60_000);
+    expect(rows[0].sent_at.getTime()).toBeGreaterThan(Date.now() - 8 * 24 * 3600_000);
+
+    // Stored past the message period: cleared, although it claims to come from the year 33658.
+    await sql(
+      `UPDATE messages m SET created_at = now() - interval '100 days' FROM conversations c
+        WHERE c.id = m.conversation_id AND c.participant_id = 'ret-clock-33658'`,
+    );
+    expect((await run()).body.counts.messageContent).toBe(1);
+    const [far] = await sql<{ content: Buffer | null }>(
+      `SELECT m.content FROM messages m JOIN conversations c ON c.id = m.conversation_id
+        WHERE c.participant_id = 'ret-clock-33658'`,
+    );
+    expect(far.content).toBeNull();
   });
 });

@@ -37,14 +37,34 @@ export interface ParsedEvent {
   payload: unknown;
 }
 
+/** What one envelope holds: its events, and how many items in it could not be read (kept in the sealed body). */
+export interface ParsedEnvelope {
+  events: ParsedEvent[];
+  unreadableItems: number;
+}
+
+/**
+ * Why a signed body is stored as a `malformed` dead letter (a category, never content). `too_many_events`:
+ * over MAX_EVENTS_PER_BODY; `too_deep`: nested beyond what the lossless reader follows; `unreadable_items`:
+ * some items could not be serialised (the others are events); `parser_error`: the parser itself failed.
+ */
+export type MalformedReason =
+  | 'invalid_json'
+  | 'not_an_envelope'
+  | 'wrong_object'
+  | 'too_many_events'
+  | 'too_deep'
+  | 'unreadable_items'
+  | 'parser_error';
+
 export class MalformedEnvelopeError extends Error {
-  constructor(readonly reason: 'invalid_json' | 'not_an_envelope' | 'wrong_object') {
+  constructor(readonly reason: MalformedReason) {
     super(`webhook body is not a Meta envelope (${reason})`);
   }
 }
 
 /** Keyed one-way hash for ids that Meta does not give (DataCipher.fingerprint). */
-export type Fingerprint = (value: string) => string;
+export type Fingerprint = (value: string | Buffer) => string;
 
 export interface OutgoingText {
   /** The clinic's account the conversation belongs to (Instagram account, Page, or WhatsApp phone number id). */
@@ -66,7 +86,7 @@ export interface SendResult {
 export interface ChannelProvider {
   readonly name: Provider;
   /** Every event of a signed webhook body; throws MalformedEnvelopeError when it is not this channel's envelope. */
-  parse(body: unknown, fingerprint: Fingerprint): ParsedEvent[];
+  parse(body: unknown, fingerprint: Fingerprint): ParsedEnvelope;
   /** One text message from an account to a participant; a failure is thrown as a ClassifiedFailure. */
   sendText(message: OutgoingText): Promise<SendResult>;
   /** The category of an error the channel reported after accepting a message. */

@@ -3,7 +3,7 @@ import { INBOUND_PROVIDERS } from './inbound-providers';
 
 const PAGE_ID = '104729655632186';
 const PSID = '6789012345678901';
-const fp = (value: string) => `h${value.length}`;
+const fp = (value: string | Buffer) => `h${value.length}`;
 
 describe('INBOUND_PROVIDERS', () => {
   it('registers instagram, facebook and whatsapp', () => {
@@ -45,7 +45,7 @@ describe('INBOUND_PROVIDERS', () => {
           ],
         },
         fp,
-      );
+      ).events;
       expect(events.map((e) => [e.kind, e.idempotencyKey])).toEqual([
         ['message', 'facebook:message:m_fb_1'],
         ['message_echo', 'facebook:message_echo:m_fb_2'],

@@ -1,11 +1,12 @@
 import { parseWhatsAppEnvelope } from './whatsapp/whatsapp-envelope-parser';
-import { Fingerprint, ParsedEvent, Provider } from './channel-provider';
+import { Fingerprint, ParsedEnvelope, Provider } from './channel-provider';
 import { parseMetaEnvelope } from './meta/meta-envelope-parser';
 
 /** How each channel's webhook envelope is read (ChannelProviders pairs it with the channel's client). */
 export interface InboundProvider {
   name: Provider;
-  parse(body: unknown, fingerprint: Fingerprint): ParsedEvent[];
+  /** Throws MalformedEnvelopeError for a body that is not its envelope. */
+  parse(body: unknown, fingerprint: Fingerprint): ParsedEnvelope;
 }
 
 export const INBOUND_PROVIDERS: ReadonlyMap<string, InboundProvider> = new Map<string, InboundProvider>([

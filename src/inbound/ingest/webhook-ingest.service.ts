@@ -8,10 +8,10 @@ import { AppConfig } from '../../platform/config/app-config';
 import { InboundEventRepository, ReceiptToStore } from '../store/inbound-event.repository';
 import { MetricsService } from '../../platform/metrics/metrics.service';
 import { InboundEventQueue } from '../queue/inbound-event.queue';
-import { MalformedEnvelopeError, ParsedEvent } from '../../providers/channel-provider';
 import { ChannelProvider } from '../../providers/channel-provider';
 import { SignatureVerifier, SignatureVerdict } from '../../providers/meta/signature-verifier';
 import { VipSenders } from '../priority/vip-senders';
+import { readWebhookBody } from './webhook-body';
 
 export type IngestResult =
   | { outcome: 'rejected'; verdict: Exclude<SignatureVerdict, 'valid'> }
@@ -75,7 +75,7 @@ export class WebhookIngestService {
       return { outcome: 'rejected', verdict };
     }
 
-    const { events, parseError } = this.parse(provider, rawBody);
+    const { events, parseError, itemCount } = readWebhookBody(provider, rawBody, this.cipher);
     const receipt: ReceiptToStore = {
       id: uuidv7(),
       provider: provider.name,
@@ -83,10 +83,10 @@ export class WebhookIngestService {
       sealedBody: this.cipher.encrypt(rawBody),
       bodyBytes: rawBody.length,
       parseError,
+      itemCount,
       events: events.map((event) => ({
         ...event,
         id: uuidv7(),
-        sealedPayload: this.cipher.encryptJson(event.payload),
         priority: this.vip.priorityOf(provider.name, event.senderId),
       })),
     };
@@ -115,20 +115,5 @@ export class WebhookIngestService {
       newEvents: newEvents.length,
       malformed: parseError !== null,
     };
-  }
-
-  private parse(provider: ChannelProvider, rawBody: Buffer): { events: ParsedEvent[]; parseError: string | null } {
-    let body: unknown;
-    try {
-      body = JSON.parse(rawBody.toString('utf8'));
-    } catch {
-      return { events: [], parseError: 'invalid_json' };
-    }
-    try {
-      return { events: provider.parse(body, (value) => this.cipher.fingerprint(value)), parseError: null };
-    } catch (error) {
-      if (error instanceof MalformedEnvelopeError) return { events: [], parseError: error.reason };
-      throw error;
-    }
   }
 }

@@ -15,7 +15,10 @@ export interface IncomingMessage {
   accountId: string;
   participantId: string;
   metaMessageId: string;
+  /** Meta's time of the message, clamped near `receivedAt`: data, and the order of messages in a conversation. */
   sentAt: Date;
+  /** When Switchboard received it: the conversation's order and the patient's last-message time. */
+  receivedAt: Date;
   sealedContent: Buffer;
   attachmentCount: number;
   /** False for standby messages: another app holds the thread, so we must not answer. */
@@ -51,6 +54,7 @@ export interface OutgoingEcho {
   participantId: string;
   metaMessageId: string;
   sentAt: Date;
+  receivedAt: Date;
   sealedContent: Buffer;
   attachmentCount: number;
   newIds: { conversation: string; message: string };
@@ -105,15 +109,16 @@ export class ConversationRepository {
     }>(
       `WITH incoming AS (
          SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::uuid[],
-                              $7::uuid[], $8::text[], $9::boolean[], $10::bytea[], $11::int[], $12::uuid[], $13::text[])
+                              $7::uuid[], $8::text[], $9::boolean[], $10::bytea[], $11::int[], $12::uuid[], $13::text[],
+                              $15::timestamptz[])
                 AS i(conversation_id, provider, account_id, participant_id, sent_at, message_id, event_id,
-                     meta_message_id, reply_wanted, content, attachment_count, reply_id, skip_reason)
+                     meta_message_id, reply_wanted, content, attachment_count, reply_id, skip_reason, received_at)
        ), existing AS (
          SELECT r.event_id, r.status FROM replies r JOIN incoming i ON r.event_id = i.event_id
        ), conv AS (
          -- last_auto_reply_at of the proposed row says whether this message may take a reply (a rerun may not).
          INSERT INTO conversations AS c (id, provider, account_id, participant_id, first_message_at, last_message_at, last_auto_reply_at)
-         SELECT i.conversation_id, i.provider, i.account_id, i.participant_id, i.sent_at, i.sent_at,
+         SELECT i.conversation_id, i.provider, i.account_id, i.participant_id, i.received_at, i.received_at,
                 CASE WHEN i.reply_wanted AND NOT EXISTS (SELECT 1 FROM existing e WHERE e.event_id = i.event_id)
                      THEN now() END
            FROM incoming i
@@ -166,6 +171,7 @@ export class ConversationRepository {
         items.map((item) => item.newIds.reply),
         items.map((item) => item.skipReason),
         items[0].cooldownMinutes,
+        items.map((item) => item.receivedAt),
       ],
     );
     const byEvent = new Map(rows.map((row) => [row.event_id, row]));
@@ -296,7 +302,7 @@ export class ConversationRepository {
     const row = await this.db.one<{ reconciled: string | null }>(
       `WITH conv AS (
          INSERT INTO conversations AS c (id, provider, account_id, participant_id, first_message_at, last_message_at)
-         VALUES ($1, $2, $3, $4, $5, $5)
+         VALUES ($1, $2, $3, $4, $11, $11)
          ON CONFLICT (provider, account_id, participant_id) DO UPDATE
             SET last_message_at = greatest(c.last_message_at, EXCLUDED.last_message_at)
          RETURNING id
@@ -309,7 +315,7 @@ export class ConversationRepository {
           WHERE r.provider = $2 AND r.provider_message_id = $8
          UNION ALL
          (SELECT r.id FROM replies r, conv
-           WHERE r.conversation_id = conv.id AND r.status = 'unknown' AND r.created_at <= $5
+           WHERE r.conversation_id = conv.id AND r.status = 'unknown' AND r.created_at <= $11
            ORDER BY r.created_at LIMIT 1)
          LIMIT 1
        ), reconciled AS (
@@ -330,6 +336,7 @@ export class ConversationRepository {
         input.metaMessageId,
         input.sealedContent,
         input.attachmentCount,
+        input.receivedAt,
       ],
     );
     return { reconciledReplyId: row?.reconciled ?? null };

@@ -20,9 +20,9 @@ export function repliesBackToFailed(letters: string): string {
            FROM ${letters} l WHERE r.event_id = l.event_id AND r.status = 'retrying'`;
 }
 
-/** Retention: message text sent before the cutoff. */
+/** Retention: text of messages stored before the cutoff (by the time we stored it, never by Meta's timestamp). */
 export const expireMessageContent: RowBatch = {
-  pick: `SELECT id FROM messages WHERE content IS NOT NULL AND sent_at < $1 ORDER BY sent_at`,
+  pick: `SELECT id FROM messages WHERE content IS NOT NULL AND created_at < $1 ORDER BY created_at`,
   change: `UPDATE messages m SET content = NULL FROM doomed WHERE m.id = doomed.id`,
 };
 

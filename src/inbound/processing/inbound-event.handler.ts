@@ -37,6 +37,23 @@ export class SendDeferred extends Error {
   }
 }
 
+/** How far Meta's timestamp may stray from the receive time wherever it orders something (it is data otherwise). */
+const META_CLOCK_PAST_MS = 7 * 24 * 3600 * 1000;
+const META_CLOCK_FUTURE_MS = 5 * 60 * 1000;
+
+/** Meta's time of the event, clamped to a window around the time Switchboard received it. */
+export function metaTime(event: Pick<ClaimedEvent, 'occurredAt' | 'receivedAt'>): Date {
+  const received = event.receivedAt.getTime();
+  const stated = event.occurredAt?.getTime() ?? received;
+  return new Date(Math.min(Math.max(stated, received - META_CLOCK_PAST_MS), received + META_CLOCK_FUTURE_MS));
+}
+
+/** Meta's edit counter, as the int column takes it; anything else counts as the first edit. */
+function editCount(value: unknown): number {
+  const count = Number(value ?? 1);
+  return Number.isSafeInteger(count) && count >= 1 && count <= 2 ** 31 - 1 ? count : 1;
+}
+
 /** Thrown for a failure that must not be retried (permanent, or the last attempt). Already dead-lettered. */
 export class PermanentFailure extends Error {
   constructor(readonly failure: ClassifiedFailure) {
@@ -117,17 +134,18 @@ export class InboundEventHandler {
       case 'message_edit': {
         const edit = this.payload(event).message_edit ?? {};
         const sealed = this.cipher.encryptJson({ text: edit.text ?? null });
-        await this.conversations.recordEdit(event.provider, edit.mid ?? '', sealed, Number(edit.num_edit ?? 1));
+        // The stored id, not the payload's: it is the form the message was stored under (ids are cleaned at ingest).
+        await this.conversations.recordEdit(
+          event.provider,
+          event.metaMessageId ?? '',
+          sealed,
+          editCount(edit.num_edit),
+        );
         return this.complete(event);
       }
       case 'read':
         if (event.accountId && event.senderId) {
-          await this.conversations.recordRead(
-            event.provider,
-            event.accountId,
-            event.senderId,
-            event.occurredAt ?? new Date(),
-          );
+          await this.conversations.recordRead(event.provider, event.accountId, event.senderId, metaTime(event));
         }
         return this.complete(event);
       case 'status':
@@ -154,7 +172,8 @@ export class InboundEventHandler {
       accountId,
       participantId,
       metaMessageId: event.metaMessageId ?? event.id,
-      sentAt: event.occurredAt ?? new Date(),
+      sentAt: metaTime(event),
+      receivedAt: event.receivedAt,
       sealedContent: this.cipher.encryptJson({ text: message.text ?? null, attachments }),
       attachmentCount: attachments.length,
       replyWanted: !standby,
@@ -273,7 +292,8 @@ export class InboundEventHandler {
         accountId,
         participantId: event.recipientId,
         metaMessageId: event.metaMessageId ?? event.id,
-        sentAt: event.occurredAt ?? new Date(),
+        sentAt: metaTime(event),
+        receivedAt: event.receivedAt,
         sealedContent: this.cipher.encryptJson({ text: message.text ?? null, attachments }),
         attachmentCount: attachments.length,
         newIds: { conversation: uuidv7(), message: uuidv7() },

@@ -3,8 +3,8 @@ import { DeadLetterError } from '../../dead-letters/dead-letter.errors';
 import { DeadLetterReplayer, ReceiptLetter, ReplayedEvent } from '../../dead-letters/dead-letter-replayer.port';
 import { DataCipher } from '../../platform/crypto/data-cipher';
 import { uuidv7 } from '../../platform/crypto/ids';
-import { MalformedEnvelopeError, ParsedEvent } from '../../providers/channel-provider';
 import { ChannelProviders } from '../../providers/channel-providers';
+import { readWebhookBody } from '../ingest/webhook-body';
 import { VipSenders } from '../priority/vip-senders';
 import { InboundEventProducer } from '../queue/inbound-event.producer';
 import { EventRow } from '../store/event-store.sql';
@@ -39,29 +39,27 @@ export class InboundDeadLetterReplayer extends DeadLetterReplayer {
     if (!provider) {
       throw new DeadLetterError('conflict', 'this dead letter holds no event and no readable webhook body to replay');
     }
-    let parsed: ParsedEvent[];
-    try {
-      parsed = provider.parse(JSON.parse(this.cipher.decryptText(letter.sealedBody)), (value) =>
-        this.cipher.fingerprint(value),
-      );
-    } catch (error) {
-      const reason = error instanceof MalformedEnvelopeError ? error.reason : 'invalid_json';
+    const body = readWebhookBody(provider, this.cipher.decrypt(letter.sealedBody), this.cipher);
+    if (body.parseError) {
       throw new DeadLetterError(
         'conflict',
-        `the stored webhook body still cannot be read (${reason}); there is no event to replay`,
+        `the stored webhook body still cannot be read (${body.parseError}); there is no event to replay`,
       );
     }
     const correlationId = letter.correlationId ?? 'replay';
-    const events: EventRow[] = parsed.map((event) => ({
+    const events: EventRow[] = body.events.map((event) => ({
       ...event,
       id: uuidv7(),
       receiptId: letter.receiptId,
       provider: provider.name,
       correlationId,
-      sealedPayload: this.cipher.encryptJson(event.payload),
       priority: this.vip.priorityOf(provider.name, event.senderId),
     }));
-    const result = await this.replays.replayReceipt({ ...letter, provider: provider.name, correlationId }, events, actor);
+    const result = await this.replays.replayReceipt(
+      { ...letter, provider: provider.name, correlationId },
+      events,
+      actor,
+    );
     if (!result) return null;
     const priorities = new Map(events.map((event) => [event.id, event.priority]));
     // New events: job id = event id, and the relay enqueues them if Redis refuses now.

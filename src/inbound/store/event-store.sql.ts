@@ -27,8 +27,8 @@ export interface EventRow {
 }
 
 /**
- * Three CTEs: `incoming` (the rows, 14 parameters from `first`), `inserted` (the ids of those whose
- * idempotency key was new; only when `when` holds) and `outbox` (the new ones, for the queue).
+ * Three CTEs: `incoming` (the rows, 14 parameters from `first`), `inserted` (the id and key of those
+ * whose idempotency key was new; only when `when` holds) and `outbox` (the new ones, for the queue).
  */
 export function storeEvents(first: number, when = 'true'): string {
   const p = (offset: number) => `$${first + offset}`;
@@ -43,7 +43,7 @@ export function storeEvents(first: number, when = 'true'): string {
                                      recipient_id, meta_message_id, occurred_at, payload, correlation_id, priority)
          SELECT * FROM incoming WHERE ${when}
          ON CONFLICT (idempotency_key) DO NOTHING
-         RETURNING id
+         RETURNING id, idempotency_key
        ), outbox AS (
          INSERT INTO inbound_enqueue_outbox (event_id) SELECT id FROM inserted
        )`;

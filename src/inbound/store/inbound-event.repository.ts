@@ -15,6 +15,8 @@ export interface ReceiptToStore {
   bodyBytes: number;
   /** Set when the body was signed but is not a Meta envelope: stored, then dead-lettered as `malformed`. */
   parseError: string | null;
+  /** Items the body carried (repeats and unreadable items included); defaults to the number of events. */
+  itemCount?: number;
   events: EventToStore[];
 }
 
@@ -31,6 +33,8 @@ export interface EventToStore {
   sealedPayload: Buffer;
   /** BullMQ priority (VIP senders); 0 for none. Stored so the relay and replays keep it. */
   priority?: number;
+  /** More copies of this key in the same body, folded into this event: audited as one duplicate entry. */
+  repeats?: number;
 }
 
 export interface ClaimedEvent {
@@ -43,6 +47,8 @@ export interface ClaimedEvent {
   recipientId: string | null;
   metaMessageId: string | null;
   occurredAt: Date | null;
+  /** When Switchboard stored the event: what orders and retains it (Meta's `occurredAt` is data). */
+  receivedAt: Date;
   sealedPayload: Buffer;
   correlationId: string;
   attempts: number;
@@ -57,6 +63,15 @@ export interface QueueableEvent {
 }
 
 /**
+ * The audit entry of an event names the row its key is stored under: this one, another receipt's of the
+ * same statement (a statement does not see its own rows), or one stored before.
+ */
+const SAME_KEY_JOINS = `LEFT JOIN inserted n ON n.id = i.id
+              LEFT JOIN inserted same ON n.id IS NULL AND same.idempotency_key = i.idempotency_key
+              LEFT JOIN inbound_events original ON n.id IS NULL AND same.id IS NULL
+                                               AND original.idempotency_key = i.idempotency_key`;
+
+/**
  * The inbound event store. Idempotency lives here: an event's key is unique, so a second delivery of
  * the same Meta event inserts nothing and is reported as a duplicate.
  */
@@ -69,13 +84,14 @@ export class InboundEventRepository {
    * (one round trip, one commit). Returns the ids of the events that were new.
    */
   async storeReceipts(receipts: readonly ReceiptToStore[]): Promise<Set<string>> {
-    const events: EventRow[] = receipts.flatMap((receipt) =>
+    const events: (EventRow & { repeats: number })[] = receipts.flatMap((receipt) =>
       receipt.events.map((event) => ({
         ...event,
         receiptId: receipt.id,
         provider: receipt.provider,
         correlationId: receipt.correlationId,
         priority: event.priority ?? 0,
+        repeats: event.repeats ?? 0,
       })),
     );
     const malformed = receipts.filter((receipt) => receipt.parseError !== null);
@@ -95,13 +111,25 @@ export class InboundEventRepository {
                action: `CASE WHEN n.id IS NULL THEN '${AuditAction.EventDuplicate}' ELSE '${AuditAction.EventReceived}' END`,
                outcome: `CASE WHEN n.id IS NULL THEN 'duplicate' ELSE 'success' END`,
                provider: 'i.provider',
-               event_id: 'coalesce(n.id, original.id)',
+               event_id: 'coalesce(n.id, same.id, original.id)',
                correlation_id: 'i.correlation_id',
                metadata: `jsonb_build_object('kind', i.kind, 'channel', i.channel, 'receiptId', i.receipt_id)`,
              },
-             `FROM incoming i
-              LEFT JOIN inserted n ON n.id = i.id
-              LEFT JOIN inbound_events original ON n.id IS NULL AND original.idempotency_key = i.idempotency_key`,
+             `FROM incoming i ${SAME_KEY_JOINS}`,
+           ),
+           auditRows(
+             {
+               action: `'${AuditAction.EventDuplicate}'`,
+               outcome: `'duplicate'`,
+               provider: 'i.provider',
+               event_id: 'coalesce(n.id, same.id, original.id)',
+               correlation_id: 'i.correlation_id',
+               metadata: `jsonb_build_object('kind', i.kind, 'channel', i.channel, 'receiptId', i.receipt_id,
+                                             'repeats', r.repeats)`,
+             },
+             `FROM unnest($8::uuid[], $27::int[]) AS r(id, repeats)
+              JOIN incoming i ON i.id = r.id ${SAME_KEY_JOINS}
+              WHERE r.repeats > 0`,
            ),
            auditRows(
              {
@@ -121,7 +149,7 @@ export class InboundEventRepository {
         receipts.map((receipt) => receipt.provider),
         receipts.map((receipt) => receipt.correlationId),
         receipts.map((receipt) => receipt.bodyBytes),
-        receipts.map((receipt) => receipt.events.length),
+        receipts.map((receipt) => receipt.itemCount ?? receipt.events.length),
         receipts.map((receipt) => receipt.sealedBody),
         receipts.map((receipt) => receipt.parseError),
         ...eventRowParams(events),
@@ -130,6 +158,7 @@ export class InboundEventRepository {
         malformed.map((receipt) => receipt.provider),
         malformed.map((receipt) => receipt.correlationId),
         malformed.map((receipt) => receipt.parseError),
+        events.map((event) => event.repeats),
       ],
     );
     return new Set(rows.map((row) => row.id));
@@ -150,7 +179,7 @@ export class InboundEventRepository {
             SET status = 'processing', attempts = attempts + 1, started_at = now()
           WHERE id = ANY($1::uuid[]) AND status IN ('received', 'processing')
           RETURNING id, provider, kind, channel, account_id, sender_id, recipient_id, meta_message_id, occurred_at,
-                    payload, correlation_id, attempts`,
+                    received_at, payload, correlation_id, attempts`,
         [eventIds],
       );
       const claimed = new Map(rows.map((row) => [row.id as string, row]));
@@ -238,6 +267,7 @@ function toClaimedEvent(row: Record<string, unknown>): ClaimedEvent {
     recipientId: row.recipient_id as string | null,
     metaMessageId: row.meta_message_id as string | null,
     occurredAt: row.occurred_at as Date | null,
+    receivedAt: row.received_at as Date,
     sealedPayload: row.payload as Buffer,
     correlationId: row.correlation_id as string,
     attempts: row.attempts as number,

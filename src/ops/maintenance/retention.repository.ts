@@ -30,8 +30,9 @@ export class RetentionRepository {
     return this.batch(expireReceiptBodies, [receivedBefore, limit]);
   }
 
-  clearMessageContent(sentBefore: Date, limit: number): Promise<number> {
-    return this.batch(expireMessageContent, [sentBefore, limit]);
+  /** By the time the message was stored, never by Meta's timestamp (a sender's clock is not ours). */
+  clearMessageContent(storedBefore: Date, limit: number): Promise<number> {
+    return this.batch(expireMessageContent, [storedBefore, limit]);
   }
 
   clearProcessedPayloads(processedBefore: Date, limit: number): Promise<number> {

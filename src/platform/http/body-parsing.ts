@@ -5,6 +5,26 @@ import { FastifyRequest } from 'fastify';
 const isWebhookRoute = (request: Pick<FastifyRequest, 'routeOptions'>) =>
   request.routeOptions?.url?.startsWith('/webhooks/') ?? false;
 
+/** JSON nested deeper than this is refused (400): validation and serialisation recurse, and no API body needs it. */
+export const MAX_JSON_DEPTH = 64;
+
+/** Whether objects and arrays in the JSON text nest deeper than `limit`: one pass, before anything recurses. */
+export function nestsDeeperThan(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (inString) {
+      if (code === 0x5c) i++;
+      else if (code === 0x22) inString = false;
+    } else if (code === 0x22) inString = true;
+    else if (code === 0x7b || code === 0x5b) {
+      if (++depth > limit) return true;
+    } else if (code === 0x7d || code === 0x5d) depth--;
+  }
+  return false;
+}
+
 /**
  * Webhook routes get the raw bytes, whatever the content type: the signature is over those bytes, and a
  * signed body that is not JSON must still be stored (as malformed), not refused by a parser. Every other
@@ -15,8 +35,12 @@ export function configureBodyParsing(app: NestFastifyApplication, bodyLimit: num
   app.useBodyParser('application/json', { bodyLimit }, (request, body, done) => {
     if (isWebhookRoute(request)) return done(null, body);
     if (body.length === 0) return done(null, undefined);
+    const text = body.toString('utf8');
+    if (nestsDeeperThan(text, MAX_JSON_DEPTH)) {
+      return done(new BadRequestException(`request body nests deeper than ${MAX_JSON_DEPTH} levels`), undefined);
+    }
     try {
-      done(null, JSON.parse(body.toString('utf8')));
+      done(null, JSON.parse(text));
     } catch {
       done(new BadRequestException('request body is not valid JSON'), undefined);
     }

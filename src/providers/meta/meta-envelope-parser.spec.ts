@@ -3,8 +3,8 @@ import { parseMetaEnvelope } from './meta-envelope-parser';
 import { normaliseTimestamp } from './payload-reading';
 
 const ACCOUNT = '17841400000000001';
-const fp = (value: string) => `h${value.length}`;
-const parse = (body: unknown) => parseMetaEnvelope(body, 'instagram', 'instagram', fp);
+const fp = (value: string | Buffer) => `h${value.length}`;
+const parse = (body: unknown) => parseMetaEnvelope(body, 'instagram', 'instagram', fp).events;
 const envelope = (entry: Record<string, unknown>) => ({
   object: 'instagram',
   entry: [{ id: ACCOUNT, time: 1732250000, ...entry }],

@@ -4,8 +4,8 @@ import { parseWhatsAppEnvelope } from './whatsapp-envelope-parser';
 const WABA_ID = '102290129340398';
 const PHONE_NUMBER_ID = '106540352242922';
 const PATIENT = '16505551234';
-const fp = (value: string) => `h${value.length}`;
-const parse = (body: unknown) => parseWhatsAppEnvelope(body, fp);
+const fp = (value: string | Buffer) => `h${value.length}`;
+const parse = (body: unknown) => parseWhatsAppEnvelope(body, fp).events;
 
 /** The `messages` change as the Cloud API sends it. */
 const envelope = (value: Record<string, unknown>, field = 'messages') => ({

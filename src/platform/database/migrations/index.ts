@@ -6,6 +6,7 @@ import { RetentionIndexes1763800000400 } from './1763800000400-retention-indexes
 import { ReplyPacing1763800000500 } from './1763800000500-reply-pacing';
 import { EnqueueOutbox1763800000700 } from './1763800000700-enqueue-outbox';
 import { EndpointSealedVersion1763800000800 } from './1763800000800-endpoint-sealed-version';
+import { MessageRetentionByReceipt1763800000930 } from './1763800000930-message-retention-by-receipt';
 import { OutboundAnswersSealed1763800001300 } from './1763800001300-outbound-answers-sealed';
 import { EndpointPreviousSecrets1763800001400 } from './1763800001400-endpoint-previous-secrets';
 
@@ -19,6 +20,7 @@ export const MIGRATIONS = [
   ReplyPacing1763800000500,
   EnqueueOutbox1763800000700,
   EndpointSealedVersion1763800000800,
+  MessageRetentionByReceipt1763800000930,
   OutboundAnswersSealed1763800001300,
   EndpointPreviousSecrets1763800001400,
 ];
