@@ -1,4 +1,4 @@
-import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { isUUID } from 'class-validator';
 import { AuditAction, AuditEntry } from '../audit/audit-actions';
 import { Actor } from '../platform/auth/api-key';
@@ -21,6 +21,7 @@ import {
 import { EndpointChanges, EndpointRepository, EndpointRow } from './endpoints/endpoint.repository';
 import { generateEndpointSecret, MAX_PREVIOUS_SECRETS } from './endpoints/endpoint-secret';
 import { validateCustomHeaders } from './endpoints/custom-headers';
+import { EndpointError } from './endpoints/endpoint.errors';
 import { SubscriptionCheck } from './endpoints/subscription-check';
 import { RateLimiter } from './delivery/rate-limiter';
 
@@ -95,7 +96,7 @@ export class EndpointService {
 
   async remove(id: string, actor: Actor): Promise<void> {
     const deleted = await this.endpoints.delete(id, [this.entry(AuditAction.OutboundEndpointDeleted, actor, id, {})]);
-    if (!deleted) throw new NotFoundException('endpoint not found');
+    if (!deleted) throw new EndpointError('not_found', 'endpoint not found');
   }
 
   async disable(id: string, reason: string | undefined, actor: Actor): Promise<EndpointDto> {
@@ -139,12 +140,13 @@ export class EndpointService {
 
   /** A failed attempt's kept answer, opened for an operator; the reason is in the audit entry. */
   async attemptResponse(id: string, attemptId: string, reason: string, actor: Actor): Promise<AttemptResponseDto> {
-    if (!/^\d{1,18}$/.test(attemptId)) throw new NotFoundException('attempt not found');
+    if (!/^\d{1,18}$/.test(attemptId)) throw new EndpointError('not_found', 'attempt not found');
     const row = await this.deliveries.attemptResponse(id, attemptId, [
       this.entry(AuditAction.OutboundAttemptResponseViewed, actor, id, { attemptId, reason: reason.trim() }),
     ]);
-    if (!row) throw new NotFoundException('attempt not found');
-    if (!row.responseSealed) throw new NotFoundException('this attempt kept no answer (a success, or an empty one)');
+    if (!row) throw new EndpointError('not_found', 'attempt not found');
+    if (!row.responseSealed)
+      throw new EndpointError('not_found', 'this attempt kept no answer (a success, or an empty one)');
     const answer = this.cipher.decrypt(row.responseSealed);
     return {
       id: row.id,
@@ -172,11 +174,11 @@ export class EndpointService {
   }
 
   async retryDelivery(id: string, deliveryId: string, actor: Actor): Promise<void> {
-    if (!/^\d{1,18}$/.test(deliveryId)) throw new NotFoundException('delivery not found');
+    if (!/^\d{1,18}$/.test(deliveryId)) throw new EndpointError('not_found', 'delivery not found');
     const delivery = await this.deliveries.requeueOne(id, deliveryId);
-    if (!delivery) throw new NotFoundException('delivery not found');
+    if (!delivery) throw new EndpointError('not_found', 'delivery not found');
     if ('pending' in delivery)
-      throw new ConflictException('this delivery is still pending: it is on the queue already');
+      throw new EndpointError('conflict', 'this delivery is still pending: it is on the queue already');
     await this.dispatcher.enqueue([delivery]);
     await this.audit(AuditAction.OutboundDeliveriesRequeued, actor, id, { deliveryId, count: 1 });
   }
@@ -226,7 +228,7 @@ export class EndpointService {
   }
 
   private found(row: EndpointRow | undefined): EndpointRow {
-    if (!row) throw new NotFoundException('endpoint not found');
+    if (!row) throw new EndpointError('not_found', 'endpoint not found');
     return row;
   }
 

@@ -11,6 +11,7 @@ import {
   Post,
   ParseUUIDPipe,
   Query,
+  UseFilters,
 } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Actor } from '../platform/auth/api-key';
@@ -32,6 +33,7 @@ import {
   UpdateEndpointDto,
 } from './endpoints/endpoint.dto';
 import { CustomHeaderError } from './endpoints/custom-headers';
+import { EndpointErrorFilter } from './endpoints/endpoint.errors';
 import { EndpointService } from './endpoint.service';
 
 /** An id that is not a UUID names no endpoint. */
@@ -49,6 +51,7 @@ async function refusingBadHeaders<T>(work: Promise<T>): Promise<T> {
 
 @ApiTags('outbound endpoints')
 @Roles('ops')
+@UseFilters(EndpointErrorFilter)
 @Controller('endpoints')
 export class EndpointsController {
   constructor(private readonly endpoints: EndpointService) {}
