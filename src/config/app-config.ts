@@ -47,6 +47,9 @@ export class AppConfig {
   readonly adminMaxBodyBytes: number;
   readonly trustProxy: TrustProxy;
   readonly ingestMaxBatch: number;
+  /** Request-path and maintenance statement timeouts (milliseconds). */
+  readonly databaseStatementTimeoutMs: number;
+  readonly databaseMaintenanceTimeoutMs: number;
   /** How often the relay looks for stored events that are not on the queue, and how old they must be. */
   readonly relayIntervalMs: number;
   readonly relayGraceMs: number;
@@ -142,6 +145,8 @@ export class AppConfig {
     this.adminMaxBodyBytes = env.ADMIN_MAX_BODY_BYTES;
     this.trustProxy = parseTrustProxy(env.TRUST_PROXY);
     this.ingestMaxBatch = env.INGEST_MAX_BATCH;
+    this.databaseStatementTimeoutMs = env.DATABASE_STATEMENT_TIMEOUT_MS;
+    this.databaseMaintenanceTimeoutMs = env.DATABASE_MAINTENANCE_TIMEOUT_MS;
     this.relayIntervalMs = env.RELAY_INTERVAL_MS;
     this.relayGraceMs = env.RELAY_GRACE_MS;
     this.shutdownTimeoutMs = env.SHUTDOWN_TIMEOUT_MS;

@@ -256,6 +256,20 @@ export class Environment {
   @Max(5000)
   INGEST_MAX_BATCH = 500;
 
+  /** Request-path statements: Postgres cancels them after this, and the client gives up shortly after. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(600_000)
+  DATABASE_STATEMENT_TIMEOUT_MS = 5000;
+
+  /** The same for maintenance statements (retention, erasure), on their own connections. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  @Max(86_400_000)
+  DATABASE_MAINTENANCE_TIMEOUT_MS = 600_000;
+
   @Transform(toInt)
   @IsInt()
   @Min(50)

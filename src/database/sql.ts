@@ -1,17 +1,19 @@
-import { Injectable } from '@nestjs/common';
 import { Pool, PoolClient, QueryResultRow } from 'pg';
 import { DataSource } from 'typeorm';
+import { sqlStateOf } from './database-errors';
+
+/** The pg pool TypeORM opened. */
+export function poolOf(dataSource: DataSource): Pool {
+  return (dataSource.driver as unknown as { master: Pool }).master;
+}
 
 /**
- * Plain SQL on the pool TypeORM opened. The hot paths use it directly: rows back from every statement
- * (TypeORM's query() returns [rows, count] for UPDATE), and no query-runner set-up per statement.
+ * Plain SQL on a pg pool (the one TypeORM opened, for the request path). The hot paths use it directly:
+ * rows back from every statement (TypeORM's query() returns [rows, count] for UPDATE), and no query-runner
+ * set-up per statement.
  */
-@Injectable()
 export class Sql {
-  private readonly pool: Pool;
-
-  constructor(dataSource: DataSource) {
-    this.pool = (dataSource.driver as unknown as { master: Pool }).master;
+  constructor(protected readonly pool: Pool) {
     // An idle connection dropped by a Postgres restart must not crash the process; the next query reconnects.
     if (this.pool.listenerCount('error') === 0) this.pool.on('error', () => undefined);
   }
@@ -40,12 +42,25 @@ export class Sql {
       await client.query('COMMIT');
       return result;
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      // Postgres answered (a SQLSTATE): the connection is fine and rolls back. Anything else (a timeout, a
+      // silent network) leaves it unusable: it is destroyed, and Postgres rolls back when it notices.
+      if (sqlStateOf(error) === undefined) lost ??= error instanceof Error ? error : new Error('transaction failed');
+      else await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     } finally {
       client.off('error', onError);
       // A broken connection is destroyed, not handed to the next caller.
       client.release(lost);
     }
+  }
+}
+
+/**
+ * Maintenance statements (retention, erasure) on a small pool of their own: they may run longer than the
+ * request path's statement timeout, and never hold the connections webhooks need.
+ */
+export class MaintenanceSql extends Sql {
+  async close(): Promise<void> {
+    await this.pool.end();
   }
 }

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { PoolClient } from 'pg';
 import { AuditEntry } from '../audit/audit-actions';
 import { auditInsert, auditParams } from '../audit/audit-sql';
-import { Sql } from '../database/sql';
+import { MaintenanceSql } from '../database/sql';
 
 export interface ErasureCounts {
   /** Conversations whose participant id was replaced by its fingerprint. */
@@ -34,7 +34,7 @@ const regexLiteral = (value: string) => value.replace(/[\\.^$|?*+()[\]{}]/g, '\\
  */
 @Injectable()
 export class ErasureRepository {
-  constructor(private readonly db: Sql) {}
+  constructor(private readonly db: MaintenanceSql) {}
 
   async erase(
     provider: string,

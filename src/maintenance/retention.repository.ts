@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { PoolClient } from 'pg';
-import { Sql } from '../database/sql';
+import { MaintenanceSql } from '../database/sql';
 
 /**
  * One batch of each retention step. Every method is one short transaction over at most `limit` rows,
@@ -9,7 +9,7 @@ import { Sql } from '../database/sql';
  */
 @Injectable()
 export class RetentionRepository {
-  constructor(private readonly db: Sql) {}
+  constructor(private readonly db: MaintenanceSql) {}
 
   clearReceiptBodies(receivedBefore: Date, limit: number): Promise<number> {
     return this.batch(
