@@ -47,6 +47,9 @@ export class AppConfig {
   readonly adminMaxBodyBytes: number;
   readonly trustProxy: TrustProxy;
   readonly ingestMaxBatch: number;
+  /** Bounds on webhooks waiting for or inside the ingest statement (count, and bytes they hold). */
+  readonly ingestMaxPending: number;
+  readonly ingestMaxPendingBytes: number;
   /** Request-path and maintenance statement timeouts (milliseconds). */
   readonly databaseStatementTimeoutMs: number;
   readonly databaseMaintenanceTimeoutMs: number;
@@ -145,6 +148,8 @@ export class AppConfig {
     this.adminMaxBodyBytes = env.ADMIN_MAX_BODY_BYTES;
     this.trustProxy = parseTrustProxy(env.TRUST_PROXY);
     this.ingestMaxBatch = env.INGEST_MAX_BATCH;
+    this.ingestMaxPending = env.INGEST_MAX_PENDING;
+    this.ingestMaxPendingBytes = env.INGEST_MAX_PENDING_BYTES;
     this.databaseStatementTimeoutMs = env.DATABASE_STATEMENT_TIMEOUT_MS;
     this.databaseMaintenanceTimeoutMs = env.DATABASE_MAINTENANCE_TIMEOUT_MS;
     this.relayIntervalMs = env.RELAY_INTERVAL_MS;

@@ -256,6 +256,19 @@ export class Environment {
   @Max(5000)
   INGEST_MAX_BATCH = 500;
 
+  /** Receipts waiting for or inside the ingest statement hold at most this many bytes; beyond it: 503 at once. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024 * 1024)
+  INGEST_MAX_PENDING_BYTES = 64 * 1024 * 1024;
+
+  /** Webhooks waiting for or inside the ingest statement, at most; beyond it: 503 at once. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  INGEST_MAX_PENDING = 10_000;
+
   /** Request-path statements: Postgres cancels them after this, and the client gives up shortly after. */
   @Transform(toInt)
   @IsInt()

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AuditEntry } from '../audit/audit-actions';
 import { auditInsert, auditParams } from '../audit/audit-sql';
-import { GroupCommit } from '../common/group-commit';
+import { GroupCommit, writeApartOnDataError } from '../common/group-commit';
 import { Sql } from '../database/sql';
 
 export type ReplyStatus = 'sending' | 'retrying' | 'sent' | 'failed' | 'unknown' | 'skipped';
@@ -76,24 +76,26 @@ export class ConversationRepository {
     async (items) => {
       const recorded = new Map<IncomingMessage, RecordedMessage | Error>();
       // One upsert may touch a conversation once: messages of the same conversation go in later rounds.
+      // Each round commits on its own, so the isolation rule applies per round: writing halves again never
+      // repeats a round that is already committed, and a refused message fails only its own job.
       for (const round of roundsByConversation(items)) {
-        const rows = await this.writeIncomingMessages(round).catch(async (error: unknown) => {
-          if (round.length === 1) throw error;
-          // One bad message must not fail the jobs it shares a statement with: write them one by one.
-          return Promise.all(
-            round.map((item) =>
-              this.writeIncomingMessages([item]).then(
-                ([one]) => one,
-                (itemError: unknown) => (itemError instanceof Error ? itemError : new Error(String(itemError))),
-              ),
+        await writeApartOnDataError(
+          round,
+          (part) => this.writeIncomingMessages(part),
+          (index, outcome) =>
+            recorded.set(
+              round[index],
+              outcome.ok
+                ? outcome.value
+                : outcome.error instanceof Error
+                  ? outcome.error
+                  : new Error(String(outcome.error)),
             ),
-          );
-        });
-        round.forEach((item, index) => recorded.set(item, rows[index]));
+        );
       }
       return items.map((item) => recorded.get(item) as RecordedMessage | Error);
     },
-    { maxBatchWeight: 200, maxInFlight: 2 },
+    { name: 'conversation.incoming', maxBatchWeight: 200, maxInFlight: 2, maxPending: 10_000 },
   );
 
   private async writeIncomingMessages(items: readonly IncomingMessage[]): Promise<RecordedMessage[]> {
@@ -226,7 +228,7 @@ export class ConversationRepository {
       await this.writeFinishedReplies(items);
       return items.map(() => undefined);
     },
-    { maxBatchWeight: 200, maxInFlight: 2 },
+    { name: 'conversation.finish', maxBatchWeight: 200, maxInFlight: 2, maxPending: 10_000 },
   );
 
   private async writeFinishedReplies(items: readonly FinishedReply[]): Promise<void> {

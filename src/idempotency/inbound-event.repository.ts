@@ -185,7 +185,7 @@ export class InboundEventRepository {
         return row ? toClaimedEvent(row) : null;
       });
     },
-    { maxBatchWeight: 200, maxInFlight: 2 },
+    { name: 'claims', maxBatchWeight: 200, maxInFlight: 2, maxPending: 10_000 },
   );
 
   /** Marks the event processed and appends its audit entries, in one statement. */

@@ -45,7 +45,7 @@ export class InstagramMessageBridge {
       );
       return messages.map(() => undefined);
     },
-    { maxBatchWeight: 200, maxInFlight: 2 },
+    { name: 'outbound.instagram-bridge', maxBatchWeight: 200, maxInFlight: 2, maxPending: 10_000 },
   );
 
   constructor(

@@ -2,9 +2,16 @@ import { Injectable, Logger, OnModuleDestroy, Optional } from '@nestjs/common';
 import { AuditAction } from '../audit/audit-actions';
 import { AuditService } from '../audit/audit.service';
 import { DataCipher } from '../common/data-cipher';
-import { GroupCommit } from '../common/group-commit';
+import {
+  GroupCommit,
+  GroupCommitAbortedError,
+  GroupCommitFullError,
+  GroupCommitTimeoutError,
+} from '../common/group-commit';
 import { uuidv7 } from '../common/ids';
 import { AppConfig } from '../config/app-config';
+import { QUERY_TIMEOUT_MARGIN_MS } from '../database/data-source-options';
+import { describeDatabaseError } from '../database/database-errors';
 import { InboundEventRepository, QueueableEvent, ReceiptToStore } from '../idempotency/inbound-event.repository';
 import { MetricsService } from '../metrics/metrics.service';
 import { InboundEventHandler } from '../processing/inbound-event.handler';
@@ -24,6 +31,16 @@ export class StoreUnavailableError extends Error {
   constructor() {
     super('the event store is unavailable');
   }
+}
+
+/** A shared ingest statement stops growing here: its parameters are serialised (bytea as hex) before it is sent. */
+const MAX_STATEMENT_BYTES = 8 * 1024 * 1024;
+
+/** What a receipt holds in memory until it is stored: the raw body, its sealed copy and the sealed payloads. */
+function heldBytes(receipt: ReceiptToStore): number {
+  let bytes = receipt.bodyBytes + receipt.sealedBody.length;
+  for (const event of receipt.events) bytes += event.sealedPayload.length;
+  return bytes;
 }
 
 /**
@@ -54,18 +71,39 @@ export class WebhookIngestService implements OnModuleDestroy {
         const inserted = await this.events.storeReceipts(receipts);
         return receipts.map(() => inserted);
       },
-      { maxBatchWeight: config.ingestMaxBatch, maxInFlight: 2, weight: (receipt) => receipt.events.length },
+      {
+        name: 'ingest',
+        maxBatchWeight: config.ingestMaxBatch,
+        maxInFlight: 2,
+        weight: (receipt) => receipt.events.length,
+        // Bounded while Postgres is slow or silent: beyond these a webhook is answered 503 at once.
+        maxPending: config.ingestMaxPending,
+        bytes: heldBytes,
+        maxPendingBytes: config.ingestMaxPendingBytes,
+        maxBatchBytes: MAX_STATEMENT_BYTES,
+        // The answer is due within the statement timeout (and the client's margin), waiting included.
+        timeoutMs: config.databaseStatementTimeoutMs + QUERY_TIMEOUT_MARGIN_MS,
+      },
     );
   }
 
+  /** The signature check alone (constant-time), so the caller knows the request is Meta's before it is stored. */
+  verify(rawBody: Buffer, signature: string | undefined): SignatureVerdict {
+    return this.verifier.verify(rawBody, signature);
+  }
+
+  /**
+   * `verdict` is verify()'s. `abandoned` aborts when the client has gone: a receipt not yet in a statement
+   * is then dropped, and the memory it holds freed.
+   */
   async receive(
     provider: InboundProvider,
     rawBody: Buffer,
-    signature: string | undefined,
+    verdict: SignatureVerdict,
     correlationId: string,
+    abandoned?: AbortSignal,
   ): Promise<IngestResult> {
     this.metrics?.webhooksReceived.inc({ provider: provider.name });
-    const verdict = this.verifier.verify(rawBody, signature);
     if (verdict !== 'valid') {
       this.metrics?.webhooksRejected.inc({ provider: provider.name, reason: verdict });
       void this.audit
@@ -89,7 +127,8 @@ export class WebhookIngestService implements OnModuleDestroy {
       bodyBytes: rawBody.length,
       parseError,
       itemCount,
-      events: events.map((event) => ({
+      // Only the sealed payload waits for the statement: the parsed one is left behind.
+      events: events.map(({ payload: _parsed, ...event }) => ({
         ...event,
         id: uuidv7(),
         priority: this.vip?.priorityOf(provider.name, event.senderId) ?? 0,
@@ -98,13 +137,16 @@ export class WebhookIngestService implements OnModuleDestroy {
 
     let inserted: Set<string>;
     try {
-      inserted = await this.store.submit(receipt);
+      inserted = await this.store.submit(receipt, abandoned);
     } catch (error) {
-      this.logger.error({
-        msg: 'could not store webhook; answering 503',
-        correlationId,
-        error: (error as Error)?.name,
-      });
+      // The client has gone (nobody reads the answer), or the bound was reached (the batcher logs that).
+      if (!(error instanceof GroupCommitAbortedError || error instanceof GroupCommitFullError)) {
+        this.logger.error({
+          msg: 'could not store webhook; answering 503',
+          correlationId,
+          ...(error instanceof GroupCommitTimeoutError ? { cause: 'timeout' } : describeDatabaseError(error)),
+        });
+      }
       throw new StoreUnavailableError();
     }
     const newEvents = receipt.events.filter((event) => inserted.has(event.id));
