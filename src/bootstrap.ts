@@ -6,12 +6,11 @@ import { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { Logger } from 'nestjs-pino';
 import { existsSync } from 'node:fs';
-import { IncomingMessage } from 'node:http';
 import { ApiModule, WorkerProcessModule } from './app.module';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import { checkApiKeysBeforeBodies } from './auth/api-key.hook';
 import { configureBodyParsing, limitBodiesPerRoute } from './common/http/body-parsing';
-import { correlationIdFor } from './common/http/correlation-id';
+import { newCorrelationId } from './common/http/correlation-id';
 import { ErrorBodyFilter } from './common/http/error-body.filter';
 import { logRequests } from './common/logging';
 import { documentErrorBody } from './common/http/error-body.openapi';
@@ -57,8 +56,9 @@ export async function createApiApp(
     ApiModule.register({ withWorkers: config.workers.enabled }),
     new FastifyAdapter({
       bodyLimit: config.maxBodyBytes,
-      genReqId: (req: unknown) => correlationIdFor(req as IncomingMessage),
+      genReqId: newCorrelationId,
       trustProxy: config.trustProxy,
+      ...httpTimeouts(config),
     }),
     { bufferLogs: true, logger: options.nestLogLevels },
   );
@@ -79,13 +79,35 @@ export async function createWorkerApp(
   }
   const app = await NestFactory.create<NestFastifyApplication>(
     WorkerProcessModule,
-    new FastifyAdapter({ genReqId: (req: unknown) => correlationIdFor(req as IncomingMessage) }),
+    new FastifyAdapter({ genReqId: newCorrelationId, ...httpTimeouts(config) }),
     {
       bufferLogs: true,
     },
   );
   configureHttp(app, config);
   return app;
+}
+
+/**
+ * Slow clients are cut off: HTTP_REQUEST_TIMEOUT_MS bounds the time to receive a whole request, headers
+ * included (answered 408, then closed), checked every tenth of it. Keep-alive outlasts a load balancer's
+ * usual 60 s idle timeout, and a socket serves at most 1000 requests, so long-lived connections rebalance
+ * across processes. The socket inactivity timeout also counts the time a handler takes (Node's rule), so
+ * it is only a backstop: longer than any statement an admin request may run (retention, erasure).
+ */
+function httpTimeouts(config: AppConfig) {
+  const requestTimeout = config.httpRequestTimeoutMs;
+  return {
+    requestTimeout,
+    connectionTimeout: Math.max(requestTimeout, config.databaseMaintenanceTimeoutMs) + 60_000,
+    keepAliveTimeout: 72_000,
+    maxRequestsPerSocket: 1000,
+    http: {
+      requestTimeout,
+      // Node checks request deadlines on this interval (30 s by default, longer than the timeout itself).
+      connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(requestTimeout / 10))),
+    },
+  };
 }
 
 function configureHttp(app: NestFastifyApplication, config: AppConfig): void {

@@ -53,6 +53,7 @@ export class AppConfig {
   /** Request-path and maintenance statement timeouts (milliseconds). */
   readonly databaseStatementTimeoutMs: number;
   readonly databaseMaintenanceTimeoutMs: number;
+  readonly httpRequestTimeoutMs: number;
   /** How often the relay looks for stored events that are not on the queue, and how old they must be. */
   readonly relayIntervalMs: number;
   readonly relayGraceMs: number;
@@ -152,6 +153,7 @@ export class AppConfig {
     this.ingestMaxPendingBytes = env.INGEST_MAX_PENDING_BYTES;
     this.databaseStatementTimeoutMs = env.DATABASE_STATEMENT_TIMEOUT_MS;
     this.databaseMaintenanceTimeoutMs = env.DATABASE_MAINTENANCE_TIMEOUT_MS;
+    this.httpRequestTimeoutMs = env.HTTP_REQUEST_TIMEOUT_MS;
     this.relayIntervalMs = env.RELAY_INTERVAL_MS;
     this.relayGraceMs = env.RELAY_GRACE_MS;
     this.shutdownTimeoutMs = env.SHUTDOWN_TIMEOUT_MS;

@@ -283,6 +283,13 @@ export class Environment {
   @Max(86_400_000)
   DATABASE_MAINTENANCE_TIMEOUT_MS = 600_000;
 
+  /** A request whose body has not fully arrived by then is answered 408 and closed. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(3_600_000)
+  HTTP_REQUEST_TIMEOUT_MS = 30_000;
+
   @Transform(toInt)
   @IsInt()
   @Min(50)

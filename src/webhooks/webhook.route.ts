@@ -2,6 +2,7 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PinoLogger } from 'nestjs-pino';
+import { adoptCallerRequestId } from '../common/http/correlation-id';
 import { sendErrorBody } from '../common/http/error-body.filter';
 import { INBOUND_PROVIDERS } from './inbound-providers';
 import { StoreUnavailableError, WebhookIngestService } from './webhook-ingest.service';
@@ -41,6 +42,8 @@ export class WebhookRoute implements OnModuleInit {
     const rawBody = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const signature = request.headers['x-hub-signature-256'];
     const verdict = this.ingest.verify(rawBody, typeof signature === 'string' ? signature : undefined);
+    // Only a request signed by Meta may name its correlation id.
+    if (verdict === 'valid') adoptCallerRequestId(request);
     try {
       const result = await this.ingest.receive(
         provider,
