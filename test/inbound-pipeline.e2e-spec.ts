@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { storage } from 'nestjs-pino/storage';
+import { RejectionTally } from '../src/audit/rejection-tally';
 import { InboundEventProducer } from '../src/queue/inbound-event.producer';
 import { JobName } from '../src/queue/queue-names';
 import { ACCOUNT_ID, instagramEnvelope, messagingItem, sign } from './support/meta-payloads';
@@ -63,11 +64,17 @@ describe('inbound pipeline (real Postgres, Redis and a fake Graph API)', () => {
       expect(res.status).toBe(401);
       expect(res.body).toMatchObject({ statusCode: 401, error: 'Unauthorized' });
       expect(await rows(`SELECT 1 FROM inbound_events WHERE meta_message_id = 'm_sig_1'`)).toHaveLength(0);
+      // Audited per minute (its count), not per request: the minute is made to be over, then flushed.
+      const tally = t.app.get(RejectionTally);
+      await tally.flush();
+      await rows(`UPDATE webhook_rejection_tallies SET minute = minute - interval '5 minutes'`);
+      await tally.flush();
       const audit = await waitFor(() =>
         rows<{ metadata: Record<string, unknown> }>(
           `SELECT metadata FROM audit_log WHERE action = 'webhook.rejected' AND metadata->>'reason' = 'missing_signature'`,
         ).then((r) => r[0]),
       );
+      expect(audit.metadata).toMatchObject({ reason: 'missing_signature', count: 1 });
       expect(JSON.stringify(audit)).not.toContain('hello');
     });
 

@@ -1,6 +1,5 @@
 import { Injectable, Logger, OnModuleDestroy, Optional } from '@nestjs/common';
-import { AuditAction } from '../audit/audit-actions';
-import { AuditService } from '../audit/audit.service';
+import { RejectionTally } from '../audit/rejection-tally';
 import { DataCipher } from '../common/data-cipher';
 import {
   GroupCommit,
@@ -58,7 +57,7 @@ export class WebhookIngestService implements OnModuleDestroy {
     private readonly config: AppConfig,
     private readonly cipher: DataCipher,
     private readonly events: InboundEventRepository,
-    private readonly audit: AuditService,
+    private readonly rejections: RejectionTally,
     @Optional() private readonly producer?: InboundEventProducer,
     @Optional() private readonly inlineHandler?: InboundEventHandler,
     @Optional() private readonly metrics?: MetricsService,
@@ -106,15 +105,8 @@ export class WebhookIngestService implements OnModuleDestroy {
     this.metrics?.webhooksReceived.inc({ provider: provider.name });
     if (verdict !== 'valid') {
       this.metrics?.webhooksRejected.inc({ provider: provider.name, reason: verdict });
-      void this.audit
-        .record({
-          action: AuditAction.WebhookRejected,
-          outcome: 'rejected',
-          provider: provider.name,
-          correlationId,
-          metadata: { reason: `${verdict}_signature`, bodyBytes: rawBody.length },
-        })
-        .catch(() => undefined);
+      // Audited per minute, not per request: unauthenticated traffic must not be able to fill the audit log.
+      this.rejections.count(provider.name, `${verdict}_signature`);
       return { outcome: 'rejected', verdict };
     }
 
