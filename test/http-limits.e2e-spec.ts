@@ -12,7 +12,10 @@ describe('HTTP limits: slow clients and who picks the correlation id', () => {
 
   beforeAll(async () => {
     t = await startTestApp({
-      env: { HTTP_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS), OPS_API_KEYS: 'ops-key-limits' },
+      env: {
+        HTTP_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
+        OPS_API_KEYS: 'ops-key-for-the-http-limits-test-0001',
+      },
     });
   });
   afterAll(async () => {
@@ -98,7 +101,7 @@ describe('HTTP limits: slow clients and who picks the correlation id', () => {
 
     const listed = await request(t.url)
       .get('/admin/queues')
-      .set('authorization', 'Bearer ops-key-limits')
+      .set('authorization', 'Bearer ops-key-for-the-http-limits-test-0001')
       .set('x-request-id', 'corr-ops-0001');
     expect(listed.status).toBe(200);
     expect(listed.headers['x-request-id']).toBe('corr-ops-0001');
@@ -106,7 +109,7 @@ describe('HTTP limits: slow clients and who picks the correlation id', () => {
     // Not a sane id (too long, odd characters): a server-made one instead, even when authenticated.
     const odd = await request(t.url)
       .get('/admin/queues')
-      .set('authorization', 'Bearer ops-key-limits')
+      .set('authorization', 'Bearer ops-key-for-the-http-limits-test-0001')
       .set('x-request-id', 'x'.repeat(200));
     expect(odd.headers['x-request-id']).toMatch(UUID);
   });

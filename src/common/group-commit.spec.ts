@@ -161,4 +161,14 @@ describe('GroupCommit', () => {
     // The write that never ended still holds its item; the one that never started holds nothing.
     expect(group.pending).toBe(1);
   });
+
+  it('gives each item its own deadline when timeoutMs is a function of the item', async () => {
+    const group = new GroupCommit<number, number>(
+      (items) => new Promise<number[]>((resolve) => setTimeout(() => resolve(items), 300)),
+      options({ timeoutMs: (n) => n }),
+    );
+    const [short, long] = await Promise.allSettled([group.submit(50), group.submit(5000)]);
+    expect(short.status === 'rejected' && short.reason instanceof GroupCommitTimeoutError).toBe(true);
+    expect(long).toEqual({ status: 'fulfilled', value: 5000 });
+  });
 });

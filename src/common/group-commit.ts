@@ -25,6 +25,9 @@ export class GroupCommitAbortedError extends Error {
   }
 }
 
+/** How often deadlines are checked while items are pending: an item is answered at most this late. */
+const EXPIRY_TICK_MS = 100;
+
 interface Entry<I, O> {
   /** Dropped when the entry is abandoned before its write: its memory is freed at once. */
   item: I | undefined;
@@ -56,7 +59,7 @@ export interface GroupCommitOptions<I> {
   /** A batch stops growing at this many bytes (a larger item is written alone). */
   maxBatchBytes?: number;
   /** An item not written within this is refused (GroupCommitTimeoutError), waiting or in flight. */
-  timeoutMs?: number;
+  timeoutMs?: number | ((item: I) => number);
 }
 
 /**
@@ -100,7 +103,7 @@ export class GroupCommit<I, O> {
       const entry: Entry<I, O> = {
         item,
         bytes,
-        deadline: this.options.timeoutMs ? Date.now() + this.options.timeoutMs : Infinity,
+        deadline: this.deadlineOf(item),
         writing: false,
         settled: false,
         released: false,
@@ -238,25 +241,27 @@ export class GroupCommit<I, O> {
     this.heldBytes -= entry.bytes;
   }
 
+  private deadlineOf(item: I): number {
+    const { timeoutMs } = this.options;
+    if (timeoutMs === undefined) return Infinity;
+    return Date.now() + (typeof timeoutMs === 'number' ? timeoutMs : timeoutMs(item));
+  }
+
   private armExpiry(): void {
-    const timeoutMs = this.options.timeoutMs;
-    if (!timeoutMs || this.expiry) return;
-    this.expiry = setInterval(() => this.expire(), Math.max(10, Math.min(250, Math.floor(timeoutMs / 8))));
+    if (this.options.timeoutMs === undefined || this.expiry) return;
+    this.expiry = setInterval(() => this.expire(), EXPIRY_TICK_MS);
     this.expiry.unref();
   }
 
   private expire(): void {
     const now = Date.now();
-    // Entries are in arrival order, so deadlines only grow along a batch and along the waiting list.
     for (const batch of this.writing) {
       for (const entry of batch) {
-        if (entry.deadline > now) break;
-        this.abandon(entry, new GroupCommitTimeoutError(this.options.name));
+        if (entry.deadline <= now) this.abandon(entry, new GroupCommitTimeoutError(this.options.name));
       }
     }
     for (const entry of this.waiting) {
-      if (entry.deadline > now) break;
-      this.abandon(entry, new GroupCommitTimeoutError(this.options.name));
+      if (entry.deadline <= now) this.abandon(entry, new GroupCommitTimeoutError(this.options.name));
     }
     if (this.held === 0) {
       clearInterval(this.expiry);

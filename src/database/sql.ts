@@ -1,5 +1,6 @@
-import { Pool, PoolClient, QueryResultRow } from 'pg';
+import { Pool, PoolClient, QueryConfig, QueryResultRow } from 'pg';
 import { DataSource } from 'typeorm';
+import { QUERY_TIMEOUT_MARGIN_MS } from './data-source-options';
 import { sqlStateOf } from './database-errors';
 
 /** The pg pool TypeORM opened. */
@@ -28,6 +29,26 @@ export class Sql {
     values?: unknown[],
   ): Promise<T | undefined> {
     return (await this.query<T>(text, values))[0];
+  }
+
+  /**
+   * One statement that may run for `timeoutMs` instead of the pool's statement timeout (a receipt far larger
+   * than usual): a transaction of its own, so the setting ends with it.
+   */
+  async queryWithin<T extends QueryResultRow = Record<string, unknown>>(
+    timeoutMs: number,
+    text: string,
+    values?: unknown[],
+  ): Promise<T[]> {
+    return this.transaction(async (client) => {
+      await client.query(`SELECT set_config('statement_timeout', $1, true)`, [String(Math.ceil(timeoutMs))]);
+      const query: QueryConfig & { query_timeout: number } = {
+        text,
+        values,
+        query_timeout: Math.ceil(timeoutMs) + QUERY_TIMEOUT_MARGIN_MS,
+      };
+      return (await client.query<T>(query)).rows;
+    });
   }
 
   async transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {

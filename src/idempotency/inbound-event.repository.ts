@@ -70,12 +70,15 @@ export class InboundEventRepository {
 
   /**
    * Stores receipts, their events, malformed-body dead letters and the audit entries in ONE statement
-   * (one round trip, one commit). Returns the ids of the events that were new.
+   * (one round trip, one commit). Returns the ids of the events that were new. `timeoutMs`: the statement
+   * may run that long instead of the usual statement timeout (a receipt with very many events).
    */
-  async storeReceipts(receipts: readonly ReceiptToStore[]): Promise<Set<string>> {
+  async storeReceipts(receipts: readonly ReceiptToStore[], timeoutMs?: number): Promise<Set<string>> {
     const events = receipts.flatMap((receipt) => receipt.events.map((event) => ({ receipt, event })));
     const malformed = receipts.filter((receipt) => receipt.parseError !== null);
-    const rows = await this.db.query<{ id: string }>(
+    const query = <T extends { id: string }>(text: string, values: unknown[]) =>
+      timeoutMs === undefined ? this.db.query<T>(text, values) : this.db.queryWithin<T>(timeoutMs, text, values);
+    const rows = await query<{ id: string }>(
       `WITH receipts AS (
          INSERT INTO webhook_receipts (id, provider, correlation_id, body_bytes, event_count, body, parse_error)
          SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::int[], $6::bytea[], $7::text[])

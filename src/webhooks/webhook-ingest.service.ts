@@ -34,6 +34,11 @@ export class StoreUnavailableError extends Error {
 
 /** A shared ingest statement stops growing here: its parameters are serialised (bytea as hex) before it is sent. */
 const MAX_STATEMENT_BYTES = 8 * 1024 * 1024;
+/**
+ * A receipt with more events than INGEST_MAX_BATCH (written alone) gets this much more time per event, on
+ * top of the statement timeout: the largest (10,000 events) can take Postgres a second or more to store.
+ */
+const EXTRA_MS_PER_EVENT = 0.2;
 
 /** What a receipt holds in memory until it is stored: the raw body, its sealed copy and the sealed payloads. */
 function heldBytes(receipt: ReceiptToStore): number {
@@ -67,7 +72,11 @@ export class WebhookIngestService implements OnModuleDestroy {
     this.verifier = new SignatureVerifier(config.metaAppSecrets);
     this.store = new GroupCommit<ReceiptToStore, Set<string>>(
       async (receipts) => {
-        const inserted = await this.events.storeReceipts(receipts);
+        const events = receipts.reduce((sum, receipt) => sum + receipt.events.length, 0);
+        const inserted = await this.events.storeReceipts(
+          receipts,
+          events > config.ingestMaxBatch ? config.databaseStatementTimeoutMs + this.extraTimeFor(events) : undefined,
+        );
         return receipts.map(() => inserted);
       },
       {
@@ -81,9 +90,14 @@ export class WebhookIngestService implements OnModuleDestroy {
         maxPendingBytes: config.ingestMaxPendingBytes,
         maxBatchBytes: MAX_STATEMENT_BYTES,
         // The answer is due within the statement timeout (and the client's margin), waiting included.
-        timeoutMs: config.databaseStatementTimeoutMs + QUERY_TIMEOUT_MARGIN_MS,
+        timeoutMs: (receipt) =>
+          config.databaseStatementTimeoutMs + QUERY_TIMEOUT_MARGIN_MS + this.extraTimeFor(receipt.events.length),
       },
     );
+  }
+
+  private extraTimeFor(events: number): number {
+    return events > this.config.ingestMaxBatch ? events * EXTRA_MS_PER_EVENT : 0;
   }
 
   /** The signature check alone (constant-time), so the caller knows the request is Meta's before it is stored. */
