@@ -23,6 +23,7 @@ export const TABLE_OWNERS: Record<string, string> = {
   vip_senders: 'inbound/priority',
   dead_letters: 'dead-letters',
   audit_log: 'audit',
+  webhook_rejection_tallies: 'audit',
   api_keys: 'platform/auth',
   outbound_endpoints: 'outbound/endpoints',
   outbound_events: 'outbound/delivery',

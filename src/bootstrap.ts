@@ -5,10 +5,9 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { FastifyInstance } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import { existsSync } from 'node:fs';
-import { IncomingMessage } from 'node:http';
 import { ApiModule, WorkerProcessModule } from './app.module';
 import { configureBodyParsing, limitBodiesPerRoute } from './platform/http/body-parsing';
-import { correlationIdFor } from './platform/http/correlation-id';
+import { newCorrelationId } from './platform/http/correlation-id';
 import { ErrorBodyFilter } from './platform/http/error-body.filter';
 import { logRequests } from './platform/logging/logging';
 import { documentErrorBody } from './platform/http/error-body.openapi';
@@ -47,8 +46,9 @@ export async function createApiApp(
     ApiModule.register({ withWorkers: config.workers.enabled }),
     new FastifyAdapter({
       bodyLimit: config.maxBodyBytes,
-      genReqId: (req: unknown) => correlationIdFor(req as IncomingMessage),
+      genReqId: newCorrelationId,
       trustProxy: config.trustProxy,
+      ...httpTimeouts(config),
     }),
     { bufferLogs: true, logger: options.nestLogLevels },
   );
@@ -69,13 +69,35 @@ export async function createWorkerApp(
   }
   const app = await NestFactory.create<NestFastifyApplication>(
     WorkerProcessModule,
-    new FastifyAdapter({ genReqId: (req: unknown) => correlationIdFor(req as IncomingMessage) }),
+    new FastifyAdapter({ genReqId: newCorrelationId, ...httpTimeouts(config) }),
     {
       bufferLogs: true,
     },
   );
   configureHttp(app, config);
   return app;
+}
+
+/**
+ * Slow clients are cut off: HTTP_REQUEST_TIMEOUT_MS bounds the time to receive a whole request, headers
+ * included (answered 408, then closed), checked every tenth of it. Keep-alive outlasts a load balancer's
+ * usual 60 s idle timeout, and a socket serves at most 1000 requests, so long-lived connections rebalance
+ * across processes. The socket inactivity timeout also counts the time a handler takes (Node's rule), so
+ * it is only a backstop: longer than any statement an admin request may run (retention, erasure).
+ */
+function httpTimeouts(config: AppConfig) {
+  const requestTimeout = config.httpRequestTimeoutMs;
+  return {
+    requestTimeout,
+    connectionTimeout: Math.max(requestTimeout, config.databaseMaintenanceTimeoutMs) + 60_000,
+    keepAliveTimeout: 72_000,
+    maxRequestsPerSocket: 1000,
+    http: {
+      requestTimeout,
+      // Node checks request deadlines on this interval (30 s by default, longer than the timeout itself).
+      connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(requestTimeout / 10))),
+    },
+  };
 }
 
 function configureHttp(app: NestFastifyApplication, config: AppConfig): void {

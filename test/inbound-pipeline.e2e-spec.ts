@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { storage } from 'nestjs-pino/storage';
+import { RejectionTally } from '../src/audit/rejection-tally';
 import { InboundEventProducer } from '../src/inbound/queue/inbound-event.producer';
 import { JobName } from '../src/platform/queue/queue-names';
 import { ACCOUNT_ID, instagramEnvelope, messagingItem, sign } from './support/meta-payloads';
@@ -63,11 +64,17 @@ describe('inbound pipeline (real Postgres, Redis and a fake Graph API)', () => {
       expect(res.status).toBe(401);
       expect(res.body).toMatchObject({ statusCode: 401, error: 'Unauthorized' });
       expect(await rows(`SELECT 1 FROM inbound_events WHERE meta_message_id = 'm_sig_1'`)).toHaveLength(0);
+      // Audited per minute (its count), not per request: the minute is made to be over, then flushed.
+      const tally = t.app.get(RejectionTally);
+      await tally.flush();
+      await rows(`UPDATE webhook_rejection_tallies SET minute = minute - interval '5 minutes'`);
+      await tally.flush();
       const audit = await waitFor(() =>
         rows<{ metadata: Record<string, unknown> }>(
           `SELECT metadata FROM audit_log WHERE action = 'webhook.rejected' AND metadata->>'reason' = 'missing_signature'`,
         ).then((r) => r[0]),
       );
+      expect(audit.metadata).toMatchObject({ reason: 'missing_signature', count: 1 });
       expect(JSON.stringify(audit)).not.toContain('hello');
     });
 
@@ -143,18 +150,21 @@ describe('inbound pipeline (real Postgres, Redis and a fake Graph API)', () => {
     expect(audit).toEqual([{ correlation_id: 'corr-webhook-0001' }]);
   });
 
-  it('answers 404 in the shared error shape for an unknown provider', async () => {
+  it('answers 404 in the shared error shape for an unknown provider, under a correlation id of its own', async () => {
     const res = await request(t.url)
       .post('/webhooks/myspace')
       .set('content-type', 'application/json')
       .set('x-request-id', 'corr-webhook-0002')
       .send('{}');
     expect(res.status).toBe(404);
+    // Not authenticated: the caller's X-Request-Id is not taken (CONTRACT, Inbound).
+    const correlationId = res.headers['x-request-id'];
+    expect(correlationId).not.toBe('corr-webhook-0002');
     expect(res.body).toEqual({
       statusCode: 404,
       error: 'Not Found',
       message: 'unknown provider "myspace"',
-      correlationId: 'corr-webhook-0002',
+      correlationId,
     });
   });
 
@@ -164,19 +174,22 @@ describe('inbound pipeline (real Postgres, Redis and a fake Graph API)', () => {
       .set('x-request-id', 'corr-handshake-0001')
       .query({ 'hub.mode': 'subscribe', 'hub.verify_token': TEST_VERIFY_TOKEN, 'hub.challenge': 'c-logged' });
     expect(res.status).toBe(200);
+    // The handshake is not authenticated: its correlation id is the server's, in the answer and the log line.
+    const correlationId = res.headers['x-request-id'];
+    expect(correlationId).not.toBe('corr-handshake-0001');
     // Written once the answer is sent: the client can see the answer first.
     const lines = await waitFor(() => {
       const found = t
         .logs()
         .split('\n')
-        .filter((line) => line.includes('corr-handshake-0001'));
+        .filter((line) => line.includes(correlationId));
       return found.length > 0 ? found : null;
     });
     expect(lines).toHaveLength(1);
     expect(JSON.parse(lines[0])).toMatchObject({
       level: 30,
       msg: 'request completed',
-      correlationId: 'corr-handshake-0001',
+      correlationId,
       req: { method: 'GET', url: '/webhooks/instagram' },
       res: { statusCode: 200 },
       responseTime: expect.any(Number),

@@ -14,7 +14,7 @@ export class AuditService {
         await repository.append(entries);
         return entries.map(() => undefined);
       },
-      { maxBatchWeight: 500, maxInFlight: 2 },
+      { name: 'audit', maxBatchWeight: 500, maxInFlight: 2, maxPending: 10_000 },
     );
   }
 

@@ -7,7 +7,7 @@ import { loadConfig } from '../bootstrap';
 import { AppConfig } from '../platform/config/app-config';
 import { dataSourceOptions } from '../platform/database/data-source-options';
 import { prepareDatabase } from '../platform/database/database-bootstrap';
-import { Sql } from '../platform/database/sql';
+import { poolOf, Sql } from '../platform/database/sql';
 
 const USAGE = `usage:
   npm run apikey -- create --role <staff|ops|publisher> --name <name> [--expires-in-days N]
@@ -102,7 +102,7 @@ export async function runApiKeyCli(
   await prepareDatabase(databaseUrl);
   const dataSource = await new DataSource(dataSourceOptions(databaseUrl, 2)).initialize();
   try {
-    const sql = new Sql(dataSource);
+    const sql = new Sql(poolOf(dataSource));
     const keys = new ApiKeyRepository(sql);
     const audit = new AuditRepository(sql);
     if (command.kind === 'create') {

@@ -2,7 +2,6 @@ import { AppConfig } from './config/app-config';
 import { retryDelay } from './queue/retry-delay';
 import { DataCipher, DecryptionError } from './crypto/data-cipher';
 import { classifyUnexpected, ClassifiedFailure } from './failure';
-import { GroupCommit } from './database/group-commit';
 import { uuidv7 } from './crypto/ids';
 
 describe('DataCipher', () => {
@@ -25,49 +24,6 @@ describe('DataCipher', () => {
   it('fingerprints deterministically per key', () => {
     expect(cipher.fingerprint('a')).toBe(cipher.fingerprint('a'));
     expect(cipher.fingerprint('a')).not.toBe(new DataCipher(Buffer.alloc(32, 9)).fingerprint('a'));
-  });
-});
-
-describe('GroupCommit', () => {
-  it('writes a lone item at once and batches what arrives during a write', async () => {
-    const batches: number[][] = [];
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    const group = new GroupCommit<number, number>(
-      async (items) => {
-        batches.push(items);
-        if (batches.length === 1) await gate;
-        return items.map((item) => item * 2);
-      },
-      { maxBatchWeight: 100, maxInFlight: 1 },
-    );
-    const first = group.submit(1);
-    await new Promise((resolve) => setImmediate(resolve));
-    const rest = [2, 3, 4].map((n) => group.submit(n));
-    release();
-    expect(await Promise.all([first, ...rest])).toEqual([2, 4, 6, 8]);
-    expect(batches).toEqual([[1], [2, 3, 4]]);
-  });
-
-  it('rejects every caller of a failed write', async () => {
-    const group = new GroupCommit<number, number>(() => Promise.reject(new Error('down')), {
-      maxBatchWeight: 10,
-      maxInFlight: 1,
-    });
-    await expect(Promise.all([group.submit(1), group.submit(2)])).rejects.toThrow('down');
-  });
-
-  it('splits batches by weight', async () => {
-    const sizes: number[] = [];
-    const group = new GroupCommit<number, void>(
-      async (items) => {
-        sizes.push(items.reduce((a, b) => a + b, 0));
-        return items.map(() => undefined);
-      },
-      { maxBatchWeight: 10, maxInFlight: 1, weight: (n) => n },
-    );
-    await Promise.all([6, 6, 6, 20].map((n) => group.submit(n)));
-    expect(sizes).toEqual([6, 6, 6, 20]);
   });
 });
 

@@ -1,4 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { instagramEnvelope, messagingItem, sign } from '../support/meta-payloads';
@@ -56,7 +58,11 @@ export function postBurst(url: string, mids: string[], concurrency = 32): Burst 
 export const mids = (prefix: string, count: number) => Array.from({ length: count }, (_, i) => `${prefix}_${i}`);
 
 /** Per recipient: how many Send API calls the fake received, and how many it answered 2xx. */
-export function graphTally(t: TestApp): { calls: Map<string, number>; duplicates: number; recipients: number } {
+export function graphTally(t: Pick<TestApp, 'graph'>): {
+  calls: Map<string, number>;
+  duplicates: number;
+  recipients: number;
+} {
   const calls = new Map<string, number>();
   for (const request of t.graph.requests) {
     const recipient = request.body.recipient?.id ?? '';
@@ -76,7 +82,7 @@ export interface Outcome {
   repliesOther: number;
 }
 
-export async function outcome(t: TestApp, prefix: string): Promise<Outcome> {
+export async function outcome(t: Pick<TestApp, 'db'>, prefix: string): Promise<Outcome> {
   const { rows } = await t.db.pool.query(
     `SELECT count(*)::int AS events,
             count(*) FILTER (WHERE e.status = 'processed')::int AS processed,
@@ -94,7 +100,7 @@ export async function outcome(t: TestApp, prefix: string): Promise<Outcome> {
 
 /** Waits until every acknowledged event is finished, then checks the invariants every fault case shares. */
 export async function expectEverythingProcessedOnce(
-  t: TestApp,
+  t: Pick<TestApp, 'db' | 'graph'>,
   prefix: string,
   acknowledged: string[],
   timeoutMs = 120_000,
@@ -138,6 +144,51 @@ export function startWorker(extraEnv: Record<string, string> = {}): {
   child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { child, exited, stderr: () => stderr };
+}
+
+export interface ApiProcess {
+  child: ChildProcess;
+  url: string;
+  exited: Promise<number | null>;
+  stderr: () => string;
+  /** Resident memory of the process, in bytes (Linux). */
+  rss(): number;
+}
+
+/** The API process (`node dist/main.js`, workers in process) on a free port, once `/health` answers. */
+export async function startApiProcess(env: Record<string, string>): Promise<ApiProcess> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [join(FAULT_DIST, 'main.js')], {
+    env: { ...process.env, ...env, PORT: String(port) },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`the API process exited: ${stderr}`);
+      return (await fetch(`${url}/health`).catch(() => undefined))?.ok;
+    },
+    { timeoutMs: 60_000, intervalMs: 200, message: 'the API process to listen' },
+  );
+  const rss = () => {
+    const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+    return match ? Number(match[1]) * 1024 : 0;
+  };
+  return { child, url, exited, stderr: () => stderr, rss };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 export async function killAndWait(

@@ -2,6 +2,7 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PinoLogger } from 'nestjs-pino';
+import { adoptCallerRequestId } from '../../platform/http/correlation-id';
 import { sendErrorBody } from '../../platform/http/error-body.filter';
 import { ChannelProviders } from '../../providers/channel-providers';
 import { StoreUnavailableError, WebhookIngestService } from '../ingest/webhook-ingest.service';
@@ -41,12 +42,16 @@ export class WebhookRoute implements OnModuleInit {
     if (!provider) return this.answerError(request, reply, 404, `unknown provider "${request.params.provider}"`);
     const rawBody = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const signature = request.headers['x-hub-signature-256'];
+    const verdict = this.ingest.verify(rawBody, typeof signature === 'string' ? signature : undefined);
+    // Only a request signed by Meta may name its correlation id.
+    if (verdict === 'valid') adoptCallerRequestId(request);
     try {
       const result = await this.ingest.receive(
         provider,
         rawBody,
-        typeof signature === 'string' ? signature : undefined,
+        verdict,
         String(request.id),
+        verdict === 'valid' ? abandonment(reply) : undefined,
       );
       if (result.outcome === 'rejected') return this.answerError(request, reply, 401, `${result.verdict} signature`);
     } catch (error) {
@@ -69,4 +74,13 @@ export class WebhookRoute implements OnModuleInit {
     }
     return sendErrorBody(reply, status, message, correlationId);
   }
+}
+
+/** Aborts when the response closes before it was sent: the client gave up, its receipt need not wait any more. */
+function abandonment(reply: FastifyReply): AbortSignal {
+  const abandoned = new AbortController();
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) abandoned.abort();
+  });
+  return abandoned.signal;
 }

@@ -1,16 +1,22 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { AuditAction } from '../../audit/audit-actions';
-import { AuditService } from '../../audit/audit.service';
-import { DataCipher } from '../../platform/crypto/data-cipher';
-import { GroupCommit } from '../../platform/database/group-commit';
-import { uuidv7 } from '../../platform/crypto/ids';
+import { RejectionTally } from '../../audit/rejection-tally';
 import { AppConfig } from '../../platform/config/app-config';
-import { InboundEventRepository, ReceiptToStore } from '../store/inbound-event.repository';
+import { DataCipher } from '../../platform/crypto/data-cipher';
+import { uuidv7 } from '../../platform/crypto/ids';
+import { QUERY_TIMEOUT_MARGIN_MS } from '../../platform/database/data-source-options';
+import { describeDatabaseError } from '../../platform/database/database-errors';
+import {
+  GroupCommit,
+  GroupCommitAbortedError,
+  GroupCommitFullError,
+  GroupCommitTimeoutError,
+} from '../../platform/database/group-commit';
 import { MetricsService } from '../../platform/metrics/metrics.service';
-import { InboundEventQueue } from '../queue/inbound-event.queue';
 import { ChannelProvider } from '../../providers/channel-provider';
 import { SignatureVerifier, SignatureVerdict } from '../../providers/meta/signature-verifier';
 import { VipSenders } from '../priority/vip-senders';
+import { InboundEventQueue } from '../queue/inbound-event.queue';
+import { InboundEventRepository, ReceiptToStore } from '../store/inbound-event.repository';
 import { readWebhookBody } from './webhook-body';
 
 export type IngestResult =
@@ -24,6 +30,21 @@ export class StoreUnavailableError extends Error {
   }
 }
 
+/** A shared ingest statement stops growing here: its parameters are serialised (bytea as hex) before it is sent. */
+const MAX_STATEMENT_BYTES = 8 * 1024 * 1024;
+/**
+ * A receipt with more events than INGEST_MAX_BATCH (written alone) gets this much more time per event, on
+ * top of the statement timeout: the largest (10,000 events) can take Postgres a second or more to store.
+ */
+const EXTRA_MS_PER_EVENT = 0.2;
+
+/** What a receipt holds in memory until it is stored: the raw body, its sealed copy and the sealed payloads. */
+function heldBytes(receipt: ReceiptToStore): number {
+  let bytes = receipt.bodyBytes + receipt.sealedBody.length;
+  for (const event of receipt.events) bytes += event.sealedPayload.length;
+  return bytes;
+}
+
 /**
  * The webhook path: verify, parse, store durably (group commit: concurrent requests share one
  * statement and one commit), then hand new events to the queue. Only the store decides the answer.
@@ -35,10 +56,10 @@ export class WebhookIngestService {
   private readonly store: GroupCommit<ReceiptToStore, Set<string>>;
 
   constructor(
-    config: AppConfig,
+    private readonly config: AppConfig,
     private readonly cipher: DataCipher,
     private readonly events: InboundEventRepository,
-    private readonly audit: AuditService,
+    private readonly rejections: RejectionTally,
     private readonly queue: InboundEventQueue,
     private readonly metrics: MetricsService,
     private readonly vip: VipSenders,
@@ -46,32 +67,55 @@ export class WebhookIngestService {
     this.verifier = new SignatureVerifier(config.metaAppSecrets);
     this.store = new GroupCommit<ReceiptToStore, Set<string>>(
       async (receipts) => {
-        const inserted = await this.events.storeReceipts(receipts);
+        const events = receipts.reduce((sum, receipt) => sum + receipt.events.length, 0);
+        const inserted = await this.events.storeReceipts(
+          receipts,
+          events > config.ingestMaxBatch ? config.databaseStatementTimeoutMs + this.extraTimeFor(events) : undefined,
+        );
         return receipts.map(() => inserted);
       },
-      { maxBatchWeight: config.ingestMaxBatch, maxInFlight: 2, weight: (receipt) => receipt.events.length },
+      {
+        name: 'ingest',
+        maxBatchWeight: config.ingestMaxBatch,
+        maxInFlight: 2,
+        weight: (receipt) => receipt.events.length,
+        // Bounded while Postgres is slow or silent: beyond these a webhook is answered 503 at once.
+        maxPending: config.ingestMaxPending,
+        bytes: heldBytes,
+        maxPendingBytes: config.ingestMaxPendingBytes,
+        maxBatchBytes: MAX_STATEMENT_BYTES,
+        // The answer is due within the statement timeout (and the client's margin), waiting included.
+        timeoutMs: (receipt) =>
+          config.databaseStatementTimeoutMs + QUERY_TIMEOUT_MARGIN_MS + this.extraTimeFor(receipt.events.length),
+      },
     );
   }
 
+  private extraTimeFor(events: number): number {
+    return events > this.config.ingestMaxBatch ? events * EXTRA_MS_PER_EVENT : 0;
+  }
+
+  /** The signature check alone (constant-time), so the caller knows the request is Meta's before it is stored. */
+  verify(rawBody: Buffer, signature: string | undefined): SignatureVerdict {
+    return this.verifier.verify(rawBody, signature);
+  }
+
+  /**
+   * `verdict` is verify()'s. `abandoned` aborts when the client has gone: a receipt not yet in a statement
+   * is then dropped, and the memory it holds freed.
+   */
   async receive(
     provider: ChannelProvider,
     rawBody: Buffer,
-    signature: string | undefined,
+    verdict: SignatureVerdict,
     correlationId: string,
+    abandoned?: AbortSignal,
   ): Promise<IngestResult> {
     this.metrics.webhooksReceived.inc({ provider: provider.name });
-    const verdict = this.verifier.verify(rawBody, signature);
     if (verdict !== 'valid') {
       this.metrics.webhooksRejected.inc({ provider: provider.name, reason: verdict });
-      void this.audit
-        .record({
-          action: AuditAction.WebhookRejected,
-          outcome: 'rejected',
-          provider: provider.name,
-          correlationId,
-          metadata: { reason: `${verdict}_signature`, bodyBytes: rawBody.length },
-        })
-        .catch(() => undefined);
+      // Audited per minute, not per request: unauthenticated traffic must not be able to fill the audit log.
+      this.rejections.count(provider.name, `${verdict}_signature`);
       return { outcome: 'rejected', verdict };
     }
 
@@ -84,7 +128,8 @@ export class WebhookIngestService {
       bodyBytes: rawBody.length,
       parseError,
       itemCount,
-      events: events.map((event) => ({
+      // Only the sealed payload waits for the statement: the parsed one is left behind.
+      events: events.map(({ payload: _parsed, ...event }) => ({
         ...event,
         id: uuidv7(),
         priority: this.vip.priorityOf(provider.name, event.senderId),
@@ -93,13 +138,16 @@ export class WebhookIngestService {
 
     let inserted: Set<string>;
     try {
-      inserted = await this.store.submit(receipt);
+      inserted = await this.store.submit(receipt, abandoned);
     } catch (error) {
-      this.logger.error({
-        msg: 'could not store webhook; answering 503',
-        correlationId,
-        error: (error as Error)?.name,
-      });
+      // The client has gone (nobody reads the answer), or the bound was reached (the batcher logs that).
+      if (!(error instanceof GroupCommitAbortedError || error instanceof GroupCommitFullError)) {
+        this.logger.error({
+          msg: 'could not store webhook; answering 503',
+          correlationId,
+          ...(error instanceof GroupCommitTimeoutError ? { cause: 'timeout' } : describeDatabaseError(error)),
+        });
+      }
       throw new StoreUnavailableError();
     }
     const newEvents = receipt.events.filter((event) => inserted.has(event.id));

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { AuditEntry } from '../../audit/audit-actions';
 import { auditInsert, auditParams } from '../../audit/audit-sql';
 import { EventLetter, eventLetterParams, upsertEventLetter } from '../../dead-letters/dead-letter.sql';
-import { GroupCommit } from '../../platform/database/group-commit';
+import { GroupCommit, writeApartOnDataError } from '../../platform/database/group-commit';
 import { Sql } from '../../platform/database/sql';
 import { completeEvents, failEvent } from '../store/event-store.sql';
 import { failReply } from './conversation.sql';
@@ -79,24 +79,26 @@ export class ConversationRepository {
     async (items) => {
       const recorded = new Map<IncomingMessage, RecordedMessage | Error>();
       // One upsert may touch a conversation once: messages of the same conversation go in later rounds.
+      // Each round commits on its own, so the isolation rule applies per round: writing halves again never
+      // repeats a round that is already committed, and a refused message fails only its own job.
       for (const round of roundsByConversation(items)) {
-        const rows = await this.writeIncomingMessages(round).catch(async (error: unknown) => {
-          if (round.length === 1) throw error;
-          // One bad message must not fail the jobs it shares a statement with: write them one by one.
-          return Promise.all(
-            round.map((item) =>
-              this.writeIncomingMessages([item]).then(
-                ([one]) => one,
-                (itemError: unknown) => (itemError instanceof Error ? itemError : new Error(String(itemError))),
-              ),
+        await writeApartOnDataError(
+          round,
+          (part) => this.writeIncomingMessages(part),
+          (index, outcome) =>
+            recorded.set(
+              round[index],
+              outcome.ok
+                ? outcome.value
+                : outcome.error instanceof Error
+                  ? outcome.error
+                  : new Error(String(outcome.error)),
             ),
-          );
-        });
-        round.forEach((item, index) => recorded.set(item, rows[index]));
+        );
       }
       return items.map((item) => recorded.get(item) as RecordedMessage | Error);
     },
-    { maxBatchWeight: 200, maxInFlight: 2 },
+    { name: 'conversation.incoming', maxBatchWeight: 200, maxInFlight: 2, maxPending: 10_000 },
   );
 
   private async writeIncomingMessages(items: readonly IncomingMessage[]): Promise<RecordedMessage[]> {
@@ -229,7 +231,7 @@ export class ConversationRepository {
       await this.writeFinishedReplies(items);
       return items.map(() => undefined);
     },
-    { maxBatchWeight: 200, maxInFlight: 2 },
+    { name: 'conversation.finish', maxBatchWeight: 200, maxInFlight: 2, maxPending: 10_000 },
   );
 
   private async writeFinishedReplies(items: readonly FinishedReply[]): Promise<void> {

@@ -39,7 +39,7 @@ export class InboundEventProducer implements OnModuleInit, OnModuleDestroy {
         );
         return batch.map(() => ok);
       },
-      { maxBatchWeight: 1000, maxInFlight: 2 },
+      { name: 'enqueue', maxBatchWeight: 1000, maxInFlight: 2, maxPending: 50_000 },
     );
   }
 
@@ -54,7 +54,8 @@ export class InboundEventProducer implements OnModuleInit, OnModuleDestroy {
   /** Enqueues the events; resolves to false (never rejects) when Redis is unavailable. */
   async enqueue(events: readonly QueueableEvent[]): Promise<boolean> {
     return this.counted(events.length, async () => {
-      const results = await Promise.all(events.map((event) => this.batcher.submit(event)));
+      // At its bound the batcher refuses at once: those events stay in the outbox, for the relay.
+      const results = await Promise.all(events.map((event) => this.batcher.submit(event).catch(() => false)));
       return results.every(Boolean);
     });
   }

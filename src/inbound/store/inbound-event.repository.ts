@@ -81,9 +81,10 @@ export class InboundEventRepository {
 
   /**
    * Stores receipts, their events, malformed-body dead letters and the audit entries in ONE statement
-   * (one round trip, one commit). Returns the ids of the events that were new.
+   * (one round trip, one commit). Returns the ids of the events that were new. `timeoutMs`: the statement
+   * may run that long instead of the usual statement timeout (a receipt with very many events).
    */
-  async storeReceipts(receipts: readonly ReceiptToStore[]): Promise<Set<string>> {
+  async storeReceipts(receipts: readonly ReceiptToStore[], timeoutMs?: number): Promise<Set<string>> {
     const events: (EventRow & { repeats: number })[] = receipts.flatMap((receipt) =>
       receipt.events.map((event) => ({
         ...event,
@@ -95,7 +96,9 @@ export class InboundEventRepository {
       })),
     );
     const malformed = receipts.filter((receipt) => receipt.parseError !== null);
-    const rows = await this.db.query<{ id: string }>(
+    const query = <T extends { id: string }>(text: string, values: unknown[]) =>
+      timeoutMs === undefined ? this.db.query<T>(text, values) : this.db.queryWithin<T>(timeoutMs, text, values);
+    const rows = await query<{ id: string }>(
       `WITH receipts AS (
          INSERT INTO webhook_receipts (id, provider, correlation_id, body_bytes, event_count, body, parse_error)
          SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::int[], $6::bytea[], $7::text[])
@@ -188,7 +191,7 @@ export class InboundEventRepository {
         return row ? toClaimedEvent(row) : null;
       });
     },
-    { maxBatchWeight: 200, maxInFlight: 2 },
+    { name: 'claims', maxBatchWeight: 200, maxInFlight: 2, maxPending: 10_000 },
   );
 
   /** Marks the event processed and appends its audit entries, in one statement. */

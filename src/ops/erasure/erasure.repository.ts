@@ -14,7 +14,7 @@ import { eraseVipSender } from '../../inbound/priority/vip-sender.sql';
 import { eraseEventPayloads, eraseReceiptBodies, pseudonymiseEvents } from '../../inbound/store/event-store.sql';
 import { eraseEventAttempts, eraseEventDeliveries, eraseSystemEvents } from '../../outbound/delivery/delivery.sql';
 import { messageStoredKey } from '../../outbound/events/message-stored.publisher';
-import { Sql } from '../../platform/database/sql';
+import { MaintenanceSql } from '../../platform/database/sql';
 
 export interface ErasureCounts {
   /** Conversations whose participant id was replaced by its fingerprint. */
@@ -46,7 +46,7 @@ const regexLiteral = (value: string) => value.replace(/[\\.^$|?*+()[\]{}]/g, '\\
  */
 @Injectable()
 export class ErasureRepository {
-  constructor(private readonly db: Sql) {}
+  constructor(private readonly db: MaintenanceSql) {}
 
   async erase(
     provider: string,

@@ -13,7 +13,7 @@ import {
   expireOutboundDeliveries,
   expireOutboundEvents,
 } from '../../outbound/delivery/delivery.sql';
-import { Sql } from '../../platform/database/sql';
+import { MaintenanceSql } from '../../platform/database/sql';
 import { RowBatch } from '../../platform/database/row-batch';
 
 /**
@@ -24,7 +24,7 @@ import { RowBatch } from '../../platform/database/row-batch';
  */
 @Injectable()
 export class RetentionRepository {
-  constructor(private readonly db: Sql) {}
+  constructor(private readonly db: MaintenanceSql) {}
 
   clearReceiptBodies(receivedBefore: Date, limit: number): Promise<number> {
     return this.batch(expireReceiptBodies, [receivedBefore, limit]);

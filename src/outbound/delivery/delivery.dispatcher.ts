@@ -70,7 +70,7 @@ export class DeliveryDispatcher implements OnApplicationBootstrap, OnModuleDestr
         );
         return batch.map(() => undefined);
       },
-      { maxBatchWeight: 500, maxInFlight: 2 },
+      { name: 'outbound.enqueue', maxBatchWeight: 500, maxInFlight: 2, maxPending: 50_000 },
     );
   }
 

@@ -181,7 +181,7 @@ export class DeliveryRepository {
         const byId = new Map(rows.map((row) => [row.id, row]));
         return endpointIds.map((id) => byId.get(id));
       },
-      { maxBatchWeight: 500, maxInFlight: 2 },
+      { name: 'outbound.endpoint-secrets', maxBatchWeight: 500, maxInFlight: 2, maxPending: 50_000 },
     );
     this.eventDatas = new GroupCommit<string, Buffer | undefined>(
       async (eventIds) => {
@@ -192,21 +192,27 @@ export class DeliveryRepository {
         const byId = new Map(rows.map((row) => [row.id, row.data_sealed]));
         return eventIds.map((id) => byId.get(id));
       },
-      { maxBatchWeight: 500, maxInFlight: 4 },
+      { name: 'outbound.event-data', maxBatchWeight: 500, maxInFlight: 4, maxPending: 50_000 },
     );
     this.targets = new GroupCommit<readonly string[], DeliveryTarget[]>(
       async (lists) => {
         const byId = new Map((await this.targetRows(lists.flat())).map((row) => [row.id, row]));
         return lists.map((ids) => ids.flatMap((id) => byId.get(id) ?? []));
       },
-      { maxBatchWeight: 1000, maxInFlight: 4, weight: (ids) => ids.length },
+      {
+        name: 'outbound.targets',
+        maxBatchWeight: 1000,
+        maxInFlight: 4,
+        weight: (ids) => ids.length,
+        maxPending: 10_000,
+      },
     );
     this.successes = new GroupCommit<AttemptRecord, void>(
       async (records) => {
         await this.writeSuccesses(records);
         return records.map(() => undefined);
       },
-      { maxBatchWeight: 500, maxInFlight: 3 },
+      { name: 'outbound.successes', maxBatchWeight: 500, maxInFlight: 3, maxPending: 50_000 },
     );
   }
 

@@ -23,6 +23,8 @@ export class SubscriptionCheck {
       [filtersMatching(eventType)],
     );
     const subscribed = row?.subscribed ?? true;
+    // One entry per event type asked about: bounded, like the other caches.
+    if (this.known.size >= 10_000) this.known.clear();
     this.known.set(eventType, { subscribed, until: Date.now() + FRESH_FOR_MS });
     return subscribed;
   }

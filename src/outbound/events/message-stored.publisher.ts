@@ -44,7 +44,7 @@ export class MessageStoredPublisher extends MessageStoredListener {
       );
       return messages.map(() => undefined);
     },
-    { maxBatchWeight: 200, maxInFlight: 2 },
+    { name: 'outbound.instagram-bridge', maxBatchWeight: 200, maxInFlight: 2, maxPending: 10_000 },
   );
 
   constructor(

@@ -2,6 +2,7 @@ import { CanActivate, ExecutionContext, ForbiddenException, Injectable, Unauthor
 import { Reflector } from '@nestjs/core';
 import { FastifyRequest } from 'fastify';
 import { timingSafeEqual } from 'node:crypto';
+import { adoptCallerRequestId } from '../http/correlation-id';
 import { AppConfig } from '../config/app-config';
 import { Actor, hashApiKey, Role, ROLES, ROLES_KEY } from './api-key';
 import { ApiKeyRepository } from './api-key.repository';
@@ -48,6 +49,8 @@ export class ApiKeyGuard implements CanActivate {
     if (!actor) throw new UnauthorizedException(MISSING_KEY_MESSAGE);
     if (!allowed.includes(actor.role))
       throw new ForbiddenException(`this route needs the ${allowed.join(' or ')} role`);
+    // Authenticated: a sane X-Request-Id the caller sent becomes the correlation id from here on.
+    adoptCallerRequestId(request);
     request.actor = { ...actor, correlationId: String(request.id) };
     return true;
   }

@@ -47,6 +47,13 @@ export class AppConfig {
   readonly adminMaxBodyBytes: number;
   readonly trustProxy: TrustProxy;
   readonly ingestMaxBatch: number;
+  /** Bounds on webhooks waiting for or inside the ingest statement (count, and bytes they hold). */
+  readonly ingestMaxPending: number;
+  readonly ingestMaxPendingBytes: number;
+  /** Request-path and maintenance statement timeouts (milliseconds). */
+  readonly databaseStatementTimeoutMs: number;
+  readonly databaseMaintenanceTimeoutMs: number;
+  readonly httpRequestTimeoutMs: number;
   /** How often the relay looks for stored events that are not on the queue, and how old they must be. */
   readonly relayIntervalMs: number;
   readonly relayGraceMs: number;
@@ -142,6 +149,11 @@ export class AppConfig {
     this.adminMaxBodyBytes = env.ADMIN_MAX_BODY_BYTES;
     this.trustProxy = parseTrustProxy(env.TRUST_PROXY);
     this.ingestMaxBatch = env.INGEST_MAX_BATCH;
+    this.ingestMaxPending = env.INGEST_MAX_PENDING;
+    this.ingestMaxPendingBytes = env.INGEST_MAX_PENDING_BYTES;
+    this.databaseStatementTimeoutMs = env.DATABASE_STATEMENT_TIMEOUT_MS;
+    this.databaseMaintenanceTimeoutMs = env.DATABASE_MAINTENANCE_TIMEOUT_MS;
+    this.httpRequestTimeoutMs = env.HTTP_REQUEST_TIMEOUT_MS;
     this.relayIntervalMs = env.RELAY_INTERVAL_MS;
     this.relayGraceMs = env.RELAY_GRACE_MS;
     this.shutdownTimeoutMs = env.SHUTDOWN_TIMEOUT_MS;

@@ -256,6 +256,40 @@ export class Environment {
   @Max(5000)
   INGEST_MAX_BATCH = 500;
 
+  /** Receipts waiting for or inside the ingest statement hold at most this many bytes; beyond it: 503 at once. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024 * 1024)
+  INGEST_MAX_PENDING_BYTES = 64 * 1024 * 1024;
+
+  /** Webhooks waiting for or inside the ingest statement, at most; beyond it: 503 at once. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  INGEST_MAX_PENDING = 10_000;
+
+  /** Request-path statements: Postgres cancels them after this, and the client gives up shortly after. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(600_000)
+  DATABASE_STATEMENT_TIMEOUT_MS = 5000;
+
+  /** The same for maintenance statements (retention, erasure), on their own connections. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  @Max(86_400_000)
+  DATABASE_MAINTENANCE_TIMEOUT_MS = 600_000;
+
+  /** A request whose body has not fully arrived by then is answered 408 and closed. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(3_600_000)
+  HTTP_REQUEST_TIMEOUT_MS = 30_000;
+
   @Transform(toInt)
   @IsInt()
   @Min(50)

@@ -1,8 +1,10 @@
-import { Global, Module } from '@nestjs/common';
+import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { Pool } from 'pg';
+import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
-import { dataSourceOptions } from './data-source-options';
-import { Sql } from './sql';
+import { connectionSettings, dataSourceOptions } from './data-source-options';
+import { MaintenanceSql, poolOf, Sql } from './sql';
 
 @Global()
 @Module({
@@ -10,14 +12,36 @@ import { Sql } from './sql';
     TypeOrmModule.forRootAsync({
       inject: [AppConfig],
       useFactory: (config: AppConfig) => ({
-        ...dataSourceOptions(config.databaseUrl, config.databasePoolSize),
+        ...dataSourceOptions(config.databaseUrl, config.databasePoolSize, config.databaseStatementTimeoutMs),
         // Migrations ran before the module started (prepareDatabase, under a lock); never here.
         migrationsRun: false,
         retryAttempts: 0,
       }),
     }),
   ],
-  providers: [Sql],
-  exports: [Sql],
+  providers: [
+    { provide: Sql, inject: [DataSource], useFactory: (dataSource: DataSource) => new Sql(poolOf(dataSource)) },
+    {
+      provide: MaintenanceSql,
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) =>
+        new MaintenanceSql(
+          new Pool({
+            ...connectionSettings(config.databaseMaintenanceTimeoutMs),
+            connectionString: config.databaseUrl,
+            application_name: 'switchboard-maintenance',
+            max: 2,
+            idleTimeoutMillis: 10_000,
+          }),
+        ),
+    },
+  ],
+  exports: [Sql, MaintenanceSql],
 })
-export class DatabaseModule {}
+export class DatabaseModule implements OnApplicationShutdown {
+  constructor(@Inject(MaintenanceSql) private readonly maintenance: MaintenanceSql) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.maintenance.close();
+  }
+}

@@ -1,19 +1,22 @@
-import { Injectable } from '@nestjs/common';
-import { Pool, PoolClient, QueryResultRow } from 'pg';
+import { Pool, PoolClient, QueryConfig, QueryResultRow } from 'pg';
 import { DataSource } from 'typeorm';
 import { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
+import { QUERY_TIMEOUT_MARGIN_MS } from './data-source-options';
+import { sqlStateOf } from './database-errors';
+
+/** The pg pool TypeORM opened (PostgresDriver.master, a public property). */
+export function poolOf(dataSource: DataSource): Pool {
+  if (!(dataSource.driver instanceof PostgresDriver)) throw new Error('Switchboard runs on Postgres only');
+  return dataSource.driver.master as Pool;
+}
 
 /**
- * Plain SQL on the pool TypeORM opened. The hot paths use it directly: rows back from every statement
- * (TypeORM's query() returns [rows, count] for UPDATE), and no query-runner set-up per statement.
+ * Plain SQL on a pg pool (the one TypeORM opened, for the request path). The hot paths use it directly:
+ * rows back from every statement (TypeORM's query() returns [rows, count] for UPDATE), and no query-runner
+ * set-up per statement.
  */
-@Injectable()
 export class Sql {
-  private readonly pool: Pool;
-
-  constructor(dataSource: DataSource) {
-    if (!(dataSource.driver instanceof PostgresDriver)) throw new Error('Switchboard runs on Postgres only');
-    this.pool = dataSource.driver.master as Pool;
+  constructor(protected readonly pool: Pool) {
     // An idle connection dropped by a Postgres restart must not crash the process; the next query reconnects.
     if (this.pool.listenerCount('error') === 0) this.pool.on('error', () => undefined);
   }
@@ -38,6 +41,26 @@ export class Sql {
     );
   }
 
+  /**
+   * One statement that may run for `timeoutMs` instead of the pool's statement timeout (a receipt far larger
+   * than usual): a transaction of its own, so the setting ends with it.
+   */
+  async queryWithin<T extends QueryResultRow = Record<string, unknown>>(
+    timeoutMs: number,
+    text: string,
+    values?: unknown[],
+  ): Promise<T[]> {
+    return this.transaction(async (client) => {
+      await client.query(`SELECT set_config('statement_timeout', $1, true)`, [String(Math.ceil(timeoutMs))]);
+      const query: QueryConfig & { query_timeout: number } = {
+        text,
+        values,
+        query_timeout: Math.ceil(timeoutMs) + QUERY_TIMEOUT_MARGIN_MS,
+      };
+      return (await client.query<T>(query)).rows;
+    });
+  }
+
   async transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     // A checked-out client has no pool listener: a connection lost mid-transaction would be an uncaught 'error'.
@@ -50,12 +73,25 @@ export class Sql {
       await client.query('COMMIT');
       return result;
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      // Postgres answered (a SQLSTATE): the connection is fine and rolls back. Anything else (a timeout, a
+      // silent network) leaves it unusable: it is destroyed, and Postgres rolls back when it notices.
+      if (sqlStateOf(error) === undefined) lost ??= error instanceof Error ? error : new Error('transaction failed');
+      else await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     } finally {
       client.off('error', onError);
       // A broken connection is destroyed, not handed to the next caller.
       client.release(lost);
     }
+  }
+}
+
+/**
+ * Maintenance statements (retention, erasure) on a small pool of their own: they may run longer than the
+ * request path's statement timeout, and never hold the connections webhooks need.
+ */
+export class MaintenanceSql extends Sql {
+  async close(): Promise<void> {
+    await this.pool.end();
   }
 }

@@ -9,6 +9,7 @@ import { EndpointSealedVersion1763800000800 } from './1763800000800-endpoint-sea
 import { MessageRetentionByReceipt1763800000930 } from './1763800000930-message-retention-by-receipt';
 import { OutboundAnswersSealed1763800001300 } from './1763800001300-outbound-answers-sealed';
 import { EndpointPreviousSecrets1763800001400 } from './1763800001400-endpoint-previous-secrets';
+import { WebhookRejectionTallies1763800001500 } from './1763800001500-webhook-rejection-tallies';
 
 /** Every migration, in order. A new migration is added here in the same commit as its file. */
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   MessageRetentionByReceipt1763800000930,
   OutboundAnswersSealed1763800001300,
   EndpointPreviousSecrets1763800001400,
+  WebhookRejectionTallies1763800001500,
 ];
