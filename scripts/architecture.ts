@@ -8,7 +8,17 @@ import * as ts from 'typescript';
  */
 
 /** The rooms, lowest first: a room imports only from its own layer and those below. */
-export const LAYERS = ['platform', 'audit', 'providers', 'dead-letters', 'inbound', 'outbound', 'ops', 'ui'] as const;
+export const LAYERS = [
+  'platform',
+  'audit',
+  'providers',
+  'accounts',
+  'dead-letters',
+  'inbound',
+  'outbound',
+  'ops',
+  'ui',
+] as const;
 /** main.ts, worker.ts, app.module.ts, bootstrap.ts and cli/ compose the processes: above every room. */
 const COMPOSITION = 'composition';
 
@@ -30,6 +40,7 @@ export const TABLE_OWNERS: Record<string, string> = {
   outbound_deliveries: 'outbound/delivery',
   outbound_attempts: 'outbound/delivery',
   schema_migrations: 'platform/database',
+  accounts: 'accounts',
 };
 
 /** Rooms whose modules may be @Global(): what every process stands on. */

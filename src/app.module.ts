@@ -1,4 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { AccountPorts } from './accounts/accounts.module';
 import { AuditLogModule } from './audit/audit-log.module';
 import { AuditModule } from './audit/audit.module';
 import { DeadLettersApiModule } from './dead-letters/dead-letters-api.module';
@@ -14,6 +15,7 @@ import { HealthModule } from './ops/health/health.module';
 import { MaintenanceModule } from './ops/maintenance/maintenance.module';
 import { OpsMetricsModule } from './ops/metrics/ops-metrics.module';
 import { OpsWorkerModule } from './ops/ops-worker.module';
+import { AccountNoticesPublisher } from './outbound/events/account-notices.publisher';
 import { MessageStoredPublisher } from './outbound/events/message-stored.publisher';
 import { OutboundCoreModule } from './outbound/outbound-core.module';
 import { OutboundWorkerModule } from './outbound/outbound-worker.module';
@@ -21,22 +23,32 @@ import { OutboundModule } from './outbound/outbound.module';
 import { PlatformModule } from './platform/platform.module';
 import { UiModule } from './ui/ui.module';
 
+/** Who the accounts room tells what: its notices become operational events through outbound's publisher. */
+const accountPorts: AccountPorts = {
+  notices: { module: OutboundCoreModule, use: AccountNoticesPublisher },
+};
+
 /** Who inbound tells what, the same in every process: stored messages go to outbound's publisher. */
 const inboundPorts: InboundPorts = {
   messageStored: { module: OutboundCoreModule, use: MessageStoredPublisher },
+  accounts: accountPorts,
 };
 
 /** Every process: the platform, the audit log, the dead-letter alert, health and metrics. */
 const everyProcess = [PlatformModule, AuditModule, DeadLettersModule, HealthModule, OpsMetricsModule];
 
 /** The consumers: only a process that imports these takes jobs off the queues. */
-const consumers = [InboundWorkerModule.register(inboundPorts), OutboundWorkerModule, OpsWorkerModule];
+const consumers = [
+  InboundWorkerModule.register(inboundPorts),
+  OutboundWorkerModule,
+  OpsWorkerModule.register({ accounts: accountPorts }),
+];
 
 /** The API's HTTP surfaces. */
 const surfaces = [
   InboundModule.register(inboundPorts),
   DeadLettersApiModule.register({ replayer: { module: InboundReplayModule, use: InboundDeadLetterReplayer } }),
-  AdminModule,
+  AdminModule.register({ accounts: accountPorts }),
   AuditLogModule,
   UiModule,
   MaintenanceModule,

@@ -12,6 +12,7 @@ export const AuditAction = {
   ReplyUnknown: 'reply.unknown',
   ReplyFailed: 'reply.failed',
   ReplyReconciled: 'reply.reconciled',
+  ReplyHeld: 'reply.held',
   ApiKeyCreated: 'apikey.created',
   ApiKeyRevoked: 'apikey.revoked',
   DeadLetterPayloadViewed: 'deadletter.payload_viewed',
@@ -33,6 +34,14 @@ export const AuditAction = {
   OutboundDeliveriesRequeued: 'outbound.deliveries_requeued',
   OutboundAttemptResponseViewed: 'outbound.attempt_response_viewed',
   RetentionRun: 'maintenance.retention',
+  AccountCreated: 'account.created',
+  AccountUpdated: 'account.updated',
+  AccountDeleted: 'account.deleted',
+  AccountPaused: 'account.paused',
+  AccountResumed: 'account.resumed',
+  AccountNeedsToken: 'account.needs_token',
+  AccountTokenRefreshed: 'account.token_refreshed',
+  AccountTokenRefreshFailed: 'account.token_refresh_failed',
   ParticipantErased: 'participant.erased',
 } as const;
 export type AuditActionName = (typeof AuditAction)[keyof typeof AuditAction] | (string & {});

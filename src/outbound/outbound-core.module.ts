@@ -5,6 +5,7 @@ import { DeliveryDispatcher } from './delivery/delivery.dispatcher';
 import { DeliveryRepository } from './delivery/delivery.repository';
 import { EndpointRepository } from './endpoints/endpoint.repository';
 import { EndpointEvents } from './delivery/endpoint-events.port';
+import { AccountNoticesPublisher } from './events/account-notices.publisher';
 import { EndpointEventsPublisher } from './events/endpoint-events.publisher';
 import { MessageStoredPublisher } from './events/message-stored.publisher';
 import { OutboundEventPublisher } from './events/outbound-event.publisher';
@@ -13,7 +14,8 @@ import { SubscriptionCheck } from './endpoints/subscription-check';
 
 /**
  * Publishing outbound events: stores, repositories, the dispatcher (a producer) and the shared rate limiter;
- * MessageStoredPublisher is what inbound processing tells of stored messages. Consumers live in OutboundWorkerModule.
+ * MessageStoredPublisher is what inbound processing tells of stored messages, AccountNoticesPublisher what the
+ * accounts room tells. Consumers live in OutboundWorkerModule.
  */
 @Module({
   imports: [BullModule.registerQueue({ name: QueueName.OutboundDeliveries })],
@@ -27,6 +29,7 @@ import { SubscriptionCheck } from './endpoints/subscription-check';
     SubscriptionCheck,
     EndpointEventsPublisher,
     { provide: EndpointEvents, useExisting: EndpointEventsPublisher },
+    AccountNoticesPublisher,
   ],
   exports: [
     EndpointEvents,
@@ -35,6 +38,7 @@ import { SubscriptionCheck } from './endpoints/subscription-check';
     DeliveryDispatcher,
     OutboundEventPublisher,
     MessageStoredPublisher,
+    AccountNoticesPublisher,
     RateLimiter,
     SubscriptionCheck,
   ],

@@ -1,6 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import { AuthModule } from './auth/auth.module';
+import { Clock } from './clock';
 import { AppConfig } from './config/app-config';
 import { AppConfigModule } from './config/config.module';
 import { DataCipher } from './crypto/data-cipher';
@@ -10,7 +11,7 @@ import { MetricsModule } from './metrics/metrics.module';
 import { QueueModule } from './queue/queue.module';
 import { RedisModule } from './redis/redis.module';
 
-/** What every Switchboard process stands on: configuration, logs, Postgres, Redis and BullMQ, API keys, metrics, the cipher. */
+/** What every Switchboard process stands on: configuration, logs, Postgres, Redis and BullMQ, API keys, metrics, the cipher, the clock. */
 @Global()
 @Module({
   imports: [
@@ -23,12 +24,13 @@ import { RedisModule } from './redis/redis.module';
     MetricsModule,
   ],
   providers: [
+    Clock,
     {
       provide: DataCipher,
       inject: [AppConfig],
       useFactory: (config: AppConfig) => new DataCipher(config.encryptionKey),
     },
   ],
-  exports: [DataCipher],
+  exports: [DataCipher, Clock],
 })
 export class PlatformModule {}

@@ -71,6 +71,8 @@ export interface OutgoingText {
   accountId: string;
   recipientId: string;
   text: string;
+  /** The account's own token; unset: the provider's environment token (an account not in the accounts table). */
+  accessToken?: string;
 }
 
 export interface SendResult {

@@ -1,4 +1,6 @@
 import { Injectable } from '@nestjs/common';
+import { HoldReason } from '../../accounts/account';
+import { accountHold } from '../../accounts/account.sql';
 import { AuditEntry } from '../../audit/audit-actions';
 import { auditInsert, auditParams } from '../../audit/audit-sql';
 import { EventLetter, eventLetterParams, upsertEventLetter } from '../../dead-letters/dead-letter.sql';
@@ -7,7 +9,8 @@ import { Sql } from '../../platform/database/sql';
 import { completeEvents, failEvent } from '../store/event-store.sql';
 import { failReply } from './conversation.sql';
 
-export type ReplyStatus = 'sending' | 'retrying' | 'sent' | 'failed' | 'unknown' | 'skipped';
+/** `held`: waiting for its account (paused, or needing a token); nothing was sent and no attempt is used. */
+export type ReplyStatus = 'sending' | 'retrying' | 'sent' | 'failed' | 'unknown' | 'skipped' | 'held';
 
 export interface IncomingMessage {
   eventId: string;
@@ -31,9 +34,19 @@ export interface IncomingMessage {
 export interface RecordedMessage {
   conversationId: string;
   /** Set when this call created the reply row: `sending` means this caller must send it now. */
-  createdReply: { status: ReplyStatus; skipReason: string | null } | null;
+  createdReply: { status: ReplyStatus; skipReason: string | null; holdReason: HoldReason | null } | null;
   /** The reply row a previous run of the same event left behind. */
   existingReply: { status: ReplyStatus } | null;
+}
+
+/** A reply taken for another try (`sending`), or found held by its account. */
+export interface ClaimedReply {
+  status: 'sending' | 'held';
+  /** The send slot an earlier run reserved (pacing, or the release of held replies). */
+  notBefore: Date | null;
+  /** `held` now, and was not before this call: audit it. */
+  newlyHeld: boolean;
+  holdReason: HoldReason | null;
 }
 
 interface FinishedReply {
@@ -107,6 +120,7 @@ export class ConversationRepository {
       conversation_id: string;
       new_status: ReplyStatus | null;
       new_skip_reason: string | null;
+      new_hold_reason: HoldReason | null;
       existing_status: ReplyStatus | null;
     }>(
       `WITH incoming AS (
@@ -133,7 +147,7 @@ export class ConversationRepository {
                   ELSE c.last_auto_reply_at END
          RETURNING id, provider, account_id, participant_id, (last_auto_reply_at IS NOT DISTINCT FROM now()) AS reply_allowed
        ), matched AS (
-         SELECT i.*, conv.id AS conv_id, conv.reply_allowed
+         SELECT i.*, conv.id AS conv_id, conv.reply_allowed, ${accountHold('i.provider', 'i.account_id')} AS hold
            FROM incoming i
            JOIN conv ON conv.provider = i.provider AND conv.account_id = i.account_id
                     AND conv.participant_id = i.participant_id
@@ -143,18 +157,25 @@ export class ConversationRepository {
                 m.attachment_count, m.sent_at
            FROM matched m
          ON CONFLICT DO NOTHING
-       ), reply AS (
-         INSERT INTO replies (id, event_id, conversation_id, provider, recipient_id, status, skip_reason, attempts)
-         SELECT m.reply_id, m.event_id, m.conv_id, m.provider, m.participant_id,
-                CASE WHEN m.reply_wanted AND m.reply_allowed THEN 'sending' ELSE 'skipped' END,
-                CASE WHEN NOT m.reply_wanted THEN m.skip_reason WHEN m.reply_allowed THEN NULL ELSE 'cooldown' END,
-                CASE WHEN m.reply_wanted AND m.reply_allowed THEN 1 ELSE 0 END
+       ), decided AS (
+         -- The reply decision: skipped (standby, cooldown), held while its account is, or sent now.
+         SELECT m.*, CASE WHEN NOT (m.reply_wanted AND m.reply_allowed) THEN 'skipped'
+                          WHEN m.hold IS NOT NULL THEN 'held'
+                          ELSE 'sending' END AS decision
            FROM matched m
+       ), reply AS (
+         INSERT INTO replies (id, event_id, conversation_id, provider, recipient_id, status, skip_reason, attempts,
+                              hold_reason)
+         SELECT d.reply_id, d.event_id, d.conv_id, d.provider, d.participant_id, d.decision,
+                CASE WHEN NOT d.reply_wanted THEN d.skip_reason WHEN d.reply_allowed THEN NULL ELSE 'cooldown' END,
+                CASE WHEN d.decision = 'sending' THEN 1 ELSE 0 END,
+                CASE WHEN d.decision = 'held' THEN d.hold END
+           FROM decided d
          ON CONFLICT (event_id) DO NOTHING
-         RETURNING event_id, status, skip_reason
+         RETURNING event_id, status, skip_reason, hold_reason
        )
        SELECT m.event_id, m.conv_id AS conversation_id, r.status AS new_status, r.skip_reason AS new_skip_reason,
-              e.status AS existing_status
+              r.hold_reason AS new_hold_reason, e.status AS existing_status
          FROM matched m
          LEFT JOIN reply r ON r.event_id = m.event_id
          LEFT JOIN existing e ON e.event_id = m.event_id`,
@@ -182,23 +203,66 @@ export class ConversationRepository {
       if (!row) throw new Error('conversation upsert returned no row');
       return {
         conversationId: row.conversation_id,
-        createdReply: row.new_status ? { status: row.new_status, skipReason: row.new_skip_reason } : null,
+        createdReply: row.new_status
+          ? { status: row.new_status, skipReason: row.new_skip_reason, holdReason: row.new_hold_reason }
+          : null,
         existingReply: row.existing_status ? { status: row.existing_status } : null,
       };
     });
   }
 
   /**
-   * Takes a reply left `retrying` for another try. `notBefore` is set when the earlier run deferred it to
-   * a reserved send slot (pacing): that slot is already held, so the send must not reserve again.
+   * Takes a reply left `retrying` (or `held`) for another try, unless its account holds its sends now: then
+   * it is `held`, with no attempt used. `notBefore` is set when an earlier run deferred it to a reserved send
+   * slot (pacing, or a release of held replies): that slot is already held, so the send must not reserve again.
    */
-  async claimRetry(eventId: string): Promise<{ notBefore: Date | null } | null> {
-    const row = await this.db.one<{ not_before: Date | null }>(
-      `UPDATE replies SET status = 'sending', attempts = attempts + 1, updated_at = now()
-        WHERE event_id = $1 AND status = 'retrying' RETURNING not_before`,
+  async claimReply(eventId: string): Promise<ClaimedReply | null> {
+    const row = await this.db.one<{
+      status: 'sending' | 'held';
+      not_before: Date | null;
+      was: string;
+      hold: HoldReason | null;
+    }>(
+      `WITH target AS (
+         SELECT r.id, r.status AS was, ${accountHold('c.provider', 'c.account_id')} AS hold
+           FROM replies r JOIN conversations c ON c.id = r.conversation_id
+          WHERE r.event_id = $1 AND r.status IN ('retrying', 'held')
+       )
+       UPDATE replies r
+          SET status = CASE WHEN t.hold IS NULL THEN 'sending' ELSE 'held' END,
+              attempts = r.attempts + CASE WHEN t.hold IS NULL THEN 1 ELSE 0 END,
+              hold_reason = t.hold,
+              released_at = CASE WHEN t.hold IS NULL THEN r.released_at END,
+              updated_at = now()
+         FROM target t
+        WHERE r.id = t.id AND r.status IN ('retrying', 'held')
+        RETURNING r.status, r.not_before, t.was, t.hold`,
       [eventId],
     );
-    return row ? { notBefore: row.not_before } : null;
+    if (!row) return null;
+    return {
+      status: row.status,
+      notBefore: row.not_before,
+      newlyHeld: row.status === 'held' && row.was !== 'held',
+      holdReason: row.hold,
+    };
+  }
+
+  /**
+   * The Graph API refused the account's token: the reply waits for a new one, `held`, and the refused call
+   * does not count as an attempt (the token failed, not the message). The event stays unfinished.
+   */
+  async holdReply(eventId: string, httpStatus: number | null, audit: readonly AuditEntry[]): Promise<void> {
+    await this.db.query(
+      `WITH held AS (
+         UPDATE replies SET status = 'held', hold_reason = 'needs_token', attempts = greatest(attempts - 1, 0),
+                            last_error_category = 'auth', last_http_status = $2, not_before = NULL,
+                            released_at = NULL, updated_at = now()
+          WHERE event_id = $1 AND status = 'sending'
+       )
+       ${auditInsert(3)}`,
+      [eventId, httpStatus, ...auditParams(audit)],
+    );
   }
 
   /** Nothing was sent yet: park the reply until its reserved slot (the job is delayed, not failed). */

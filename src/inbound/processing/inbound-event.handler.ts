@@ -1,5 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { HoldReason } from '../../accounts/account';
+import { AccountService } from '../../accounts/account.service';
+import { AccountCredential, AccountTokens } from '../../accounts/account-tokens';
 import { AuditAction, AuditEntry } from '../../audit/audit-actions';
 import { AuditService } from '../../audit/audit.service';
 import { DataCipher } from '../../platform/crypto/data-cipher';
@@ -22,12 +25,15 @@ export interface AttemptContext {
   jobId: string | null;
 }
 
-export type HandleOutcome = 'processed' | 'already-finished';
+/** `held`: the reply waits for its account (paused, or needing a token); the event stays unfinished. */
+export type HandleOutcome = 'processed' | 'already-finished' | 'held';
 
 /** Waits shorter than this are slept through in the worker; longer ones park the job. */
 const PACING_SLEEP_LIMIT_MS = 250;
 /** How many times throttling may defer one event before it counts as a failed attempt again. */
 const THROTTLE_DEFERRALS = 10;
+/** A send refused with a token that was replaced meanwhile tries again this soon, with the new one. */
+const TOKEN_REPLACED_RETRY_MS = 100;
 
 /** Not a failure: the reply must wait for its send slot. The job is delayed until `until` without using an attempt. */
 export class SendDeferred extends Error {
@@ -94,6 +100,8 @@ export class InboundEventHandler {
     private readonly providers: ChannelProviders,
     private readonly metrics: MetricsService,
     private readonly messageStored: MessageStoredListener,
+    private readonly tokens: AccountTokens,
+    private readonly accounts: AccountService,
   ) {}
 
   async handle(eventId: string, context: AttemptContext): Promise<HandleOutcome> {
@@ -102,9 +110,9 @@ export class InboundEventHandler {
     const started = performance.now();
     this.metrics.processingAttempts.inc({ provider: event.provider });
     try {
-      await this.process(event);
+      const outcome = (await this.process(event)) ?? 'processed';
       this.observe(event, 'processed', started);
-      return 'processed';
+      return outcome;
     } catch (error) {
       if (error instanceof SendDeferred) throw error;
       const failure = classifyUnexpected(error);
@@ -122,7 +130,7 @@ export class InboundEventHandler {
     this.metrics.processingDuration.observe({ kind: event.kind, outcome }, (performance.now() - started) / 1000);
   }
 
-  private async process(event: ClaimedEvent): Promise<void> {
+  private async process(event: ClaimedEvent): Promise<HandleOutcome | void> {
     switch (event.kind) {
       case 'message':
         return this.handleIncomingMessage(event);
@@ -156,7 +164,7 @@ export class InboundEventHandler {
     }
   }
 
-  private async handleIncomingMessage(event: ClaimedEvent): Promise<void> {
+  private async handleIncomingMessage(event: ClaimedEvent): Promise<HandleOutcome | void> {
     const payload = this.payload(event);
     const message = payload.message ?? {};
     const participantId = event.senderId;
@@ -193,23 +201,30 @@ export class InboundEventHandler {
       correlationId: event.correlationId,
     });
     try {
-      await this.answerMessage(event, recorded, participantId);
+      return await this.answerMessage(event, recorded, participantId);
     } finally {
       await announced;
     }
   }
 
-  private async answerMessage(event: ClaimedEvent, recorded: RecordedMessage, participantId: string): Promise<void> {
+  private async answerMessage(
+    event: ClaimedEvent,
+    recorded: RecordedMessage,
+    participantId: string,
+  ): Promise<HandleOutcome | void> {
     if (recorded.createdReply?.status === 'sending') return this.sendReply(event, participantId);
+    if (recorded.createdReply?.status === 'held') return this.held(event, recorded.createdReply.holdReason);
     if (recorded.createdReply?.status === 'skipped') {
       return this.complete(event, [
         this.entry(event, AuditAction.ReplySkipped, 'skipped', { reason: recorded.createdReply.skipReason }),
       ]);
     }
     switch (recorded.existingReply?.status) {
-      case 'retrying': {
-        const claimed = await this.conversations.claimRetry(event.id);
-        if (claimed) return this.sendReply(event, participantId, claimed.notBefore);
+      case 'retrying':
+      case 'held': {
+        const claimed = await this.conversations.claimReply(event.id);
+        if (claimed?.status === 'sending') return this.sendReply(event, participantId, claimed.notBefore);
+        if (claimed?.status === 'held') return this.held(event, claimed.newlyHeld ? claimed.holdReason : null);
         return this.complete(event);
       }
       case 'sending':
@@ -220,8 +235,22 @@ export class InboundEventHandler {
     }
   }
 
+  /**
+   * The reply waits for its account (paused, or needing a token), in Postgres: it is sent once the account
+   * is resumed or has a new token (HeldReplies). The event stays unfinished until then. `reason`: audit the
+   * hold (null when it was held already).
+   */
+  private async held(event: ClaimedEvent, reason: HoldReason | null): Promise<HandleOutcome> {
+    if (reason) await this.audit.record(this.entry(event, AuditAction.ReplyHeld, 'info', { reason }));
+    return 'held';
+  }
+
   /** Sends the auto-reply in the account's next send slot (`heldSlot`: a slot an earlier run reserved). */
-  private async sendReply(event: ClaimedEvent, recipientId: string, heldSlot: Date | null = null): Promise<void> {
+  private async sendReply(
+    event: ClaimedEvent,
+    recipientId: string,
+    heldSlot: Date | null = null,
+  ): Promise<HandleOutcome | void> {
     const accountId = event.accountId ?? event.recipientId ?? '';
     const wait = heldSlot ? heldSlot.getTime() - Date.now() : await this.pacer.reserve(event.provider, accountId);
     if (wait > PACING_SLEEP_LIMIT_MS) {
@@ -232,15 +261,19 @@ export class InboundEventHandler {
     if (wait > 0) await sleep(wait);
 
     let result;
+    let credential: AccountCredential | undefined;
     try {
+      credential = await this.tokens.credentialFor(event.provider, accountId);
       result = await this.provider(event.provider).sendText({
         accountId,
         recipientId,
         text: this.config.autoReply.text,
+        accessToken: credential.accessToken,
       });
     } catch (error) {
       const failure = classifyUnexpected(error);
       if (failure.ambiguous) return this.finishUnknown(event, failure.category, failure.httpStatus);
+      if (failure.category === 'auth' && credential) return this.holdForToken(event, accountId, credential, failure);
       if (failure.transient) {
         await this.conversations.markReplyRetrying(event.id, failure.category, failure.httpStatus ?? null);
       }
@@ -259,6 +292,36 @@ export class InboundEventHandler {
         this.entry(event, AuditAction.EventProcessed, 'success', { kind: event.kind }),
       ],
     );
+  }
+
+  /**
+   * The Graph API refused the account's token (code 190, or 401): the account needs a new one and the reply
+   * waits for it, held, without using an attempt. A token replaced since it was read is simply tried again.
+   */
+  private async holdForToken(
+    event: ClaimedEvent,
+    accountId: string,
+    credential: AccountCredential,
+    failure: ClassifiedFailure,
+  ): Promise<HandleOutcome> {
+    const refusal = await this.accounts
+      .tokenRefused(event.provider, accountId, credential, {
+        correlationId: event.correlationId,
+        httpStatus: failure.httpStatus ?? null,
+      })
+      .catch(async (error: unknown) => {
+        // Nothing was delivered: the next attempt may send again (and meet the refusal again).
+        await this.conversations.markReplyRetrying(event.id, failure.category, failure.httpStatus ?? null);
+        throw error;
+      });
+    if (refusal === 'replaced') {
+      await this.conversations.markReplyRetrying(event.id, failure.category, failure.httpStatus ?? null);
+      throw new SendDeferred(Date.now() + TOKEN_REPLACED_RETRY_MS);
+    }
+    await this.conversations.holdReply(event.id, failure.httpStatus ?? null, [
+      this.entry(event, AuditAction.ReplyHeld, 'info', { reason: 'needs_token', category: failure.category }),
+    ]);
+    return 'held';
   }
 
   private provider(name: string): ChannelProvider {

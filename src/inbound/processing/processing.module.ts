@@ -1,4 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { AccountsModule } from '../../accounts/accounts.module';
 import { ProvidersModule } from '../../providers/providers.module';
 import { InboundPorts } from '../inbound-ports';
 import { EventStoreModule } from '../store/event-store.module';
@@ -13,7 +14,7 @@ export class ProcessingModule {
   static register(ports: InboundPorts): DynamicModule {
     return {
       module: ProcessingModule,
-      imports: [EventStoreModule, ProvidersModule, ports.messageStored.module],
+      imports: [EventStoreModule, ProvidersModule, AccountsModule.register(ports.accounts), ports.messageStored.module],
       providers: [
         InboundEventHandler,
         ConversationRepository,

@@ -89,6 +89,7 @@ export class InboundEventProducer implements OnModuleInit, OnModuleDestroy {
         data: { eventId: event.id },
         opts: {
           jobId: event.jobId ?? event.id,
+          ...(event.notBefore !== undefined ? { delay: Math.max(0, event.notBefore - Date.now()) } : {}),
           // BullMQ takes plain waiting jobs before prioritized ones, so a VIP job jumps the line with lifo.
           lifo: event.priority > 0,
           attempts: this.config.retry.maxAttempts,

@@ -60,6 +60,8 @@ export interface QueueableEvent {
   priority: number;
   /** Defaults to the event id; a replay needs a new one (the failed job keeps the old id). */
   jobId?: string;
+  /** Epoch ms before which the job must not run (a send slot reserved for it). */
+  notBefore?: number;
 }
 
 /**

@@ -3,6 +3,7 @@ import { HealthIndicatorService } from '@nestjs/terminus';
 import { Sql } from '../../platform/database/sql';
 import { BacklogMonitor } from '../../inbound/queue/backlog-monitor';
 import { RedisConnections } from '../../platform/redis/redis-connections';
+import { AccountFigures } from '../metrics/account-figures';
 
 const PROBE_TIMEOUT_MS = 1500;
 
@@ -21,11 +22,22 @@ export class DependencyHealth {
     private readonly db: Sql,
     private readonly redisConnections: RedisConnections,
     private readonly backlogMonitor: BacklogMonitor,
+    private readonly accountFigures: AccountFigures,
   ) {}
 
   /** Flood protection: always up (events are still stored), with `degraded` while new ones are held back. */
   backlog() {
     return this.indicators.check('backlog').up({ ...this.backlogMonitor.state() });
+  }
+
+  /** Always up (held replies wait on purpose): how many replies are held, and the accounts that hold them. */
+  async accounts() {
+    const check = this.indicators.check('accounts');
+    try {
+      return check.up({ ...(await withTimeout(this.accountFigures.summary(), PROBE_TIMEOUT_MS)) });
+    } catch {
+      return check.up({ held: null });
+    }
   }
 
   get degraded(): boolean {

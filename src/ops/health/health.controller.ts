@@ -26,7 +26,8 @@ export class HealthController {
 
   /**
    * Readiness: Postgres and Redis both answer (503 with details otherwise). Status `degraded`, still 200,
-   * while ingest holds new events back over INGEST_BACKLOG_LIMIT (docs/flood-protection.md).
+   * while ingest holds new events back over INGEST_BACKLOG_LIMIT (docs/flood-protection.md). `accounts`
+   * says how many replies are held for paused accounts and accounts that need a token.
    */
   @Get('ready')
   @HealthCheck()
@@ -35,6 +36,7 @@ export class HealthController {
       () => this.dependencies.postgres(),
       () => this.dependencies.redis(),
       () => this.dependencies.backlog(),
+      () => this.dependencies.accounts(),
     ]);
     return this.dependencies.degraded ? { ...result, status: 'degraded' } : result;
   }

@@ -37,6 +37,8 @@ export class AppConfig {
   readonly facebook: { graphUrl: string; pageAccessToken?: string; timeoutMs: number };
   readonly whatsapp: { graphUrl: string; accessToken?: string; timeoutMs: number };
   readonly autoReply: { text: string; cooldownMinutes: number };
+  /** Per-account credentials: how long before its expiry an account's token is refreshed. */
+  readonly accounts: { refreshBeforeDays: number };
   readonly sendPacing: { ratePerSecond: number; burst: number; throttlePenaltyMs: number };
   readonly encryptionKey: Buffer;
   readonly workers: { enabled: boolean; concurrency: number; healthPort?: number };
@@ -126,6 +128,7 @@ export class AppConfig {
       timeoutMs: env.INSTAGRAM_TIMEOUT_MS,
     };
     this.autoReply = { text: env.AUTO_REPLY_TEXT, cooldownMinutes: env.AUTO_REPLY_COOLDOWN_MINUTES };
+    this.accounts = { refreshBeforeDays: env.TOKEN_REFRESH_BEFORE_DAYS };
     this.sendPacing = {
       ratePerSecond: env.SEND_RATE_PER_SECOND,
       burst: env.SEND_BURST,

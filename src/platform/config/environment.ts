@@ -74,6 +74,13 @@ export class Environment {
   @IsString()
   WHATSAPP_ACCESS_TOKEN?: string;
 
+  /** Instagram account tokens with an expiry are refreshed this many days before it (daily, and on demand). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(59)
+  TOKEN_REFRESH_BEFORE_DAYS = 10;
+
   @IsString()
   AUTO_REPLY_TEXT = 'Thank you for your message. Our team will get back to you as soon as possible.';
 

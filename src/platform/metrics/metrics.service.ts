@@ -91,6 +91,32 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  /* Per account: a clinic has a handful of accounts; ops/metrics/account-figures.ts bounds the series. */
+  readonly accountTokenExpiryDays = new Gauge({
+    name: 'switchboard_account_token_expiry_days',
+    help: 'Days until the account token expires (accounts with a token of their own and a known expiry)',
+    labelNames: ['provider', 'account_id'] as const,
+    registers: [this.registry],
+  });
+  readonly accountNeedsToken = new Gauge({
+    name: 'switchboard_account_needs_token',
+    help: '1 while the Graph API refuses the account token and its sends are held',
+    labelNames: ['provider', 'account_id'] as const,
+    registers: [this.registry],
+  });
+  readonly accountHeldReplies = new Gauge({
+    name: 'switchboard_account_held_replies',
+    help: 'Replies held for the account (paused, or needing a token)',
+    labelNames: ['provider', 'account_id'] as const,
+    registers: [this.registry],
+  });
+  readonly accountTokenRefreshFailures = new Counter({
+    name: 'switchboard_account_token_refresh_failures_total',
+    help: 'Account token refreshes Meta refused or did not answer, by failure category',
+    labelNames: ['provider', 'category'] as const,
+    registers: [this.registry],
+  });
+
   /** Runs `hook` before each scrape (e.g. to read counts from Redis or Postgres). */
   onScrape(hook: ScrapeHook): void {
     this.scrapeHooks.push(hook);

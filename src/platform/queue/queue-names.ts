@@ -10,6 +10,7 @@ export const JobName = {
   DeliverOutbound: 'deliver-outbound',
   DeliverOutboundBatch: 'deliver-outbound-batch',
   RunRetention: 'run-retention',
+  RefreshAccountTokens: 'refresh-account-tokens',
 } as const;
 
 export interface ProcessInboundEventJob {
@@ -18,6 +19,12 @@ export interface ProcessInboundEventJob {
 
 /** A retention run; it carries nothing (the retention periods are read from configuration when it runs). */
 export type RunRetentionJob = Record<string, never>;
+
+/** The daily refresh of account tokens close to their expiry; it carries nothing either. */
+export type RefreshAccountTokensJob = Record<string, never>;
+
+/** Every maintenance job's payload. */
+export type MaintenanceJob = RunRetentionJob | RefreshAccountTokensJob;
 
 export interface DeliverOutboundJob {
   deliveryId: string;

@@ -23,10 +23,10 @@ export class FacebookClient extends GraphSendClient {
     );
   }
 
-  async sendText({ recipientId, text }: OutgoingText): Promise<SendResult> {
+  async sendText({ recipientId, text, accessToken }: OutgoingText): Promise<SendResult> {
     const { status, body } = await this.post<{ message_id?: unknown }>({
       path: '/me/messages',
-      token: this.config.facebook.pageAccessToken,
+      token: accessToken ?? this.config.facebook.pageAccessToken,
       tokenVariable: 'FACEBOOK_PAGE_ACCESS_TOKEN',
       // The auto-reply answers a message the person just sent, inside the 24-hour window.
       body: { recipient: { id: recipientId }, messaging_type: 'RESPONSE', message: { text } },

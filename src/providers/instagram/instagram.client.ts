@@ -23,10 +23,10 @@ export class InstagramClient extends GraphSendClient {
     );
   }
 
-  async sendText({ recipientId, text }: OutgoingText): Promise<SendResult> {
+  async sendText({ recipientId, text, accessToken }: OutgoingText): Promise<SendResult> {
     const { status, body } = await this.post<{ message_id?: unknown }>({
       path: '/me/messages',
-      token: this.config.instagram.accessToken,
+      token: accessToken ?? this.config.instagram.accessToken,
       tokenVariable: 'INSTAGRAM_ACCESS_TOKEN',
       body: { recipient: { id: recipientId }, message: { text } },
     });

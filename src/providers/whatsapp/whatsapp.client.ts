@@ -27,10 +27,10 @@ export class WhatsAppClient extends GraphSendClient {
     );
   }
 
-  async sendText({ accountId, recipientId, text }: OutgoingText): Promise<SendResult> {
+  async sendText({ accountId, recipientId, text, accessToken }: OutgoingText): Promise<SendResult> {
     const { status, body } = await this.post<CloudApiAnswer>({
       path: `/${encodeURIComponent(accountId)}/messages`,
-      token: this.config.whatsapp.accessToken,
+      token: accessToken ?? this.config.whatsapp.accessToken,
       tokenVariable: 'WHATSAPP_ACCESS_TOKEN',
       body: {
         messaging_product: 'whatsapp',
