@@ -212,6 +212,38 @@ describe('accounts on the send path: own tokens, held while a token is bad or th
     expect(noticesOf('switchboard.account.needs_token')).toHaveLength(1);
   });
 
+  it('the environment token refused: its replies are held too (not dead-lettered) until the account gets a token', async () => {
+    t.graph.revokeToken(ENV_TOKEN);
+    try {
+      expect(
+        (await postWebhook(t, envelope([{ accountId: 'env-broken', senders: senders('envbad', 3), tag: 'envbad' }])))
+          .status,
+      ).toBe(200);
+      await waitFor(async () => (await replies('envbad')).held?.n === 3, { message: '3 held replies' });
+      expect(await deadLetters('envbad')).toBe(0);
+      expect(await account('env-broken')).toMatchObject({
+        status: 'needs_token',
+        tokenSource: 'environment',
+        heldReplies: 3,
+      });
+
+      // The clinic gives the account a token of its own: the row takes it, and the held replies go.
+      t.graph.acceptToken('token-env-broken-0123', 'env-broken');
+      const created = await request(t.url)
+        .post('/admin/accounts')
+        .set(ops())
+        .send({ provider: 'instagram', accountId: 'env-broken', accessToken: 'token-env-broken-0123' });
+      expect(created.status).toBe(201);
+      expect(created.body).toMatchObject({ status: 'active', tokenSource: 'account' });
+      await waitFor(async () => (await replies('envbad')).sent?.n === 3, { message: '3 replies sent' });
+      const good = accepted(sentTo('envbad'));
+      expect(good.map((r) => r.authorization)).toEqual(Array(3).fill('Bearer token-env-broken-0123'));
+      expect(new Set(good.map((r) => r.body.recipient?.id)).size).toBe(3);
+    } finally {
+      t.graph.acceptToken(ENV_TOKEN, 'env-account');
+    }
+  });
+
   it('pause: 100 DMs are received and stored but not answered; resume sends each once, in arrival order', async () => {
     t.graph.acceptToken('token-e-0123456789', 'acct-e');
     await addAccount('acct-e', 'token-e-0123456789');

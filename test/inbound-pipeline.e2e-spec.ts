@@ -4,6 +4,7 @@ import { RejectionTally } from '../src/audit/rejection-tally';
 import { InboundEventProducer } from '../src/inbound/queue/inbound-event.producer';
 import { JobName } from '../src/platform/queue/queue-names';
 import { ACCOUNT_ID, instagramEnvelope, messagingItem, sign } from './support/meta-payloads';
+import { dumpKey, scanAll } from './support/redis-contents';
 import { startTestApp, TEST_APP_SECRET, TEST_OLD_APP_SECRET, TEST_VERIFY_TOKEN, TestApp } from './support/test-app';
 import { waitFor } from './support/wait';
 
@@ -470,35 +471,3 @@ describe('inbound pipeline (real Postgres, Redis and a fake Graph API)', () => {
     }
   });
 });
-
-async function scanAll(t: TestApp): Promise<string[]> {
-  if (t.redis.status === 'wait') await t.redis.connect();
-  const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = await t.redis.scan(cursor, 'MATCH', `${t.prefix}:*`, 'COUNT', 1000);
-    keys.push(...batch);
-    cursor = next;
-  } while (cursor !== '0');
-  return keys;
-}
-
-async function dumpKey(t: TestApp, key: string): Promise<string> {
-  const type = await t.redis.type(key);
-  switch (type) {
-    case 'string':
-      return (await t.redis.get(key)) ?? '';
-    case 'hash':
-      return JSON.stringify(await t.redis.hgetall(key));
-    case 'list':
-      return JSON.stringify(await t.redis.lrange(key, 0, -1));
-    case 'set':
-      return JSON.stringify(await t.redis.smembers(key));
-    case 'zset':
-      return JSON.stringify(await t.redis.zrange(key, 0, -1));
-    case 'stream':
-      return JSON.stringify(await t.redis.xrange(key, '-', '+'));
-    default:
-      return '';
-  }
-}

@@ -34,7 +34,7 @@ const SIXTY_DAYS_SECONDS = 60 * 24 * 3600;
  * A stand-in for the Instagram Graph API: a real HTTP server on loopback. Every request is recorded;
  * answers come from a script (one per request, in order) and then from the default (200 with a message id).
  * Once a token is accepted (acceptToken), the Send API checks every bearer token as Meta does (401, code
- * 190 for any other), and `refresh_access_token` exchanges a valid token for a new one.
+ * 190 for any other), and `refresh_access_token` exchanges a valid token T for a new one, `T.renewed`.
  */
 export class FakeGraphApi {
   readonly requests: GraphRequest[] = [];
@@ -42,7 +42,7 @@ export class FakeGraphApi {
   /** token → the account it belongs to */
   private readonly tokens = new Map<string, string>();
   private readonly refusedRefreshes = new Set<string>();
-  private refreshCounter = 0;
+  private checkingTokens = false;
   private readonly script: GraphAnswer[] = [];
   private server?: Server;
   private counter = 0;
@@ -63,6 +63,7 @@ export class FakeGraphApi {
 
   /** Send API calls with this bearer token succeed, as `accountId`'s (from now on every token is checked). */
   acceptToken(token: string, accountId: string): void {
+    this.checkingTokens = true;
     this.tokens.set(token, accountId);
   }
 
@@ -108,7 +109,7 @@ export class FakeGraphApi {
       receivedAt: Date.now(),
     };
     this.requests.push(request);
-    const refused = this.tokens.size > 0 && request.accountId === undefined;
+    const refused = this.checkingTokens && request.accountId === undefined;
     const answer = refused
       ? { status: 401, body: INVALID_TOKEN }
       : (this.script.shift() ?? this.defaultAnswer(request));
@@ -137,7 +138,7 @@ export class FakeGraphApi {
       res.end(JSON.stringify(INVALID_TOKEN));
       return;
     }
-    const renewed = `${token}.renewed${++this.refreshCounter}`;
+    const renewed = `${token}.renewed`;
     this.tokens.set(renewed, accountId);
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ access_token: renewed, token_type: 'bearer', expires_in: SIXTY_DAYS_SECONDS }));
