@@ -224,11 +224,77 @@ describe('web pages (headless Chromium)', () => {
     await page.screenshot({ path: join(DOCS, 'ui-queues.png') });
   });
 
+  it('adds an account, pauses it (its reply is held), resumes it and gives it a new token; the token is never shown', async () => {
+    const token = 'ui-account-token-0123456789abcdef';
+    await page.getByRole('link', { name: 'Accounts' }).click();
+    await page.getByText('No accounts yet').waitFor();
+    await page.getByText('reply with the environment token of: Instagram').waitFor();
+
+    await page.getByLabel('Account id').fill('17841400000000999');
+    await page.getByLabel('Name (optional)').fill('Lisbon branch');
+    await page.getByLabel('Access token', { exact: true }).fill(token);
+    await page.getByRole('button', { name: 'Add account' }).click();
+    await statusSays(page, 'Account Lisbon branch added.');
+    const row = page.locator('#rows tr[data-account="instagram:17841400000000999"]');
+    await row.getByText('active').waitFor();
+    expect(await row.getByRole('cell').nth(2).textContent()).toBe('its own');
+    expect(await page.getByLabel('Access token', { exact: true }).inputValue()).toBe('');
+
+    await row.getByRole('button', { name: 'Pause Lisbon branch' }).click();
+    await statusSays(page, 'Lisbon branch paused');
+    await row.getByText('paused').waitFor();
+    const dm = JSON.stringify({
+      object: 'instagram',
+      entry: [
+        {
+          id: '17841400000000999',
+          time: Date.now(),
+          messaging: [
+            {
+              sender: { id: 'ui-held-patient' },
+              recipient: { id: '17841400000000999' },
+              timestamp: Date.now(),
+              message: { mid: 'm_ui_held', text: 'hello' },
+            },
+          ],
+        },
+      ],
+    });
+    expect((await post(dm)).status).toBe(200);
+    await waitFor(
+      async () => {
+        await page.getByRole('button', { name: 'Reload' }).click();
+        return (await row.locator('[data-figure="held"]').textContent()) === '1';
+      },
+      { message: 'one held reply shown' },
+    );
+    expect(t.graph.repliesTo('ui-held-patient')).toHaveLength(0);
+    await page.screenshot({ path: join(DOCS, 'ui-accounts.png'), fullPage: true });
+
+    await row.getByRole('button', { name: 'Resume Lisbon branch' }).click();
+    await statusSays(page, 'Lisbon branch resumed');
+    await waitFor(() => t.graph.repliesTo('ui-held-patient').length === 1, { message: 'the held reply sent' });
+    expect(t.graph.repliesTo('ui-held-patient')[0].authorization).toBe(`Bearer ${token}`);
+
+    const opener = row.getByRole('button', { name: 'Set a new token for Lisbon branch' });
+    await opener.click();
+    const dialog = page.getByRole('dialog', { name: 'New token' });
+    await dialog.getByLabel('New access token').fill(`${token}-second`);
+    await dialog.getByRole('button', { name: 'Save token' }).click();
+    await statusSays(page, 'New token saved for Lisbon branch');
+    await dialog.waitFor({ state: 'hidden' });
+    expect(await page.evaluate("document.activeElement.getAttribute('aria-label')")).toBe(
+      'Set a new token for Lisbon branch',
+    );
+    expect(await page.content()).not.toContain(token);
+  });
+
   it('lets a staff key read the audit log but refuses it the dead-letter page', async () => {
     const staff = await newPage();
     await signIn(staff, STAFF_KEY);
     await statusSays(staff, 'Signed in with a staff key');
     expect(await staff.getByRole('link', { name: 'Dead letters' }).count()).toBe(0);
+    expect(await staff.getByRole('link', { name: 'Accounts' }).count()).toBe(0);
     await staff.getByRole('link', { name: 'Audit log' }).first().click();
     // More than a page of entries by now: the cursor's next page comes after the first one.
     await statusSays(staff, 'Showing 50 entries; more are available.');

@@ -11,6 +11,7 @@ describe('UiAssets', () => {
     expect(assets.find('audit')?.body.toString()).toContain('<h1>Audit log</h1>');
     expect(assets.find('dead-letters')).toBeDefined();
     expect(assets.find('queues')).toBeDefined();
+    expect(assets.find('accounts')).toBeDefined();
     expect(assets.find('common.js')?.contentType).toBe('text/javascript; charset=utf-8');
     expect(assets.find('styles.css')?.contentType).toBe('text/css; charset=utf-8');
   });
@@ -25,7 +26,7 @@ describe('UiAssets', () => {
   it('pages hold no inline script, inline style or inline event handler (the CSP would block them)', () => {
     expect(UI_CONTENT_SECURITY_POLICY).not.toContain('unsafe-inline');
     const pages = readdirSync(assets.directory).filter((name) => name.endsWith('.html'));
-    expect(pages.sort()).toEqual(['audit.html', 'dead-letters.html', 'index.html', 'queues.html']);
+    expect(pages.sort()).toEqual(['accounts.html', 'audit.html', 'dead-letters.html', 'index.html', 'queues.html']);
     for (const page of pages) {
       const html = readFileSync(join(assets.directory, page), 'utf8');
       for (const tag of html.match(/<script\b[^>]*>/g) ?? []) expect(tag).toMatch(/\bsrc="\/ui\/[\w-]+\.js"/);

@@ -4,7 +4,7 @@ import { FastifyInstance } from 'fastify';
 import { UiAssets } from './ui-assets';
 import { UiController } from './ui.controller';
 
-/** The web pages at /ui (sign-in, audit log, dead letters, queues). */
+/** The web pages at /ui (sign-in, audit log, dead letters, queues, accounts). */
 @Module({
   controllers: [UiController],
   providers: [UiAssets],

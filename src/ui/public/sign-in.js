@@ -6,7 +6,7 @@ const status = document.getElementById('status');
 const signedIn = document.getElementById('signed-in');
 
 const ROLE_TEXT = {
-  ops: 'This is an ops key: you can read the audit log, inspect, replay and purge dead letters, and watch the queues.',
+  ops: 'This is an ops key: you can read the audit log, inspect, replay and purge dead letters, watch the queues, and manage the clinic’s accounts.',
   staff: 'This is a clinic staff key: you can search and export the audit log.',
 };
 const LINKS = {
@@ -14,6 +14,7 @@ const LINKS = {
     ['/ui/audit', 'Audit log'],
     ['/ui/dead-letters', 'Dead letters'],
     ['/ui/queues', 'Queues'],
+    ['/ui/accounts', 'Accounts'],
   ],
   staff: [['/ui/audit', 'Audit log']],
 };
