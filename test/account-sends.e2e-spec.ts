@@ -297,4 +297,27 @@ describe('accounts on the send path: own tokens, held while a token is bad or th
       { action: 'account.resumed', actor: 'env:ops:1' },
     ]);
   });
+
+  it("an erased patient's held reply is never sent, and no longer counts as held", async () => {
+    await addAccount('acct-f', 'token-f-0123456789');
+    t.graph.acceptToken('token-f-0123456789', 'acct-f');
+    expect((await request(t.url).post('/admin/accounts/instagram/acct-f/pause').set(ops())).status).toBe(200);
+    expect(
+      (await postWebhook(t, envelope([{ accountId: 'acct-f', senders: ['forget-0'], tag: 'forget' }]))).status,
+    ).toBe(200);
+    await waitFor(async () => (await replies('forget')).held?.n === 1, { message: 'the held reply' });
+
+    const erased = await request(t.url)
+      .post('/admin/erasure')
+      .set(ops())
+      .send({ provider: 'instagram', participantId: 'forget-0' });
+    expect(erased.status).toBe(200);
+    const left = await sql<{ status: string; category: string }>(
+      `SELECT r.status, r.last_error_category AS category FROM replies r
+         JOIN conversations c ON c.id = r.conversation_id WHERE c.account_id = 'acct-f'`,
+    );
+    expect(left).toEqual([{ status: 'failed', category: 'erased' }]);
+    expect((await request(t.url).post('/admin/accounts/instagram/acct-f/resume').set(ops())).body.heldReplies).toBe(0);
+    expect(sentTo('forget')).toHaveLength(0);
+  });
 });

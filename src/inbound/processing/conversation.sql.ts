@@ -33,6 +33,10 @@ export const eraseMessageContent = `UPDATE messages SET content = NULL WHERE con
 export const pseudonymiseReplies = `UPDATE replies SET recipient_id = $3, updated_at = now()
           WHERE (conversation_id = ANY($1::uuid[]) OR (provider = $4 AND recipient_id = $2)) AND recipient_id = $2`;
 
+/** Erasure: replies held for events $1 will never be sent (their events end as failed, 'erased'). */
+export const failHeldReplies = `UPDATE replies SET status = 'failed', last_error_category = 'erased', updated_at = now()
+          WHERE event_id = ANY($1::uuid[]) AND status = 'held'`;
+
 /** Erasure: messages of conversation $1 move to conversation $2. */
 export const moveMessages = `UPDATE messages SET conversation_id = $2 WHERE conversation_id = $1`;
 

@@ -42,8 +42,10 @@ export class HeldReplyRepository {
   async releasable(limit: number): Promise<Array<{ provider: string; accountId: string }>> {
     return this.db.query(
       `SELECT DISTINCT c.provider, c.account_id AS "accountId"
-         FROM replies r JOIN conversations c ON c.id = r.conversation_id
-        WHERE r.status = 'held' AND ${notGivenASlot('r')} AND ${accountHold('c.provider', 'c.account_id')} IS NULL
+         FROM replies r
+         JOIN conversations c ON c.id = r.conversation_id
+         JOIN inbound_events e ON e.id = r.event_id
+        WHERE r.status = 'held' AND ${releasable('r', 'e')} AND ${accountHold('c.provider', 'c.account_id')} IS NULL
         LIMIT $1`,
       [limit],
     );
@@ -72,7 +74,7 @@ export class HeldReplyRepository {
            FROM replies r
            JOIN conversations c ON c.id = r.conversation_id
            JOIN inbound_events e ON e.id = r.event_id
-          WHERE r.status = 'held' AND c.provider = $1 AND c.account_id = $2 AND ${notGivenASlot('r')}
+          WHERE r.status = 'held' AND c.provider = $1 AND c.account_id = $2 AND ${releasable('r', 'e')}
             AND ${accountHold('c.provider', 'c.account_id')} IS NULL
           ORDER BY e.received_at, e.id
           LIMIT $3`,
@@ -99,7 +101,11 @@ export class HeldReplyRepository {
   }
 }
 
-/** Held and not yet given a slot, or given one whose job never came. */
-function notGivenASlot(r: string): string {
-  return `(${r}.released_at IS NULL OR ${r}.not_before < now() - make_interval(secs => ${RELEASE_LOST_AFTER_SECONDS}))`;
+/**
+ * Not yet given a slot, or given one whose job never came; and still wanted (its event unfinished: a job
+ * for a finished event does nothing, and the reply would be released again and again).
+ */
+function releasable(r: string, e: string): string {
+  return `(${r}.released_at IS NULL OR ${r}.not_before < now() - make_interval(secs => ${RELEASE_LOST_AFTER_SECONDS}))
+          AND ${e}.status IN ('received', 'processing')`;
 }

@@ -5,6 +5,7 @@ import { auditInsert, auditParams } from '../../audit/audit-sql';
 import {
   eraseMessageContent,
   deleteConversation,
+  failHeldReplies,
   moveMessages,
   moveReplies,
   pseudonymiseConversations,
@@ -83,6 +84,7 @@ export class ErasureRepository {
         fingerprint,
         regexLiteral(participantId),
       ]);
+      await client.query(failHeldReplies, [events]);
       const replies = await count(client, pseudonymiseReplies, [conversations, participantId, fingerprint, provider]);
 
       const vipSenders = await count(client, eraseVipSender, [provider, participantId]);
