@@ -1,5 +1,10 @@
 import { Provider } from '../providers/channel-provider';
 
+/** Meta's account ids (digits in practice): letters, digits and `_ . : -`, at most 100. */
+export const ACCOUNT_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,100}$/;
+/** Meta tokens are long printable strings without spaces. */
+export const ACCESS_TOKEN_PATTERN = /^[\x21-\x7e]{8,4096}$/;
+
 /** `needs_token`: the Graph API refused the token (code 190, 401); `paused`: an operator paused the account. */
 export const ACCOUNT_STATUSES = ['active', 'paused', 'needs_token'] as const;
 export type AccountStatus = (typeof ACCOUNT_STATUSES)[number];

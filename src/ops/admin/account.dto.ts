@@ -9,14 +9,18 @@ import {
   registerDecorator,
   ValidateIf,
 } from 'class-validator';
-import { ACCOUNT_STATUSES, AutoReplySettings, BusinessHours } from '../../accounts/account';
+import {
+  ACCESS_TOKEN_PATTERN,
+  ACCOUNT_ID_PATTERN,
+  ACCOUNT_STATUSES,
+  AutoReplySettings,
+  BusinessHours,
+} from '../../accounts/account';
 import { autoReplyProblem, businessHoursProblem, timezoneProblem } from '../../accounts/reply-settings';
 import { PROVIDERS } from '../../providers/channel-provider';
 
-const ACCOUNT_ID = /^[A-Za-z0-9_.:-]{1,100}$/;
 const ACCOUNT_ID_MESSAGE = 'accountId may hold letters, digits and _ . : - only (at most 100)';
-/** Meta tokens are long printable strings; the message never quotes the value. */
-const TOKEN = /^[\x21-\x7e]{8,4096}$/;
+/** The message never quotes the value. */
 const TOKEN_MESSAGE = 'accessToken must be 8 to 4096 printable characters without spaces';
 
 /** A property checked by one of the reply-settings checks: the 400 names the field, never its value. */
@@ -39,7 +43,7 @@ export class AccountParams {
   provider!: string;
 
   @ApiProperty({ example: '17841400000000001' })
-  @Matches(ACCOUNT_ID, { message: ACCOUNT_ID_MESSAGE })
+  @Matches(ACCOUNT_ID_PATTERN, { message: ACCOUNT_ID_MESSAGE })
   accountId!: string;
 }
 
@@ -55,12 +59,12 @@ export class CreateAccountDto {
     description: 'the id Meta puts in entry[].id and recipient.id (Instagram account, Page, WhatsApp phone number id)',
     example: '17841400000000001',
   })
-  @Matches(ACCOUNT_ID, { message: ACCOUNT_ID_MESSAGE })
+  @Matches(ACCOUNT_ID_PATTERN, { message: ACCOUNT_ID_MESSAGE })
   accountId!: string;
 
   @ApiProperty({ description: 'kept sealed; never returned by any route', writeOnly: true })
   @IsString()
-  @Matches(TOKEN, { message: TOKEN_MESSAGE })
+  @Matches(ACCESS_TOKEN_PATTERN, { message: TOKEN_MESSAGE })
   accessToken!: string;
 
   @ApiPropertyOptional({
@@ -98,7 +102,7 @@ export class UpdateAccountDto {
   @ApiPropertyOptional({ description: 'a new token: kept sealed, releases replies held for a token', writeOnly: true })
   @ValidateIf((body: UpdateAccountDto) => body.accessToken !== undefined)
   @IsString()
-  @Matches(TOKEN, { message: TOKEN_MESSAGE })
+  @Matches(ACCESS_TOKEN_PATTERN, { message: TOKEN_MESSAGE })
   accessToken?: string;
 
   @ApiPropertyOptional({ nullable: true, description: 'with a new token and no expiry, the expiry is unknown' })
