@@ -316,6 +316,8 @@ describe('accounts: admin API, token refresh, and the token never shown', () => 
     await waitFor(
       async () => (await admin('get', '/admin/accounts/instagram/acct-marker')).body.status === 'needs_token',
     );
+    // A refresh Meta refuses (the token was revoked): logged, audited, counted, raised; still no token anywhere.
+    expect((await admin('post', '/admin/accounts/instagram/acct-marker/refresh-token')).status).toBe(502);
     t.graph.acceptToken(second, 'acct-marker');
     expect((await admin('patch', '/admin/accounts/instagram/acct-marker', { accessToken: second })).status).toBe(200);
     await waitFor(() => t.graph.repliesTo('marker-patient-2').some((r) => r.authorization === `Bearer ${second}`));

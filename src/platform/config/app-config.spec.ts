@@ -87,3 +87,14 @@ describe('AppConfig: TRUST_PROXY and ADMIN_MAX_BODY_BYTES', () => {
     },
   );
 });
+
+describe('AppConfig: TOKEN_REFRESH_BEFORE_DAYS', () => {
+  it('defaults to 10 days and takes another whole number of days', () => {
+    expect(AppConfig.fromEnvironment({}).accounts.refreshBeforeDays).toBe(10);
+    expect(AppConfig.fromEnvironment({ TOKEN_REFRESH_BEFORE_DAYS: '20' }).accounts.refreshBeforeDays).toBe(20);
+  });
+
+  it.each(['0', '60', 'ten', '1.5'])('refuses %p, naming the variable', (value) => {
+    expect(() => AppConfig.fromEnvironment({ TOKEN_REFRESH_BEFORE_DAYS: value })).toThrow(/TOKEN_REFRESH_BEFORE_DAYS/);
+  });
+});
