@@ -7,6 +7,7 @@ import { waitFor } from './support/wait';
 const PAGE_ID = '104729655632186';
 const WABA_ID = '102290129340398';
 const PHONE_NUMBER_ID = '106540352242922';
+const OPS_KEY = 'providers-ops-key-0123456789abcdef';
 
 function messengerEnvelope(mid: string, psid: string, text: string): string {
   const now = Date.now();
@@ -76,6 +77,7 @@ describe('Messenger and WhatsApp go through the same pipeline as Instagram', () 
         FACEBOOK_PAGE_ACCESS_TOKEN: 'test-page-token',
         WHATSAPP_GRAPH_URL: graphUrl,
         WHATSAPP_ACCESS_TOKEN: 'test-whatsapp-token',
+        OPS_API_KEYS: OPS_KEY,
       },
     });
   });
@@ -297,5 +299,26 @@ describe('Messenger and WhatsApp go through the same pipeline as Instagram', () 
     });
     expect(graph.repliesTo('psid-500')).toHaveLength(2);
     expect(await actionsOf('m_fb_500')).toContain('event.attempt_failed');
+  });
+
+  it('a Page and a WhatsApp number in the accounts table reply with their own tokens (entry id, phone number id)', async () => {
+    for (const [provider, accountId, accessToken] of [
+      ['facebook', PAGE_ID, 'page-token-of-its-own-0123'],
+      ['whatsapp', PHONE_NUMBER_ID, 'number-token-of-its-own-0123'],
+    ]) {
+      const res = await request(t.url)
+        .post('/admin/accounts')
+        .set('authorization', `Bearer ${OPS_KEY}`)
+        .send({ provider, accountId, accessToken });
+      expect(res.status).toBe(201);
+    }
+    expect((await post('facebook', messengerEnvelope('m_fb_own', 'psid-own', 'hello'))).status).toBe(200);
+    expect((await post('whatsapp', whatsappText('wamid.own', '15550001111', 'hello'))).status).toBe(200);
+    await waitFor(() => graph.repliesTo('psid-own').length === 1 && whatsappSends('15550001111').length === 1);
+    expect(graph.repliesTo('psid-own')[0].authorization).toBe('Bearer page-token-of-its-own-0123');
+    expect(whatsappSends('15550001111')[0]).toMatchObject({
+      path: `/v23.0/${PHONE_NUMBER_ID}/messages`,
+      authorization: 'Bearer number-token-of-its-own-0123',
+    });
   });
 });
