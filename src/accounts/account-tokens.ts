@@ -10,6 +10,15 @@ export interface AccountCredential {
   version: number;
 }
 
+/** How an account token is kept: sealed with the data cipher. Sealing and opening live here only. */
+export function sealToken(cipher: DataCipher, token: string): Buffer {
+  return cipher.encrypt(token);
+}
+
+export function openToken(cipher: DataCipher, sealed: Buffer): string {
+  return cipher.decryptText(sealed);
+}
+
 /** Accounts are few (a clinic has a handful): this bounds memory, not the hit rate. */
 const MAX_ACCOUNTS = 1000;
 /**
@@ -33,7 +42,7 @@ export class AccountTokens {
       fetchMethod: async (_key, _stale, { context }) => {
         const row = await repository.token(context.provider, context.accountId);
         return {
-          accessToken: row?.sealed ? cipher.decryptText(row.sealed) : undefined,
+          accessToken: row?.sealed ? openToken(cipher, row.sealed) : undefined,
           version: row?.version ?? 0,
         };
       },

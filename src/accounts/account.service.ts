@@ -5,7 +5,7 @@ import { Account, AutoReplySettings, BusinessHours } from './account';
 import { AccountError } from './account.errors';
 import { AccountChanges, AccountRepository } from './account.repository';
 import { AccountNotices } from './account-notices.port';
-import { AccountCredential, AccountTokens } from './account-tokens';
+import { AccountCredential, AccountTokens, sealToken } from './account-tokens';
 import { normaliseAutoReply, normaliseBusinessHours } from './reply-settings';
 
 /** Who asks, as the audit log records it. */
@@ -144,9 +144,8 @@ export class AccountService {
     return incident.currentVersion === credential.version ? 'needs_token' : 'replaced';
   }
 
-  /** The one place a token is sealed. */
-  sealToken(token: string): Buffer {
-    return this.cipher.encrypt(token);
+  private sealToken(token: string): Buffer {
+    return sealToken(this.cipher, token);
   }
 }
 

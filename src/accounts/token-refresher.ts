@@ -12,8 +12,7 @@ import { AccountDirectory } from './account-directory';
 import { AccountError } from './account.errors';
 import { AccountRepository } from './account.repository';
 import { AccountNotices } from './account-notices.port';
-import { AccountService } from './account.service';
-import { AccountTokens } from './account-tokens';
+import { AccountTokens, openToken, sealToken } from './account-tokens';
 
 const DAY_MS = 24 * 3600 * 1000;
 
@@ -37,7 +36,6 @@ export class TokenRefresher {
     private readonly clock: Clock,
     private readonly repository: AccountRepository,
     private readonly directory: AccountDirectory,
-    private readonly accounts: AccountService,
     private readonly tokens: AccountTokens,
     private readonly cipher: DataCipher,
     private readonly client: InstagramTokenClient,
@@ -78,7 +76,7 @@ export class TokenRefresher {
     }
     let refreshed;
     try {
-      refreshed = await this.client.refresh(this.cipher.decryptText(stored.sealed));
+      refreshed = await this.client.refresh(openToken(this.cipher, stored.sealed));
     } catch (error) {
       const failure = classifyUnexpected(error);
       await this.failed(account, stored.version, failure.category, failure.httpStatus ?? null, actor, correlationId);
@@ -90,7 +88,7 @@ export class TokenRefresher {
       provider,
       accountId,
       stored.version,
-      { sealed: this.accounts.sealToken(refreshed.accessToken), expiresAt, refreshedAt: now },
+      { sealed: sealToken(this.cipher, refreshed.accessToken), expiresAt, refreshedAt: now },
       {
         action: AuditAction.AccountTokenRefreshed,
         outcome: 'success',

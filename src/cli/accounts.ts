@@ -1,6 +1,7 @@
 import { DataSource } from 'typeorm';
 import { ACCESS_TOKEN_PATTERN, ACCOUNT_ID_PATTERN } from '../accounts/account';
 import { AccountRepository } from '../accounts/account.repository';
+import { sealToken } from '../accounts/account-tokens';
 import { AuditAction } from '../audit/audit-actions';
 import { loadConfig } from '../bootstrap';
 import { AppConfig } from '../platform/config/app-config';
@@ -103,7 +104,7 @@ export async function runAccountsCli(args: readonly string[], io: CliIo, config:
         provider: command.provider,
         accountId: command.accountId,
         displayName: command.displayName,
-        tokenSealed: new DataCipher(settings.encryptionKey).encrypt(token),
+        tokenSealed: sealToken(new DataCipher(settings.encryptionKey), token),
         tokenExpiresAt: command.expiresAt,
         timezone: null,
         businessHours: null,

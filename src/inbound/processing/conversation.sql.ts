@@ -2,10 +2,10 @@ import { RowBatch } from '../../platform/database/row-batch';
 
 /** SQL for writing conversations, messages and replies from other statements (a dead letter, a replay, retention, erasure), processing being their only author. */
 
-/** The event's unfinished reply failed with it (`eventId`, `category`: SQL expressions). */
+/** The event's unfinished reply (held ones too) failed with it (`eventId`, `category`: SQL expressions). */
 export function failReply(eventId: string, category: string): string {
   return `UPDATE replies SET status = 'failed', last_error_category = ${category}, updated_at = now()
-          WHERE event_id = ${eventId} AND status IN ('sending', 'retrying')`;
+          WHERE event_id = ${eventId} AND status IN ('sending', 'retrying', 'held')`;
 }
 
 /** Failed replies of the replayed letters (`letters`: a relation with `event_id`) may be sent again; a sent one is never touched. */
