@@ -283,10 +283,14 @@ describe('accounts on the send path: own tokens, held while a token is bad or th
     expect(slots.map((row) => row.sender)).toEqual(senders('calm', 100));
     const times = slots.map((row) => row.slot.getTime());
     expect(times).toEqual([...times].sort((a, b) => a - b));
-    // ...and they went out in that order, 10 ms apart (a busy worker may let a few neighbours overtake).
-    const position = new Map(calls.map((call, index) => [call.body.recipient?.id, index]));
-    const displacement = senders('calm', 100).map((sender, index) => Math.abs((position.get(sender) ?? -100) - index));
-    expect(Math.max(...displacement)).toBeLessThanOrEqual(10);
+    // ...and went out in that order, 10 ms apart: a busy worker may let a few neighbours overtake, so the
+    // check counts pairs sent out of order (random order: half of them).
+    const sentOrder = calls.map((call) => Number(call.body.recipient?.id?.slice('calm-'.length)));
+    let inversions = 0;
+    for (let i = 0; i < sentOrder.length; i++) {
+      for (let j = i + 1; j < sentOrder.length; j++) if (sentOrder[i] > sentOrder[j]) inversions++;
+    }
+    expect(inversions / ((100 * 99) / 2)).toBeLessThan(0.05);
 
     const actions = await sql<{ action: string; actor: string }>(
       `SELECT action, actor FROM audit_log WHERE action IN ('account.paused', 'account.resumed')
