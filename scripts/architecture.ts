@@ -30,6 +30,7 @@ export const TABLE_OWNERS: Record<string, string> = {
   outbound_deliveries: 'outbound/delivery',
   outbound_attempts: 'outbound/delivery',
   schema_migrations: 'platform/database',
+  operations: 'platform/operations',
 };
 
 /** Rooms whose modules may be @Global(): what every process stands on. */

@@ -1,6 +1,9 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AuditLogModule } from './audit/audit-log.module';
 import { AuditModule } from './audit/audit.module';
+import { DeadLetterOperationsModule } from './dead-letters/dead-letter-operations.module';
+import { DeadLetterReplayOperation } from './dead-letters/dead-letter-replay.operation';
+import { DeadLetterReplayer } from './dead-letters/dead-letter-replayer.port';
 import { DeadLettersApiModule } from './dead-letters/dead-letters-api.module';
 import { DeadLettersModule } from './dead-letters/dead-letters.module';
 import { InboundPorts } from './inbound/inbound-ports';
@@ -15,10 +18,14 @@ import { MaintenanceModule } from './ops/maintenance/maintenance.module';
 import { OpsMetricsModule } from './ops/metrics/ops-metrics.module';
 import { OpsWorkerModule } from './ops/ops-worker.module';
 import { MessageStoredPublisher } from './outbound/events/message-stored.publisher';
+import { DeliveryRetryOperation } from './outbound/delivery/delivery-retry.operation';
 import { OutboundCoreModule } from './outbound/outbound-core.module';
 import { OutboundWorkerModule } from './outbound/outbound-worker.module';
 import { OutboundModule } from './outbound/outbound.module';
+import { OperationKind } from './platform/operations/operation-kind';
+import { OperationsWorkerModule } from './platform/operations/operations-worker.module';
 import { PlatformModule } from './platform/platform.module';
+import { PortBinding } from './platform/ports';
 import { UiModule } from './ui/ui.module';
 
 /** Who inbound tells what, the same in every process: stored messages go to outbound's publisher. */
@@ -26,16 +33,32 @@ const inboundPorts: InboundPorts = {
   messageStored: { module: OutboundCoreModule, use: MessageStoredPublisher },
 };
 
+/** Dead letters are replayed by inbound (it owns the events, their replies and the queue). */
+const deadLetterPorts: { replayer: PortBinding<DeadLetterReplayer> } = {
+  replayer: { module: InboundReplayModule, use: InboundDeadLetterReplayer },
+};
+
+/** Every kind of durable operation, with the module that provides it: what the operations consumer can run. */
+const operationKinds: PortBinding<OperationKind>[] = [
+  { module: DeadLetterOperationsModule.register(deadLetterPorts), use: DeadLetterReplayOperation },
+  { module: OutboundCoreModule, use: DeliveryRetryOperation },
+];
+
 /** Every process: the platform, the audit log, the dead-letter alert, health and metrics. */
 const everyProcess = [PlatformModule, AuditModule, DeadLettersModule, HealthModule, OpsMetricsModule];
 
 /** The consumers: only a process that imports these takes jobs off the queues. */
-const consumers = [InboundWorkerModule.register(inboundPorts), OutboundWorkerModule, OpsWorkerModule];
+const consumers = [
+  InboundWorkerModule.register(inboundPorts),
+  OutboundWorkerModule,
+  OpsWorkerModule,
+  OperationsWorkerModule.register(operationKinds),
+];
 
 /** The API's HTTP surfaces. */
 const surfaces = [
   InboundModule.register(inboundPorts),
-  DeadLettersApiModule.register({ replayer: { module: InboundReplayModule, use: InboundDeadLetterReplayer } }),
+  DeadLettersApiModule.register(deadLetterPorts),
   AdminModule,
   AuditLogModule,
   UiModule,

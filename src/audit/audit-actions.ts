@@ -33,6 +33,7 @@ export const AuditAction = {
   OutboundDeliveriesRequeued: 'outbound.deliveries_requeued',
   OutboundAttemptResponseViewed: 'outbound.attempt_response_viewed',
   RetentionRun: 'maintenance.retention',
+  OperationCancelled: 'operation.cancelled',
   ParticipantErased: 'participant.erased',
 } as const;
 export type AuditActionName = (typeof AuditAction)[keyof typeof AuditAction] | (string & {});

@@ -2,6 +2,7 @@ import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
 import { QueueName } from '../platform/queue/queue-names';
 import { DeliveryDispatcher } from './delivery/delivery.dispatcher';
+import { DeliveryRetryOperation } from './delivery/delivery-retry.operation';
 import { DeliveryRepository } from './delivery/delivery.repository';
 import { EndpointRepository } from './endpoints/endpoint.repository';
 import { EndpointEvents } from './delivery/endpoint-events.port';
@@ -12,7 +13,8 @@ import { RateLimiter } from './delivery/rate-limiter';
 import { SubscriptionCheck } from './endpoints/subscription-check';
 
 /**
- * Publishing outbound events: stores, repositories, the dispatcher (a producer) and the shared rate limiter;
+ * Publishing outbound events: stores, repositories, the dispatcher (a producer), the shared rate limiter and
+ * the bulk retry (an operation kind);
  * MessageStoredPublisher is what inbound processing tells of stored messages. Consumers live in OutboundWorkerModule.
  */
 @Module({
@@ -27,6 +29,7 @@ import { SubscriptionCheck } from './endpoints/subscription-check';
     SubscriptionCheck,
     EndpointEventsPublisher,
     { provide: EndpointEvents, useExisting: EndpointEventsPublisher },
+    DeliveryRetryOperation,
   ],
   exports: [
     EndpointEvents,
@@ -37,6 +40,7 @@ import { SubscriptionCheck } from './endpoints/subscription-check';
     MessageStoredPublisher,
     RateLimiter,
     SubscriptionCheck,
+    DeliveryRetryOperation,
   ],
 })
 export class OutboundCoreModule {}

@@ -143,6 +143,25 @@ export interface RequeuedDelivery {
   priority: number;
 }
 
+/** What a bulk retry of deliveries covers (dates as ISO strings: it is stored on its operation). */
+export interface RetryFilter {
+  endpointId?: string;
+  /** Statuses to retry: failed, and succeeded to send delivered ones again. */
+  statuses: Array<'failed' | 'succeeded'>;
+  eventType?: string;
+  /** Deliveries created at or after `from` and before `to` (capped at the start). */
+  from?: string;
+  to: string;
+}
+
+/** Deliveries `d` of events `ev` that a retry filter covers, status aside (parameters $1 to $4). */
+const RETRY_MATCH = `($1::uuid IS NULL OR d.endpoint_id = $1) AND ($2::text IS NULL OR ev.event_type = $2)
+            AND ($3::timestamptz IS NULL OR d.created_at >= $3) AND d.created_at < $4`;
+
+function retryParams(filter: RetryFilter): unknown[] {
+  return [filter.endpointId ?? null, filter.eventType ?? null, filter.from ?? null, filter.to, filter.statuses];
+}
+
 /**
  * The SQL condition for the active endpoints of alias `e` that take an event: its type filters
  * (parameter `filters`, a text[]) and its tenant (parameter `tenant`; null: only unscoped endpoints).
@@ -487,17 +506,43 @@ export class DeliveryRepository {
     );
   }
 
+  /** Deliveries a bulk retry (or an endpoint's recover) would put back on the queue. */
+  async countRetryable(filter: RetryFilter): Promise<number> {
+    const row = await this.db.one<{ n: number }>(
+      `SELECT count(*)::int AS n FROM outbound_deliveries d JOIN outbound_events ev ON ev.id = d.event_id
+        WHERE ${RETRY_MATCH} AND d.status = ANY($5::text[])`,
+      retryParams(filter),
+    );
+    return row?.n ?? 0;
+  }
+
   /**
-   * Puts one batch of an endpoint's failed deliveries (created since `since`) back to pending, marks
-   * their dead letters replayed, and returns them for the queue. Call until it returns fewer than `limit`.
+   * One batch of a bulk retry, in delivery id order after `afterId`: the matching deliveries are put back to
+   * pending with a fresh attempt budget (their dead letters marked replayed) and returned for the queue.
+   * `resumed`: pending deliveries already requeued once are returned too, for a batch that took effect
+   * before it was interrupted (their job ids are the same, so a job still queued is not added twice).
    */
-  requeueFailed(endpointId: string, since: Date, afterId: string, limit: number): Promise<RequeuedDelivery[]> {
-    return this.db.query<RequeuedDelivery>(
-      `WITH picked AS (
-         SELECT id FROM outbound_deliveries
-          WHERE endpoint_id = $1 AND status = 'failed' AND id > $3 AND created_at >= $2
-          ORDER BY id LIMIT $4
-          FOR UPDATE SKIP LOCKED
+  async requeueMatching(
+    filter: RetryFilter,
+    afterId: string,
+    limit: number,
+    resumed: boolean,
+  ): Promise<{ scanned: number; lastId: string | null; locked: number; deliveries: RequeuedDelivery[] }> {
+    const row = await this.db.one<{
+      scanned: number;
+      last_id: string | null;
+      locked: number;
+      deliveries: RequeuedDelivery[];
+    }>(
+      `WITH candidates AS (
+         SELECT d.id, d.status FROM outbound_deliveries d JOIN outbound_events ev ON ev.id = d.event_id
+          WHERE ${RETRY_MATCH} AND d.id > $6
+            AND (d.status = ANY($5::text[]) OR ($8 AND d.status = 'pending' AND d.requeues > 0))
+          ORDER BY d.id LIMIT $7
+       ), picked AS (
+         SELECT d.id FROM outbound_deliveries d JOIN candidates c ON c.id = d.id
+          WHERE c.status <> 'pending'
+          FOR UPDATE OF d SKIP LOCKED
        ), reset AS (
          UPDATE outbound_deliveries d
             SET status = 'pending', attempts = 0, requeues = requeues + 1, completed_at = NULL
@@ -505,12 +550,25 @@ export class DeliveryRepository {
          RETURNING d.id, d.requeues, d.event_id
        ), letters AS (
          ${markDeliveryLettersReplayed('reset')}
+       ), again AS (
+         SELECT d.id, d.requeues, d.event_id FROM outbound_deliveries d JOIN candidates c ON c.id = d.id
+          WHERE c.status = 'pending'
+       ), queued AS (
+         SELECT q.id, q.requeues, ev.priority FROM (SELECT * FROM reset UNION ALL SELECT * FROM again) q
+           JOIN outbound_events ev ON ev.id = q.event_id
        )
-       SELECT reset.id, reset.requeues, ev.priority
-         FROM reset JOIN outbound_events ev ON ev.id = reset.event_id
-        ORDER BY reset.id`,
-      [endpointId, since, afterId, limit],
+       SELECT (SELECT count(*) FROM candidates)::int AS scanned, (SELECT max(id) FROM candidates)::text AS last_id,
+              ((SELECT count(*) FROM candidates WHERE status <> 'pending') - (SELECT count(*) FROM picked))::int AS locked,
+              coalesce((SELECT json_agg(json_build_object('id', id::text, 'requeues', requeues, 'priority', priority)
+                                 ORDER BY id) FROM queued), '[]') AS deliveries`,
+      [...retryParams(filter), afterId, limit, resumed],
     );
+    return {
+      scanned: row?.scanned ?? 0,
+      lastId: row?.last_id ?? null,
+      locked: row?.locked ?? 0,
+      deliveries: row?.deliveries ?? [],
+    };
   }
 
   /**

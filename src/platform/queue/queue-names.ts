@@ -3,6 +3,7 @@ export enum QueueName {
   InboundEvents = 'inbound-events',
   OutboundDeliveries = 'outbound-deliveries',
   Maintenance = 'maintenance',
+  Operations = 'operations',
 }
 
 export const JobName = {
@@ -10,6 +11,7 @@ export const JobName = {
   DeliverOutbound: 'deliver-outbound',
   DeliverOutboundBatch: 'deliver-outbound-batch',
   RunRetention: 'run-retention',
+  RunOperation: 'run-operation',
 } as const;
 
 export interface ProcessInboundEventJob {
@@ -18,6 +20,11 @@ export interface ProcessInboundEventJob {
 
 /** A retention run; it carries nothing (the retention periods are read from configuration when it runs). */
 export type RunRetentionJob = Record<string, never>;
+
+/** A durable operation's run: its row holds everything else (kind, filter, cursor). */
+export interface RunOperationJob {
+  operationId: string;
+}
 
 export interface DeliverOutboundJob {
   deliveryId: string;

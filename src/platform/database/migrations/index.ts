@@ -10,6 +10,7 @@ import { MessageRetentionByReceipt1763800000930 } from './1763800000930-message-
 import { OutboundAnswersSealed1763800001300 } from './1763800001300-outbound-answers-sealed';
 import { EndpointPreviousSecrets1763800001400 } from './1763800001400-endpoint-previous-secrets';
 import { WebhookRejectionTallies1763800001500 } from './1763800001500-webhook-rejection-tallies';
+import { Operations1763800003000 } from './1763800003000-operations';
 
 /** Every migration, in order. A new migration is added here in the same commit as its file. */
 export const MIGRATIONS = [
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   OutboundAnswersSealed1763800001300,
   EndpointPreviousSecrets1763800001400,
   WebhookRejectionTallies1763800001500,
+  Operations1763800003000,
 ];
