@@ -18,10 +18,12 @@ import { MaintenanceModule } from './ops/maintenance/maintenance.module';
 import { OpsMetricsModule } from './ops/metrics/ops-metrics.module';
 import { OpsWorkerModule } from './ops/ops-worker.module';
 import { MessageStoredPublisher } from './outbound/events/message-stored.publisher';
+import { OperationalEventsPublisher } from './outbound/events/operational-events.publisher';
 import { DeliveryRetryOperation } from './outbound/delivery/delivery-retry.operation';
 import { OutboundCoreModule } from './outbound/outbound-core.module';
 import { OutboundWorkerModule } from './outbound/outbound-worker.module';
 import { OutboundModule } from './outbound/outbound.module';
+import { OperationalEventsModule } from './platform/operational-events/operational-events.module';
 import { OperationKind } from './platform/operations/operation-kind';
 import { OperationsWorkerModule } from './platform/operations/operations-worker.module';
 import { PlatformModule } from './platform/platform.module';
@@ -44,8 +46,21 @@ const operationKinds: PortBinding<OperationKind>[] = [
   { module: OutboundCoreModule, use: DeliveryRetryOperation },
 ];
 
-/** Every process: the platform, the audit log, the dead-letter alert, health and metrics. */
-const everyProcess = [PlatformModule, AuditModule, DeadLettersModule, HealthModule, OpsMetricsModule];
+/** Every room tells of incidents through outbound (operational events to `switchboard.*` subscribers). */
+const operationalEvents = OperationalEventsModule.register({
+  module: OutboundCoreModule,
+  use: OperationalEventsPublisher,
+});
+
+/** Every process: the platform, the audit log, operational events, the dead-letter alert, health and metrics. */
+const everyProcess = [
+  PlatformModule,
+  AuditModule,
+  operationalEvents,
+  DeadLettersModule,
+  HealthModule,
+  OpsMetricsModule,
+];
 
 /** The consumers: only a process that imports these takes jobs off the queues. */
 const consumers = [

@@ -5,8 +5,7 @@ import { DeliveryDispatcher } from './delivery/delivery.dispatcher';
 import { DeliveryRetryOperation } from './delivery/delivery-retry.operation';
 import { DeliveryRepository } from './delivery/delivery.repository';
 import { EndpointRepository } from './endpoints/endpoint.repository';
-import { EndpointEvents } from './delivery/endpoint-events.port';
-import { EndpointEventsPublisher } from './events/endpoint-events.publisher';
+import { OperationalEventsPublisher } from './events/operational-events.publisher';
 import { MessageStoredPublisher } from './events/message-stored.publisher';
 import { OutboundEventPublisher } from './events/outbound-event.publisher';
 import { RateLimiter } from './delivery/rate-limiter';
@@ -27,12 +26,11 @@ import { SubscriptionCheck } from './endpoints/subscription-check';
     MessageStoredPublisher,
     RateLimiter,
     SubscriptionCheck,
-    EndpointEventsPublisher,
-    { provide: EndpointEvents, useExisting: EndpointEventsPublisher },
+    OperationalEventsPublisher,
     DeliveryRetryOperation,
   ],
   exports: [
-    EndpointEvents,
+    OperationalEventsPublisher,
     EndpointRepository,
     DeliveryRepository,
     DeliveryDispatcher,

@@ -18,6 +18,8 @@ export interface PublishRequest {
   /** Who publishes: an API key's name, or `system` for Switchboard's own events. */
   publisher: string;
   correlationId?: string | null;
+  /** Endpoint filters that select it, instead of those of its type (its type, `*`, `prefix.*`). */
+  filters?: string[];
 }
 
 /** Up to this many endpoints, a batch publish queues the deliveries itself; larger fan-outs are streamed by the dispatcher. */
@@ -54,7 +56,7 @@ export class OutboundEventPublisher {
         idempotencyKey: request.idempotencyKey ?? null,
         correlationId: request.correlationId ?? null,
       },
-      filtersMatching(request.eventType),
+      request.filters ?? filtersMatching(request.eventType),
       {
         action: AuditAction.OutboundEventTriggered,
         outcome: 'success',
