@@ -131,6 +131,17 @@ describe('operational events: once per incident, signed, to switchboard.* subscr
     expect(events.filter((e) => e.type === 'switchboard.delivery.exhausted').length).toBeLessThanOrEqual(1);
     expect(events.length).toBeLessThanOrEqual(2);
 
+    // Per-endpoint delivery metrics: outcomes and latency.
+    const scrape = (await request(t.url).get('/metrics')).text;
+    const failures = new RegExp(
+      `^switchboard_outbound_deliveries_total\\{endpoint="${endpoint.id}",outcome="server_error"\\} (\\d+)$`,
+      'm',
+    );
+    expect(Number(failures.exec(scrape)?.[1])).toBeGreaterThanOrEqual(10);
+    expect(scrape).toContain(
+      `switchboard_outbound_delivery_duration_seconds_count{endpoint="${endpoint.id}",outcome="failure"}`,
+    );
+
     // A subscriber of the old type still gets it under that type (and a `switchboard.*` one never twice).
     const old = operational('/legacy', legacy.secret);
     expect(old.map((e) => e.type)).toEqual(['endpoint.disabled']);

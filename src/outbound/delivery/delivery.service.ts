@@ -3,6 +3,7 @@ import { AppConfig } from '../../platform/config/app-config';
 import { ClassifiedFailure } from '../../platform/failure';
 import { DeliveryAdmission, Later } from './delivery-admission';
 import { DeliveryAttempt } from './delivery-attempt';
+import { DeliveryMetrics } from './delivery-metrics';
 import { dueIn } from './delivery-outcome';
 import { DeliveryOutcomes } from './delivery-outcomes';
 import { DeliveryDispatcher } from './delivery.dispatcher';
@@ -65,6 +66,7 @@ export class DeliveryService {
     private readonly admission: DeliveryAdmission,
     private readonly attempt: DeliveryAttempt,
     private readonly outcomes: DeliveryOutcomes,
+    private readonly metrics: DeliveryMetrics,
   ) {}
 
   /** One delivery's job. */
@@ -142,6 +144,7 @@ export class DeliveryService {
         return { step: SKIPPED };
       }
       this.admission.observe(target.endpointId, result.record.durationMs);
+      this.metrics.attempted(target.endpointId, result.record.durationMs, result.failure?.category);
       if (!result.failure) return { step: DELIVERED, recorded: this.outcomes.succeeded(result.record) };
       return { step: await this.outcomes.failed(target, result.record, result.failure, run.jobId) };
     } finally {
