@@ -60,6 +60,8 @@ export interface QueueableEvent {
   priority: number;
   /** Defaults to the event id; a replay needs a new one (the failed job keeps the old id). */
   jobId?: string;
+  /** With tracing on: the trace of the request that stored it, for its job (a traceparent, ids only). */
+  traceMetadata?: string;
 }
 
 /**

@@ -20,6 +20,8 @@ export interface NewOutboundEvent {
   publisher: string;
   idempotencyKey: string | null;
   correlationId: string | null;
+  /** With tracing on: the publisher's traceparent (ids only). */
+  traceParent: string | null;
 }
 
 export interface TriggerResult {
@@ -37,6 +39,7 @@ export interface NewSystemEvent {
   dataSealed: Buffer;
   idempotencyKey: string;
   correlationId: string | null;
+  traceParent: string | null;
 }
 
 export interface StoredFanout {
@@ -77,6 +80,8 @@ export interface DeliveryTarget {
   /** Epoch milliseconds (numbers parse far faster than timestamps on this hot path). */
   eventCreatedMs: number;
   correlationId: string | null;
+  /** With tracing on: the trace its event was published in. */
+  traceParent: string | null;
   priority: number;
   url: string | null;
   endpointStatus: 'active' | 'disabled' | null;
@@ -246,15 +251,15 @@ export class DeliveryRepository {
       `WITH matched AS (SELECT count(*)::int AS n FROM outbound_endpoints e WHERE ${matching('e')}),
        ev AS (
          INSERT INTO outbound_events (id, event_type, tenant_id, priority, deliver_at, data_sealed, publisher,
-                                      idempotency_key, correlation_id, endpoint_count, dispatched_at)
-         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, matched.n, CASE WHEN matched.n = 0 THEN now() END FROM matched
+                                      idempotency_key, correlation_id, endpoint_count, dispatched_at, trace_parent)
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, matched.n, CASE WHEN matched.n = 0 THEN now() END, $11 FROM matched
          ON CONFLICT (publisher, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
          RETURNING id, endpoint_count
        ), fanout AS (
          INSERT INTO outbound_deliveries (event_id, endpoint_id)
          SELECT ev.id, e.id FROM ev CROSS JOIN outbound_endpoints e WHERE ${matching('e')}
        ), audited AS (
-         ${auditInsert(11)} WHERE EXISTS (SELECT 1 FROM ev)
+         ${auditInsert(12)} WHERE EXISTS (SELECT 1 FROM ev)
        )
        SELECT endpoint_count FROM ev`,
       [
@@ -268,6 +273,7 @@ export class DeliveryRepository {
         event.idempotencyKey,
         event.correlationId,
         filters,
+        event.traceParent,
         ...auditParams([audit]),
       ],
     );
@@ -310,10 +316,11 @@ export class DeliveryRepository {
       `WITH matched AS (SELECT count(*)::int AS n FROM outbound_endpoints e WHERE ${matching}),
        ev AS (
          INSERT INTO outbound_events (id, event_type, tenant_id, priority, deliver_at, data_sealed, publisher,
-                                      idempotency_key, correlation_id, endpoint_count, dispatched_at)
+                                      idempotency_key, correlation_id, endpoint_count, dispatched_at, trace_parent)
          SELECT i.id, $5, NULL, $6, NULL, i.data_sealed, $7, i.idempotency_key, i.correlation_id, matched.n,
-                CASE WHEN matched.n = 0 THEN now() END
-           FROM unnest($1::uuid[], $2::bytea[], $3::text[], $4::text[]) AS i(id, data_sealed, idempotency_key, correlation_id),
+                CASE WHEN matched.n = 0 THEN now() END, i.trace_parent
+           FROM unnest($1::uuid[], $2::bytea[], $3::text[], $4::text[], $10::text[])
+                  AS i(id, data_sealed, idempotency_key, correlation_id, trace_parent),
                 matched
          ON CONFLICT (publisher, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
          RETURNING id, endpoint_count, correlation_id
@@ -350,6 +357,7 @@ export class DeliveryRepository {
         shared.publisher,
         shared.filters,
         shared.inlineFanout,
+        events.map((event) => event.traceParent),
       ],
     );
     return rows.map((row) => ({
@@ -432,7 +440,8 @@ export class DeliveryRepository {
               (extract(epoch FROM d.last_attempt_at) * 1000)::float8 AS "lastAttemptMs",
               (extract(epoch FROM ev.deliver_at) * 1000)::float8 AS "deliverAtMs",
               ev.event_type AS "eventType", (extract(epoch FROM ev.created_at) * 1000)::float8 AS "eventCreatedMs",
-              ev.correlation_id AS "correlationId", ev.priority, e.url, e.status AS "endpointStatus",
+              ev.correlation_id AS "correlationId", ev.trace_parent AS "traceParent", ev.priority, e.url,
+              e.status AS "endpointStatus",
               e.sealed_version AS "sealedVersion", e.rate_limit_per_second AS "rateLimitPerSecond",
               e.max_concurrency AS "maxConcurrency", e.timeout_ms AS "timeoutMs"
          FROM outbound_deliveries d

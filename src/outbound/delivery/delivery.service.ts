@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../../platform/config/app-config';
 import { ClassifiedFailure } from '../../platform/failure';
+import { inSpan } from '../../platform/tracing/tracing';
 import { DeliveryAdmission, Later } from './delivery-admission';
 import { DeliveryAttempt } from './delivery-attempt';
 import { DeliveryMetrics } from './delivery-metrics';
@@ -137,7 +138,16 @@ export class DeliveryService {
     const later = entry instanceof Promise ? await entry : entry;
     if (later) return { step: later };
     try {
-      const result = await this.attempt.make(target, target.timeoutMs ?? this.config.outbound.timeoutMs);
+      const result = await inSpan(
+        'outbound delivery',
+        target.traceParent,
+        () => ({
+          'switchboard.delivery.id': target.id,
+          'switchboard.endpoint.id': target.endpointId,
+          'switchboard.event.type': target.eventType,
+        }),
+        () => this.attempt.make(target, target.timeoutMs ?? this.config.outbound.timeoutMs),
+      );
       if (!result) {
         // Deleted since its target row was read.
         await this.outcomes.notAttempted(target, 'endpoint_deleted');

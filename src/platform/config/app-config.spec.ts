@@ -87,3 +87,19 @@ describe('AppConfig: TRUST_PROXY and ADMIN_MAX_BODY_BYTES', () => {
     },
   );
 });
+
+describe('AppConfig: tracing', () => {
+  it('is off by default and on with OTEL_EXPORTER_OTLP_ENDPOINT', () => {
+    expect(AppConfig.fromEnvironment({}).tracing).toEqual({ endpoint: undefined, serviceName: 'switchboard' });
+    expect(
+      AppConfig.fromEnvironment({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_SERVICE_NAME: 'sb-api' })
+        .tracing,
+    ).toEqual({ endpoint: 'http://collector:4318', serviceName: 'sb-api' });
+  });
+
+  it('refuses an endpoint that is not a URL, naming the variable', () => {
+    expect(() => AppConfig.fromEnvironment({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector' })).toThrow(
+      /OTEL_EXPORTER_OTLP_ENDPOINT/,
+    );
+  });
+});

@@ -237,6 +237,18 @@ export class Environment {
   @IsString()
   LOG_FILE?: string;
 
+  /** Set: traces go out over OTLP/HTTP to this collector (the exporter appends /v1/traces). */
+  @IsOptional()
+  @Transform(trimmed)
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
+  OTEL_EXPORTER_OTLP_ENDPOINT?: string;
+
+  /** The service name on every span. */
+  @IsOptional()
+  @IsString()
+  @Matches(/^[A-Za-z0-9_.-]{1,100}$/, { message: 'may hold letters, digits and _ . - only (1 to 100)' })
+  OTEL_SERVICE_NAME?: string;
+
   @Transform(toInt)
   @IsInt()
   @Min(0)
