@@ -91,6 +91,10 @@ describe('AppConfig: TRUST_PROXY and ADMIN_MAX_BODY_BYTES', () => {
 describe('AppConfig: tracing', () => {
   it('is off by default and on with OTEL_EXPORTER_OTLP_ENDPOINT', () => {
     expect(AppConfig.fromEnvironment({}).tracing).toEqual({ endpoint: undefined, serviceName: 'switchboard' });
+    // As .env.example has it.
+    expect(AppConfig.fromEnvironment({ OTEL_EXPORTER_OTLP_ENDPOINT: '', OTEL_SERVICE_NAME: '' }).tracing.endpoint).toBe(
+      undefined,
+    );
     expect(
       AppConfig.fromEnvironment({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_SERVICE_NAME: 'sb-api' })
         .tracing,
