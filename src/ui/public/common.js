@@ -134,6 +134,7 @@ const PAGES = [
   { id: 'audit', href: '/ui/audit', label: 'Audit log', roles: ['staff', 'ops'] },
   { id: 'dead-letters', href: '/ui/dead-letters', label: 'Dead letters', roles: ['ops'] },
   { id: 'queues', href: '/ui/queues', label: 'Queues', roles: ['ops'] },
+  { id: 'operations', href: '/ui/operations', label: 'Operations', roles: ['ops'] },
 ];
 
 /**
