@@ -1,6 +1,12 @@
 import { Queue } from 'bullmq';
 import request from 'supertest';
-import { REPLAY_HIGH_WATER, REPLAY_PAGE } from '../src/dead-letters/dead-letter-replay.operation';
+import {
+  DeadLetterReplayOperation,
+  REPLAY_HIGH_WATER,
+  REPLAY_PAGE,
+  toReplayFilter,
+} from '../src/dead-letters/dead-letter-replay.operation';
+import { ReplayRepository } from '../src/inbound/replay/replay.repository';
 import { openQueue, startTestApp, TestApp } from './support/test-app';
 import { waitFor } from './support/wait';
 
@@ -158,6 +164,40 @@ describe('durable operations: a bulk replay started on one instance, run by anot
     expect((await ops(api).get(`/admin/dead-letters/replays/${id}`)).body.status).toBe('cancelled');
     const audit = await api.db.pool.query(`SELECT actor FROM audit_log WHERE action = 'operation.cancelled'`);
     expect(audit.rows).toEqual([{ actor: 'env:ops:1' }, { actor: 'env:ops:1' }]);
+  });
+
+  it('a batch run again after a crash between its statement and its addBulk queues what it had marked, once', async () => {
+    await seed('crash');
+    await inbound.pause();
+    try {
+      const kind = worker.app.get(DeadLetterReplayOperation);
+      const filter = toReplayFilter({ category: 'crash' }, new Date());
+      const run = { id: '00000000-0000-7000-8000-0000000000aa', actor: 'test', createdAt: new Date(Date.now() - 1000) };
+      // The crashed run: its statement marked the first page replayed; its jobs never reached Redis.
+      const { rows } = await api.db.pool.query<{ id: string }>(
+        `SELECT id FROM dead_letters WHERE category = 'crash' ORDER BY created_at, id LIMIT $1`,
+        [REPLAY_PAGE],
+      );
+      const marked = await worker.app.get(ReplayRepository).markReplayed(
+        rows.map((row) => row.id),
+        'test',
+        run.id,
+      );
+      expect(marked).toHaveLength(REPLAY_PAGE);
+      const before = await waiting();
+
+      const again = await kind.runBatch(filter, null, { ...run, resumed: true });
+      expect(again).toMatchObject({ done: REPLAY_PAGE, failed: 0 });
+      expect((await waiting()) - before).toBe(REPLAY_PAGE);
+      const job = await inbound.getJob(`${marked[0].eventId}-replay-1`);
+      expect(job?.data).toEqual({ eventId: marked[0].eventId });
+      // The same batch once more adds nothing: the jobs are there under the same ids.
+      await kind.runBatch(filter, null, { ...run, resumed: true });
+      expect((await waiting()) - before).toBe(REPLAY_PAGE);
+    } finally {
+      await inbound.obliterate({ force: true });
+      await inbound.resume();
+    }
   });
 
   it('answers 404 for an unknown operation and 409 when cancelling one that completed', async () => {
