@@ -33,7 +33,12 @@ export class OperationalEventsPublisher extends OperationalEvents {
     this.logger.warn({ msg: 'operational event', type: event.type, ...event.data, incident: incident.key });
     if (!(await this.firstToRaise(incident))) return;
     const window = Math.floor(Date.now() / (incident.forSeconds * 1000));
-    const data = { ...event.data, occurredAt: new Date().toISOString() };
+    const occurredAt = new Date().toISOString();
+    // `disabledAt` as endpoint.disabled always carried it.
+    const data =
+      event.type === OperationalEventType.EndpointDisabled
+        ? { ...event.data, occurredAt, disabledAt: occurredAt }
+        : { ...event.data, occurredAt };
     const publish = (eventType: string, filters?: string[]) =>
       this.publisher
         .publish({
