@@ -12,8 +12,7 @@ const toInt = ({ value }: { value: unknown }) =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
 const trimmed = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 /** `NAME=` (as in .env.example) means unset. */
-const emptyIsUnset = ({ value }: { value: unknown }) =>
-  typeof value === 'string' ? value.trim() || undefined : value;
+const emptyIsUnset = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() || undefined : value);
 
 /** Every environment variable the processes read. Defaults are the development ones from CONTRACT.md. */
 export class Environment {

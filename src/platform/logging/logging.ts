@@ -14,7 +14,10 @@ export function loggerParams(config: AppConfig): Params {
     // As given: pino-http's wrappers expect Node's request and response, and the lines carry plain objects.
     wrapSerializers: false,
     serializers: {
-      req: (req: Pick<IncomingMessage, 'method' | 'url'>) => ({ method: req.method, url: (req.url ?? '').split('?')[0] }),
+      req: (req: Pick<IncomingMessage, 'method' | 'url'>) => ({
+        method: req.method,
+        url: (req.url ?? '').split('?')[0],
+      }),
       res: (res: Pick<ServerResponse, 'statusCode'>) => ({ statusCode: res.statusCode }),
     },
     redact: {
