@@ -4,6 +4,7 @@ import { AuditService } from '../audit/audit.service';
 import { Actor } from '../platform/auth/api-key';
 import { DataCipher } from '../platform/crypto/data-cipher';
 import { AppConfig } from '../platform/config/app-config';
+import { OperationError } from '../platform/operations/operation.errors';
 import { OperationRecord } from '../platform/operations/operation-record';
 import { Operations } from '../platform/operations/operations.service';
 import { DeadLetterReplayOperation, toReplayFilter } from './dead-letter-replay.operation';
@@ -200,7 +201,10 @@ export class DeadLetterService {
 
   /** A bulk replay's progress, from any instance (`not_found` for an id that is no bulk replay). */
   async bulkReplay(replayId: string): Promise<BulkReplay> {
-    const operation = await this.operations.get(replayId).catch(() => undefined);
+    const operation = await this.operations.get(replayId).catch((error: unknown) => {
+      if (error instanceof OperationError) return undefined;
+      throw error;
+    });
     if (!operation || operation.kind !== this.replayOperation.name) {
       throw new DeadLetterError('not_found', 'no such bulk replay');
     }
