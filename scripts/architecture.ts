@@ -41,6 +41,7 @@ export const TABLE_OWNERS: Record<string, string> = {
   outbound_attempts: 'outbound/delivery',
   schema_migrations: 'platform/database',
   accounts: 'accounts',
+  operations: 'platform/operations',
 };
 
 /** Rooms whose modules may be @Global(): what every process stands on. */

@@ -2,6 +2,9 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { AccountPorts } from './accounts/accounts.module';
 import { AuditLogModule } from './audit/audit-log.module';
 import { AuditModule } from './audit/audit.module';
+import { DeadLetterOperationsModule } from './dead-letters/dead-letter-operations.module';
+import { DeadLetterReplayOperation } from './dead-letters/dead-letter-replay.operation';
+import { DeadLetterReplayer } from './dead-letters/dead-letter-replayer.port';
 import { DeadLettersApiModule } from './dead-letters/dead-letters-api.module';
 import { DeadLettersModule } from './dead-letters/dead-letters.module';
 import { InboundPorts } from './inbound/inbound-ports';
@@ -17,10 +20,16 @@ import { OpsMetricsModule } from './ops/metrics/ops-metrics.module';
 import { OpsWorkerModule } from './ops/ops-worker.module';
 import { AccountNoticesPublisher } from './outbound/events/account-notices.publisher';
 import { MessageStoredPublisher } from './outbound/events/message-stored.publisher';
+import { OperationalEventsPublisher } from './outbound/events/operational-events.publisher';
+import { DeliveryRetryOperation } from './outbound/delivery/delivery-retry.operation';
 import { OutboundCoreModule } from './outbound/outbound-core.module';
 import { OutboundWorkerModule } from './outbound/outbound-worker.module';
 import { OutboundModule } from './outbound/outbound.module';
+import { OperationalEventsModule } from './platform/operational-events/operational-events.module';
+import { OperationKind } from './platform/operations/operation-kind';
+import { OperationsWorkerModule } from './platform/operations/operations-worker.module';
 import { PlatformModule } from './platform/platform.module';
+import { PortBinding } from './platform/ports';
 import { UiModule } from './ui/ui.module';
 
 /** Who the accounts room tells what: its notices become operational events through outbound's publisher. */
@@ -34,20 +43,45 @@ const inboundPorts: InboundPorts = {
   accounts: accountPorts,
 };
 
-/** Every process: the platform, the audit log, the dead-letter alert, health and metrics. */
-const everyProcess = [PlatformModule, AuditModule, DeadLettersModule, HealthModule, OpsMetricsModule];
+/** Dead letters are replayed by inbound (it owns the events, their replies and the queue). */
+const deadLetterPorts: { replayer: PortBinding<DeadLetterReplayer> } = {
+  replayer: { module: InboundReplayModule, use: InboundDeadLetterReplayer },
+};
+
+/** Every kind of durable operation, with the module that provides it: what the operations consumer can run. */
+const operationKinds: PortBinding<OperationKind>[] = [
+  { module: DeadLetterOperationsModule.register(deadLetterPorts), use: DeadLetterReplayOperation },
+  { module: OutboundCoreModule, use: DeliveryRetryOperation },
+];
+
+/** Every room tells of incidents through outbound (operational events to `switchboard.*` subscribers). */
+const operationalEvents = OperationalEventsModule.register({
+  module: OutboundCoreModule,
+  use: OperationalEventsPublisher,
+});
+
+/** Every process: the platform, the audit log, operational events, the dead-letter alert, health and metrics. */
+const everyProcess = [
+  PlatformModule,
+  AuditModule,
+  operationalEvents,
+  DeadLettersModule,
+  HealthModule,
+  OpsMetricsModule,
+];
 
 /** The consumers: only a process that imports these takes jobs off the queues. */
 const consumers = [
   InboundWorkerModule.register(inboundPorts),
   OutboundWorkerModule,
   OpsWorkerModule.register({ accounts: accountPorts }),
+  OperationsWorkerModule.register(operationKinds),
 ];
 
 /** The API's HTTP surfaces. */
 const surfaces = [
   InboundModule.register(inboundPorts),
-  DeadLettersApiModule.register({ replayer: { module: InboundReplayModule, use: InboundDeadLetterReplayer } }),
+  DeadLettersApiModule.register(deadLetterPorts),
   AdminModule.register({ accounts: accountPorts }),
   AuditLogModule,
   UiModule,

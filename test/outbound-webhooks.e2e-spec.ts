@@ -278,9 +278,15 @@ describe('outbound webhooks (real receivers on loopback, verified with standardw
     );
 
     healthy = true;
+    // Contract (Operations): recover is a durable operation, answered 202 {operationId, …}.
     const recovered = await request(t.url).post(`/endpoints/${endpoint.id}/recover`).set(ops()).send({ since });
     expect(recovered.status).toBe(202);
-    expect(recovered.body).toEqual({ requeued: 1 });
+    expect(recovered.body).toMatchObject({ kind: 'deliveries.retry', status: 'running', total: 1 });
+    const operation = await waitFor(async () => {
+      const res = await request(t.url).get(`/admin/operations/${recovered.body.operationId}`).set(ops());
+      return res.body.status === 'completed' ? res.body : null;
+    });
+    expect(operation).toMatchObject({ total: 1, done: 1, failed: 0, actor: 'env:ops:1' });
     await waitFor(() => receiver.at('/exhaust').length === 4);
     await waitFor(() =>
       rows<{ status: string }>(`SELECT status FROM outbound_deliveries WHERE id = $1`, [letter.delivery_id]).then(
@@ -297,6 +303,55 @@ describe('outbound webhooks (real receivers on loopback, verified with standardw
       .set(ops());
     expect(retried.status).toBe(202);
     await waitFor(() => receiver.at('/exhaust').length === 5);
+  });
+
+  it('retries deliveries in bulk by endpoint, status, event type and time range (dryRun counts only)', async () => {
+    let healthy = false;
+    receiver.on('/bulk-retry', () => (healthy ? { status: 200 } : { status: 422 }));
+    const endpoint = await createEndpoint('/bulk-retry', ['bulk.retry.*']);
+    const from = new Date(Date.now() - 1000).toISOString();
+    for (let i = 0; i < 3; i++) await trigger('bulk.retry.a', { data: { i } });
+    await trigger('bulk.retry.b', { data: {} });
+    await waitFor(() =>
+      rows<{ n: number }>(
+        `SELECT count(*)::int AS n FROM outbound_deliveries WHERE endpoint_id = $1 AND status = 'failed'`,
+        [endpoint.id],
+      ).then((r) => r[0].n === 4),
+    );
+    const retry = (body: Record<string, unknown>) =>
+      request(t.url).post('/admin/deliveries/retry').set(ops()).send(body);
+    const dry = await retry({ endpointId: endpoint.id, eventType: 'bulk.retry.a', from, dryRun: true });
+    expect(dry.status).toBe(202);
+    expect(dry.body).toEqual({ dryRun: true, matched: 3 });
+    expect((await retry({ endpointId: endpoint.id, status: 'succeeded', dryRun: true })).body.matched).toBe(0);
+    expect((await retry({ endpointId: endpoint.id, to: from, dryRun: true })).body.matched).toBe(0);
+    expect((await retry({ status: 'pending' })).status).toBe(400);
+
+    healthy = true;
+    // Twelve failures in a row tripped its breaker.
+    expect((await request(t.url).post(`/endpoints/${endpoint.id}/enable`).set(ops())).status).toBe(200);
+    const started = await retry({ endpointId: endpoint.id, eventType: 'bulk.retry.a', from });
+    expect(started.body).toMatchObject({ dryRun: false, matched: 3, status: 'running' });
+    const done = await waitFor(async () => {
+      const res = await request(t.url).get(`/admin/operations/${started.body.operationId}`).set(ops());
+      return res.body.status === 'completed' ? res.body : null;
+    });
+    expect(done).toMatchObject({ kind: 'deliveries.retry', total: 3, done: 3 });
+    await waitFor(() =>
+      rows<{ status: string; n: number }>(
+        `SELECT ev.event_type || '/' || d.status AS status, count(*)::int AS n
+           FROM outbound_deliveries d JOIN outbound_events ev ON ev.id = d.event_id
+          WHERE d.endpoint_id = $1 GROUP BY 1 ORDER BY 1`,
+        [endpoint.id],
+      ).then(
+        (r) =>
+          JSON.stringify(r) ===
+          JSON.stringify([
+            { status: 'bulk.retry.a/succeeded', n: 3 },
+            { status: 'bulk.retry.b/failed', n: 1 },
+          ]),
+      ),
+    );
   });
 
   it('disables an endpoint that answers 410 at once, and tells endpoint.disabled subscribers', async () => {

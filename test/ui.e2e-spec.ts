@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BrowserContext, chromium, Page } from 'playwright-core';
 import { instagramEnvelope, messagingItem, sign } from './support/meta-payloads';
-import { TestApp, postWebhook, startTestApp } from './support/test-app';
+import { openQueue, TestApp, postWebhook, startTestApp } from './support/test-app';
 import { waitFor } from './support/wait';
 
 const OPS_KEY = 'ui-ops-key-0123456789abcdefxxxxx';
@@ -287,6 +287,46 @@ describe('web pages (headless Chromium)', () => {
       'Set a new token for Lisbon branch',
     );
     expect(await page.content()).not.toContain(token);
+  });
+
+  it('shows a running bulk replay with its progress and cancels it', async () => {
+    // 3,000 dead letters, and no inbound worker taking jobs: the paced replay holds at its high water.
+    await t.db.pool.query(
+      `WITH receipt AS (
+         INSERT INTO webhook_receipts (id, provider, correlation_id, body_bytes, event_count)
+         VALUES (gen_random_uuid(), 'instagram', 'seed', 0, 3000) RETURNING id
+       ), events AS (
+         INSERT INTO inbound_events (id, receipt_id, provider, kind, channel, idempotency_key, correlation_id, status)
+         SELECT gen_random_uuid(), receipt.id, 'instagram', 'read', 'messaging', 'ui-op:' || g, 'seed-' || g, 'failed'
+           FROM receipt, generate_series(1, 3000) g
+         RETURNING id, correlation_id
+       )
+       INSERT INTO dead_letters (id, event_id, provider, correlation_id, category, error, attempts)
+       SELECT gen_random_uuid(), id, 'instagram', correlation_id, 'timeout', 'no answer in time', 3 FROM events`,
+    );
+    const inbound = openQueue(t, 'inbound-events');
+    await inbound.pause();
+    try {
+      const started = await fetch(`${t.url}/admin/dead-letters/replay`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${OPS_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ filter: { category: 'timeout' } }),
+      }).then((res) => res.json() as Promise<{ operationId: string }>);
+
+      await page.getByRole('link', { name: 'Operations' }).click();
+      const row = page.locator(`#rows tr[data-id="${started.operationId}"]`);
+      await row.filter({ hasText: '2,500 of 3,000' }).waitFor({ timeout: 15_000 });
+      expect(await row.getByRole('progressbar').getAttribute('value')).toBe('2500');
+      await page.screenshot({ path: join(DOCS, 'ui-operations.png') });
+
+      await row.getByRole('button', { name: `Cancel operation ${started.operationId}` }).click();
+      await statusSays(page, 'Operation cancelled after 2,500 of 3,000.');
+      await page.locator(`#rows tr[data-id="${started.operationId}"][data-status="cancelled"]`).waitFor();
+      expect(await row.getByRole('button', { name: /Cancel/ }).count()).toBe(0);
+    } finally {
+      await inbound.resume();
+      await inbound.close();
+    }
   });
 
   it('lets a staff key read the audit log but refuses it the dead-letter page', async () => {

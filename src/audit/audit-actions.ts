@@ -42,6 +42,7 @@ export const AuditAction = {
   AccountNeedsToken: 'account.needs_token',
   AccountTokenRefreshed: 'account.token_refreshed',
   AccountTokenRefreshFailed: 'account.token_refresh_failed',
+  OperationCancelled: 'operation.cancelled',
   ParticipantErased: 'participant.erased',
 } as const;
 export type AuditActionName = (typeof AuditAction)[keyof typeof AuditAction] | (string & {});

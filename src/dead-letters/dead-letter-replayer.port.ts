@@ -27,6 +27,12 @@ export abstract class DeadLetterReplayer {
   abstract replayEvents(ids: readonly string[], actor: string, bulkReplayId: string | null): Promise<ReplayedEvent[]>;
   /** Parses the stored body again and stores its events: their ids, or null when the letter was not pending. */
   abstract replayReceipt(letter: ReceiptLetter, actor: string): Promise<string[] | null>;
+  /**
+   * Queues again the replayed letters among the ids whose events have not been processed yet, under the
+   * job ids they were replayed with (a job still in Redis is not added twice): a bulk replay resumed after
+   * a crash between its statement and its `addBulk`. Returns how many of the ids are replayed letters.
+   */
+  abstract requeueReplayed(ids: readonly string[]): Promise<number>;
   /** Jobs waiting on the inbound queue (a bulk replay waits while there are too many). */
   abstract waitingJobs(): Promise<number>;
 }

@@ -188,9 +188,11 @@ export class BulkReplayDto {
   skippedReceiptsOnly!: number;
   @ApiProperty({ description: 'outbound delivery dead letters in the selection (retry them through /endpoints)' })
   skippedOutbound!: number;
-  @ApiPropertyOptional({ format: 'uuid', description: 'follow it at GET /admin/dead-letters/replays/{replayId}' })
+  @ApiPropertyOptional({ format: 'uuid', description: 'follow it at GET /admin/operations/{operationId}' })
+  operationId?: string;
+  @ApiPropertyOptional({ format: 'uuid', description: 'the same id (GET /admin/dead-letters/replays/{replayId})' })
   replayId?: string;
-  @ApiPropertyOptional({ enum: ['running', 'finished', 'failed'] }) status?: string;
+  @ApiPropertyOptional({ enum: ['running', 'finished', 'cancelled', 'failed'] }) status?: string;
   @ApiPropertyOptional() replayed?: number;
   @ApiPropertyOptional() actor?: string;
   @ApiPropertyOptional() startedAt?: Date;

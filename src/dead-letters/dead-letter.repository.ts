@@ -133,24 +133,30 @@ export class DeadLetterRepository {
     return { events: row?.events ?? 0, receiptsOnly: row?.receipts_only ?? 0, outbound: row?.outbound ?? 0 };
   }
 
-  /** Ids of pending, replayable (event) dead letters created up to `until`, in creation order, after `after`. */
-  async replayablePage(
+  /**
+   * A bulk replay's next page, in creation order after `after`: pending event dead letters created up to
+   * `until`, and, when `replayedSince` is given, those replayed since then too (a resumed replay counts what
+   * it did before it was interrupted).
+   */
+  operationPage(
     filter: DeadLetterFilter,
     until: Date,
-    after: { createdAt: string; id: string } | null,
+    after: DeadLetterPosition | null,
+    replayedSince: Date | null,
     limit: number,
-  ): Promise<Array<{ id: string; position: string }>> {
+  ): Promise<Array<{ id: string; position: string; status: DeadLetterStatus }>> {
     const params: unknown[] = [];
-    let where = whereClause({ ...filter, status: 'pending' }, params);
-    params.push(until);
-    where += ` AND d.event_id IS NOT NULL AND d.created_at <= $${params.length}`;
+    let where = whereClause({ ...filter, status: 'all' }, params);
+    params.push(until, replayedSince);
+    where += ` AND d.event_id IS NOT NULL AND d.created_at <= $${params.length - 1}
+               AND (d.status = 'pending' OR (d.status = 'replayed' AND d.replayed_at >= $${params.length}))`;
     if (after) {
       params.push(after.createdAt, after.id);
       where += ` AND (d.created_at, d.id) > ($${params.length - 1}::timestamptz, $${params.length}::uuid)`;
     }
     params.push(limit);
     return this.db.query(
-      `SELECT d.id, to_char(d.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS position
+      `SELECT d.id, d.status, to_char(d.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS position
          FROM dead_letters d WHERE ${where} ORDER BY d.created_at, d.id LIMIT $${params.length}`,
       params,
     );

@@ -1,10 +1,13 @@
-import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { AuditAction } from '../audit/audit-actions';
 import { AuditService } from '../audit/audit.service';
 import { Actor } from '../platform/auth/api-key';
 import { DataCipher } from '../platform/crypto/data-cipher';
-import { uuidv7 } from '../platform/crypto/ids';
 import { AppConfig } from '../platform/config/app-config';
+import { OperationError } from '../platform/operations/operation.errors';
+import { OperationRecord } from '../platform/operations/operation-record';
+import { Operations } from '../platform/operations/operations.service';
+import { DeadLetterReplayOperation, toReplayFilter } from './dead-letter-replay.operation';
 import { DeadLetterAlert } from './dead-letter-alert';
 import { DeadLetterError } from './dead-letter.errors';
 import { DeadLetterReplayer } from './dead-letter-replayer.port';
@@ -15,12 +18,6 @@ import {
   DeadLetterRecord,
   DeadLetterRepository,
 } from './dead-letter.repository';
-
-/** Rows per page of a bulk replay (one statement and one addBulk each). */
-export const REPLAY_PAGE = 500;
-/** A bulk replay waits while more jobs than this are waiting, so it never floods the queue. */
-export const REPLAY_HIGH_WATER = 2000;
-const REPLAY_POLL_MS = 250;
 
 export interface DeadLetterPage {
   items: DeadLetterRecord[];
@@ -45,9 +42,12 @@ export interface ReplayResult {
   eventIds: string[];
 }
 
+/** A bulk replay as the dead-letter routes show it: a view of its operation. */
 export interface BulkReplay {
+  operationId: string;
+  /** The operation's id, under the name the replay routes have always used. */
   replayId: string;
-  status: 'running' | 'finished' | 'failed';
+  status: 'running' | 'finished' | 'cancelled' | 'failed';
   actor: string;
   /** Event dead letters matching when the replay started. */
   matched: number;
@@ -67,11 +67,8 @@ export interface BulkReplay {
  * DLQ_RETENTION_DAYS). Failures are DeadLetterErrors; the controller turns them into HTTP answers.
  */
 @Injectable()
-export class DeadLetterService implements OnModuleDestroy {
+export class DeadLetterService {
   private readonly logger = new Logger(DeadLetterService.name);
-  private readonly bulkReplays = new Map<string, BulkReplay>();
-  private readonly running = new Set<Promise<void>>();
-  private stopping = false;
 
   constructor(
     private readonly config: AppConfig,
@@ -80,6 +77,8 @@ export class DeadLetterService implements OnModuleDestroy {
     private readonly cipher: DataCipher,
     private readonly audit: AuditService,
     private readonly alert: DeadLetterAlert,
+    private readonly operations: Operations,
+    private readonly replayOperation: DeadLetterReplayOperation,
   ) {}
 
   async list(filter: DeadLetterFilter, cursor: string | undefined, limit: number): Promise<DeadLetterPage> {
@@ -189,51 +188,27 @@ export class DeadLetterService implements OnModuleDestroy {
     return { matched: events, skippedReceiptsOnly: receiptsOnly, skippedOutbound: outbound };
   }
 
-  /** Starts a paced bulk replay in the background and returns at once. */
+  /** Starts a paced bulk replay (a durable operation, run by a worker) and returns at once. */
   async startBulkReplay(filter: DeadLetterFilter, actor: Actor): Promise<BulkReplay> {
-    const startedAt = new Date();
-    const { matched, skippedReceiptsOnly, skippedOutbound } = await this.countReplayable({
+    const replayFilter = toReplayFilter(filter, new Date());
+    const { skippedReceiptsOnly, skippedOutbound } = await this.countReplayable({
       ...filter,
-      to: minDate(filter.to, startedAt),
+      to: new Date(replayFilter.to),
     });
-    const replay: BulkReplay = {
-      replayId: uuidv7(),
-      status: 'running',
-      actor: actor.name,
-      matched,
-      replayed: 0,
-      skippedReceiptsOnly,
-      skippedOutbound,
-      startedAt,
-      finishedAt: null,
-      error: null,
-    };
-    this.bulkReplays.set(replay.replayId, replay);
-    await this.audit.record({
-      action: AuditAction.DeadLetterBulkReplay,
-      outcome: 'info',
-      actor: actor.name,
-      metadata: { bulkReplayId: replay.replayId, matched, filter: describeFilter(filter) },
-    });
-    const work = this.runBulkReplay(replay, filter)
-      .catch((error: unknown) => {
-        replay.status = 'failed';
-        replay.error = error instanceof Error ? error.name : 'error';
-        this.logger.error({ msg: 'bulk replay stopped', bulkReplayId: replay.replayId, replayed: replay.replayed });
-      })
-      .finally(() => {
-        replay.finishedAt = new Date();
-        this.running.delete(work);
-        void this.alert.check().catch(() => undefined);
-      });
-    this.running.add(work);
-    return replay;
+    const operation = await this.operations.start(this.replayOperation, replayFilter, actor.name);
+    return bulkReplayView(operation, { skippedReceiptsOnly, skippedOutbound });
   }
 
-  bulkReplay(replayId: string): BulkReplay {
-    const replay = this.bulkReplays.get(replayId);
-    if (!replay) throw new DeadLetterError('not_found', 'no such bulk replay on this instance');
-    return replay;
+  /** A bulk replay's progress, from any instance (`not_found` for an id that is no bulk replay). */
+  async bulkReplay(replayId: string): Promise<BulkReplay> {
+    const operation = await this.operations.get(replayId).catch((error: unknown) => {
+      if (error instanceof OperationError) return undefined;
+      throw error;
+    });
+    if (!operation || operation.kind !== this.replayOperation.name) {
+      throw new DeadLetterError('not_found', 'no such bulk replay');
+    }
+    return bulkReplayView(operation, { skippedReceiptsOnly: 0, skippedOutbound: 0 });
   }
 
   /** Deletes dead letters created before `olderThan`, but never younger than DLQ_RETENTION_DAYS. */
@@ -262,46 +237,6 @@ export class DeadLetterService implements OnModuleDestroy {
     void this.alert.check().catch(() => undefined);
     return { deleted, cutoff, retentionDays, clampedToRetention };
   }
-
-  private async runBulkReplay(replay: BulkReplay, filter: DeadLetterFilter): Promise<void> {
-    let after: DeadLetterPosition | null = null;
-    while (!this.stopping) {
-      await this.waitForQueueRoom();
-      if (this.stopping) break;
-      const page = await this.deadLetters.replayablePage(filter, replay.startedAt, after, REPLAY_PAGE);
-      if (page.length === 0) break;
-      const last = page[page.length - 1];
-      after = { createdAt: last.position, id: last.id };
-      const replayed = await this.replayer.replayEvents(
-        page.map((row) => row.id),
-        replay.actor,
-        replay.replayId,
-      );
-      replay.replayed += replayed.length;
-      if (page.length < REPLAY_PAGE) break;
-    }
-    replay.status = this.stopping ? 'failed' : 'finished';
-    if (this.stopping) replay.error = 'interrupted by shutdown';
-    await this.audit.record({
-      action: AuditAction.DeadLetterBulkReplay,
-      outcome: replay.status === 'finished' ? 'success' : 'failure',
-      actor: replay.actor,
-      metadata: { bulkReplayId: replay.replayId, matched: replay.matched, replayed: replay.replayed },
-    });
-    this.logger.log({ msg: 'bulk replay finished', bulkReplayId: replay.replayId, replayed: replay.replayed });
-  }
-
-  private async waitForQueueRoom(): Promise<void> {
-    while (!this.stopping) {
-      if ((await this.replayer.waitingJobs()) <= REPLAY_HIGH_WATER) return;
-      await new Promise((resolve) => setTimeout(resolve, REPLAY_POLL_MS));
-    }
-  }
-
-  async onModuleDestroy(): Promise<void> {
-    this.stopping = true;
-    await Promise.allSettled([...this.running]);
-  }
 }
 
 export function encodeCursor(position: DeadLetterPosition): string {
@@ -325,15 +260,27 @@ export function decodeCursor(cursor: string): DeadLetterPosition {
   throw new DeadLetterError('invalid', 'invalid cursor');
 }
 
-function minDate(a: Date | undefined, b: Date): Date {
-  return a && a < b ? a : b;
-}
+const BULK_REPLAY_STATUS = {
+  running: 'running',
+  completed: 'finished',
+  cancelled: 'cancelled',
+  failed: 'failed',
+} as const;
 
-function describeFilter(filter: DeadLetterFilter): Record<string, unknown> {
+function bulkReplayView(
+  operation: OperationRecord,
+  skipped: { skippedReceiptsOnly: number; skippedOutbound: number },
+): BulkReplay {
   return {
-    ...filter,
-    ids: filter.ids ? filter.ids.length : undefined,
-    from: filter.from?.toISOString(),
-    to: filter.to?.toISOString(),
+    operationId: operation.id,
+    replayId: operation.id,
+    status: BULK_REPLAY_STATUS[operation.status],
+    actor: operation.actor,
+    matched: operation.total,
+    replayed: operation.done,
+    ...skipped,
+    startedAt: operation.createdAt,
+    finishedAt: operation.finishedAt,
+    error: operation.error,
   };
 }

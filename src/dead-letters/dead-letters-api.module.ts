@@ -1,5 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { OperationsModule } from '../platform/operations/operations.module';
 import { PortBinding } from '../platform/ports';
+import { DeadLetterOperationsModule } from './dead-letter-operations.module';
 import { DeadLetterReplayer } from './dead-letter-replayer.port';
 import { DeadLetterService } from './dead-letter.service';
 import { DeadLettersController } from './dead-letters.controller';
@@ -11,9 +13,9 @@ export class DeadLettersApiModule {
   static register(ports: { replayer: PortBinding<DeadLetterReplayer> }): DynamicModule {
     return {
       module: DeadLettersApiModule,
-      imports: [DeadLettersModule, ports.replayer.module],
+      imports: [DeadLettersModule, OperationsModule, DeadLetterOperationsModule.register(ports)],
       controllers: [DeadLettersController],
-      providers: [DeadLetterService, { provide: DeadLetterReplayer, useExisting: ports.replayer.use }],
+      providers: [DeadLetterService],
     };
   }
 }

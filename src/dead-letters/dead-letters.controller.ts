@@ -58,7 +58,8 @@ export class DeadLettersController {
   @Post('replay')
   @HttpCode(202)
   @ApiOperation({
-    summary: 'Replay pending dead letters by ids and/or filter, paced in the background; dryRun only counts',
+    summary:
+      'Replay pending dead letters by ids and/or filter as a durable operation (paced, cancellable); dryRun only counts',
   })
   @ApiAcceptedResponse({ type: BulkReplayDto })
   @ApiBadRequestResponse({ description: 'neither ids nor filter given' })
@@ -72,11 +73,11 @@ export class DeadLettersController {
   }
 
   @Get('replays/:id')
-  @ApiOperation({ summary: 'Progress of a bulk replay started on this instance' })
+  @ApiOperation({ summary: 'Progress of a bulk replay (its operation, also at GET /admin/operations/{id})' })
   @ApiOkResponse({ type: BulkReplayDto })
   @ApiNotFoundResponse()
-  bulkReplayProgress(@Param() params: UuidParam): BulkReplayDto {
-    return { dryRun: false, ...this.deadLetters.bulkReplay(params.id) };
+  async bulkReplayProgress(@Param() params: UuidParam): Promise<BulkReplayDto> {
+    return { dryRun: false, ...(await this.deadLetters.bulkReplay(params.id)) };
   }
 
   @Delete()

@@ -6,7 +6,10 @@ import { DataCipher } from '../platform/crypto/data-cipher';
 import { uuidv7 } from '../platform/crypto/ids';
 import { AppConfig } from '../platform/config/app-config';
 import { DeliveryDispatcher } from './delivery/delivery.dispatcher';
-import { AttemptRow, DeliveryRepository } from './delivery/delivery.repository';
+import { AttemptRow, DeliveryRepository, RetryFilter } from './delivery/delivery.repository';
+import { DeliveryRetryOperation } from './delivery/delivery-retry.operation';
+import { OperationRecord } from '../platform/operations/operation-record';
+import { Operations } from '../platform/operations/operations.service';
 import {
   AttemptDto,
   AttemptPageDto,
@@ -25,7 +28,25 @@ import { EndpointError } from './endpoints/endpoint.errors';
 import { SubscriptionCheck } from './endpoints/subscription-check';
 import { RateLimiter } from './delivery/rate-limiter';
 
-const RECOVER_BATCH = 1000;
+/** A bulk retry's selection; `to` is capped at the start (deliveries created later are not retried with them). */
+export interface BulkRetry {
+  endpointId?: string;
+  statuses: Array<'failed' | 'succeeded'>;
+  eventType?: string;
+  from?: Date;
+  to?: Date;
+}
+
+function retryFilter(filter: BulkRetry, startedAt: Date): RetryFilter {
+  const to = filter.to && filter.to < startedAt ? filter.to : startedAt;
+  return {
+    endpointId: filter.endpointId,
+    statuses: filter.statuses,
+    eventType: filter.eventType,
+    from: filter.from?.toISOString(),
+    to: to.toISOString(),
+  };
+}
 
 /** Endpoint management for ops: CRUD, secrets (returned once, stored sealed), enable/disable, attempts, replay. */
 @Injectable()
@@ -38,6 +59,8 @@ export class EndpointService {
     private readonly dispatcher: DeliveryDispatcher,
     private readonly limiter: RateLimiter,
     private readonly subscriptions: SubscriptionCheck,
+    private readonly operations: Operations,
+    private readonly retryOperation: DeliveryRetryOperation,
   ) {}
 
   async create(input: CreateEndpointDto, actor: Actor): Promise<CreatedEndpointDto> {
@@ -157,20 +180,20 @@ export class EndpointService {
     };
   }
 
-  /** Queues the endpoint's failed deliveries since `since` again, a batch at a time. */
-  async recover(id: string, since: Date, actor: Actor): Promise<number> {
+  /** Queues the endpoint's failed deliveries created in [since, until) again: a durable operation. */
+  async recover(id: string, since: Date, until: Date | undefined, actor: Actor): Promise<OperationRecord> {
     await this.get(id);
-    let afterId = '0';
-    let total = 0;
-    for (;;) {
-      const batch = await this.deliveries.requeueFailed(id, since, afterId, RECOVER_BATCH);
-      await this.dispatcher.enqueue(batch);
-      total += batch.length;
-      if (batch.length < RECOVER_BATCH) break;
-      afterId = batch[batch.length - 1].id;
-    }
-    await this.audit(AuditAction.OutboundDeliveriesRequeued, actor, id, { since: since.toISOString(), count: total });
-    return total;
+    return this.retryInBulk({ endpointId: id, statuses: ['failed'], from: since, to: until }, actor);
+  }
+
+  /** What a bulk retry would take: deliveries matching now. */
+  countRetryable(filter: BulkRetry): Promise<number> {
+    return this.retryOperation.count(retryFilter(filter, new Date()));
+  }
+
+  /** Starts a bulk retry of deliveries by filter (a durable operation run by a worker) and returns at once. */
+  retryInBulk(filter: BulkRetry, actor: Actor): Promise<OperationRecord> {
+    return this.operations.start(this.retryOperation, retryFilter(filter, new Date()), actor.name);
   }
 
   async retryDelivery(id: string, deliveryId: string, actor: Actor): Promise<void> {

@@ -13,9 +13,17 @@ import {
   Query,
   UseFilters,
 } from '@nestjs/common';
-import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiAcceptedResponse,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
 import { Actor } from '../platform/auth/api-key';
 import { CurrentActor, Roles } from '../platform/auth/roles.decorator';
+import { operationStarted, OperationStartedDto } from '../platform/operations/operation.dto';
 import {
   AttemptPageDto,
   AttemptResponseDto,
@@ -136,13 +144,15 @@ export class EndpointsController {
 
   @Post(':id/recover')
   @HttpCode(202)
-  @ApiOkResponse({ type: RequeuedDto })
+  @ApiOperation({ summary: 'Queue the failed deliveries created in [since, until) again, as a durable operation' })
+  @ApiAcceptedResponse({ type: OperationStartedDto })
   async recover(
     @Param('id', ENDPOINT_ID) id: string,
     @Body() body: RecoverDto,
     @CurrentActor() actor: Actor,
-  ): Promise<RequeuedDto> {
-    return { requeued: await this.endpoints.recover(id, new Date(body.since), actor) };
+  ): Promise<OperationStartedDto> {
+    const until = body.until ? new Date(body.until) : undefined;
+    return operationStarted(await this.endpoints.recover(id, new Date(body.since), until, actor));
   }
 
   @Post(':id/deliveries/:deliveryId/retry')

@@ -2,20 +2,20 @@ import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
 import { QueueName } from '../platform/queue/queue-names';
 import { DeliveryDispatcher } from './delivery/delivery.dispatcher';
+import { DeliveryRetryOperation } from './delivery/delivery-retry.operation';
 import { DeliveryRepository } from './delivery/delivery.repository';
 import { EndpointRepository } from './endpoints/endpoint.repository';
-import { EndpointEvents } from './delivery/endpoint-events.port';
 import { AccountNoticesPublisher } from './events/account-notices.publisher';
-import { EndpointEventsPublisher } from './events/endpoint-events.publisher';
+import { OperationalEventsPublisher } from './events/operational-events.publisher';
 import { MessageStoredPublisher } from './events/message-stored.publisher';
 import { OutboundEventPublisher } from './events/outbound-event.publisher';
 import { RateLimiter } from './delivery/rate-limiter';
 import { SubscriptionCheck } from './endpoints/subscription-check';
 
 /**
- * Publishing outbound events: stores, repositories, the dispatcher (a producer) and the shared rate limiter;
- * MessageStoredPublisher is what inbound processing tells of stored messages, AccountNoticesPublisher what the
- * accounts room tells. Consumers live in OutboundWorkerModule.
+ * Publishing outbound events: stores, repositories, the dispatcher (a producer), the shared rate limiter and
+ * the bulk retry (an operation kind). MessageStoredPublisher is what inbound processing tells of stored
+ * messages, AccountNoticesPublisher what the accounts room tells. Consumers live in OutboundWorkerModule.
  */
 @Module({
   imports: [BullModule.registerQueue({ name: QueueName.OutboundDeliveries })],
@@ -27,12 +27,12 @@ import { SubscriptionCheck } from './endpoints/subscription-check';
     MessageStoredPublisher,
     RateLimiter,
     SubscriptionCheck,
-    EndpointEventsPublisher,
-    { provide: EndpointEvents, useExisting: EndpointEventsPublisher },
+    OperationalEventsPublisher,
+    DeliveryRetryOperation,
     AccountNoticesPublisher,
   ],
   exports: [
-    EndpointEvents,
+    OperationalEventsPublisher,
     EndpointRepository,
     DeliveryRepository,
     DeliveryDispatcher,
@@ -41,6 +41,7 @@ import { SubscriptionCheck } from './endpoints/subscription-check';
     AccountNoticesPublisher,
     RateLimiter,
     SubscriptionCheck,
+    DeliveryRetryOperation,
   ],
 })
 export class OutboundCoreModule {}

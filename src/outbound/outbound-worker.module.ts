@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { DeliveryAdmission } from './delivery/delivery-admission';
 import { DeliveryAttempt } from './delivery/delivery-attempt';
+import { DeliveryMetrics } from './delivery/delivery-metrics';
 import { DeliveryClient } from './delivery/delivery.client';
 import { DeliveryOutcomes } from './delivery/delivery-outcomes';
 import { DeliveryProcessor } from './delivery/delivery.processor';
@@ -18,6 +19,7 @@ import { OutboundCoreModule } from './outbound-core.module';
     DeliveryAttempt,
     DeliveryOutcomes,
     DeliveryClient,
+    DeliveryMetrics,
     EndpointStats,
   ],
 })

@@ -26,7 +26,14 @@ describe('UiAssets', () => {
   it('pages hold no inline script, inline style or inline event handler (the CSP would block them)', () => {
     expect(UI_CONTENT_SECURITY_POLICY).not.toContain('unsafe-inline');
     const pages = readdirSync(assets.directory).filter((name) => name.endsWith('.html'));
-    expect(pages.sort()).toEqual(['accounts.html', 'audit.html', 'dead-letters.html', 'index.html', 'queues.html']);
+    expect(pages.sort()).toEqual([
+      'accounts.html',
+      'audit.html',
+      'dead-letters.html',
+      'index.html',
+      'operations.html',
+      'queues.html',
+    ]);
     for (const page of pages) {
       const html = readFileSync(join(assets.directory, page), 'utf8');
       for (const tag of html.match(/<script\b[^>]*>/g) ?? []) expect(tag).toMatch(/\bsrc="\/ui\/[\w-]+\.js"/);

@@ -46,6 +46,8 @@ export interface TestAppOptions {
   /** Reuse a database (e.g. to restart the app over the same data). */
   db?: TestDatabase;
   graph?: FakeGraphApi;
+  /** Share another app's queues (a second instance over the same Redis keys). */
+  prefix?: string;
   /** Runs on the app before it listens (e.g. to add a probe route). */
   beforeListen?: (app: NestFastifyApplication) => void;
 }
@@ -58,7 +60,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const db = options.db ?? (await createTestDatabase());
   const graph = options.graph ?? new FakeGraphApi();
   const graphUrl = options.graph ? undefined : await graph.start();
-  const prefix = `sbtest-${randomBytes(4).toString('hex')}`;
+  const prefix = options.prefix ?? `sbtest-${randomBytes(4).toString('hex')}`;
   const logDir = mkdtempSync(join(tmpdir(), 'switchboard-test-'));
   const logFile = join(logDir, 'app.log');
 
@@ -108,7 +110,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       closed = true;
       await app.close();
       if (!options.graph) await graph.stop();
-      await deleteKeys(redis, prefix);
+      if (!options.prefix) await deleteKeys(redis, prefix);
       redis.disconnect();
       if (!options.db) await db.drop();
       rmSync(logDir, { recursive: true, force: true });

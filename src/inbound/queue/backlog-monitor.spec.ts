@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { AppConfig } from '../../platform/config/app-config';
 import { MetricsService } from '../../platform/metrics/metrics.service';
+import { OperationalEvent, OperationalEvents } from '../../platform/operational-events/operational-events';
 import { BacklogMonitor } from './backlog-monitor';
 import { InboundEventProducer } from './inbound-event.producer';
 
@@ -8,6 +9,11 @@ describe('BacklogMonitor', () => {
   let counts: Record<string, number> | Error;
   let adding: number;
   let warnings: unknown[];
+  let incidents: string[];
+  const operationalEvents: OperationalEvents = {
+    raise: async (event: OperationalEvent) => void incidents.push(event.type),
+    resolved: async (key: string) => void incidents.push(`resolved ${key}`),
+  };
 
   const monitor = (limit = 10, metrics?: MetricsService) => {
     const config = { ingestBacklogLimit: limit } as AppConfig;
@@ -22,13 +28,14 @@ describe('BacklogMonitor', () => {
         }),
       },
     } as unknown as InboundEventProducer;
-    return new BacklogMonitor(config, producer, metrics);
+    return new BacklogMonitor(config, producer, operationalEvents, metrics);
   };
 
   beforeEach(() => {
     counts = { waiting: 0, prioritized: 0, delayed: 0 };
     adding = 0;
     warnings = [];
+    incidents = [];
     jest.spyOn(Logger.prototype, 'warn').mockImplementation((message: unknown) => void warnings.push(message));
   });
   afterEach(() => jest.restoreAllMocks());
@@ -58,7 +65,7 @@ describe('BacklogMonitor', () => {
     expect(m.state()).toMatchObject({ backlog: 10, limit: 10, degraded: true, holding: true });
   });
 
-  it('logs one warning on entering degraded mode and one on leaving it', async () => {
+  it('logs one warning and raises one operational event on entering degraded mode, one of each on leaving', async () => {
     const m = monitor(5);
     counts = { waiting: 5, prioritized: 0, delayed: 0 };
     await m.refresh();
@@ -78,6 +85,7 @@ describe('BacklogMonitor', () => {
       msg: expect.stringContaining('ingest recovered'),
       degradedForMs: expect.any(Number),
     });
+    expect(incidents).toEqual(['switchboard.ingest.degraded', 'resolved ingest.degraded']);
   });
 
   it('keeps the last figure when Redis does not answer', async () => {

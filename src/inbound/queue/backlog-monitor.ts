@@ -2,9 +2,12 @@ import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@ne
 import { Counter, Gauge } from 'prom-client';
 import { AppConfig } from '../../platform/config/app-config';
 import { MetricsService } from '../../platform/metrics/metrics.service';
+import { OperationalEvents, OperationalEventType } from '../../platform/operational-events/operational-events';
 import { InboundEventProducer } from './inbound-event.producer';
 
 const REFRESH_MS = 1000;
+/** One `switchboard.ingest.degraded` per episode, whichever API processes enter it. */
+const INCIDENT = 'ingest.degraded';
 
 export interface BacklogState {
   /** Jobs not yet taken (waiting, which includes a paused queue's, prioritized, delayed), as last measured plus those enqueued since. */
@@ -38,6 +41,7 @@ export class BacklogMonitor implements OnApplicationBootstrap, OnModuleDestroy {
   constructor(
     private readonly config: AppConfig,
     private readonly producer: InboundEventProducer,
+    private readonly operationalEvents: OperationalEvents,
     metrics?: MetricsService,
   ) {
     if (!metrics) return;
@@ -151,6 +155,13 @@ export class BacklogMonitor implements OnApplicationBootstrap, OnModuleDestroy {
         backlog: this.backlog,
         limit: this.limit,
       });
+      void this.operationalEvents.raise(
+        {
+          type: OperationalEventType.IngestDegraded,
+          data: { backlog: this.backlog, limit: this.limit, holding: this.holding },
+        },
+        { key: INCIDENT, forSeconds: 3600 },
+      );
     } else if (!degraded && this.degradedSince !== null) {
       this.logger.warn({
         msg: 'ingest recovered: the queue backlog is under INGEST_BACKLOG_LIMIT and every held event is enqueued',
@@ -159,6 +170,7 @@ export class BacklogMonitor implements OnApplicationBootstrap, OnModuleDestroy {
         degradedForMs: Date.now() - this.degradedSince,
       });
       this.degradedSince = null;
+      void this.operationalEvents.resolved(INCIDENT);
     }
   }
 }

@@ -5,6 +5,7 @@ import { AppConfig } from '../../platform/config/app-config';
 import { InboundEventRepository, QueueableEvent } from '../store/inbound-event.repository';
 import { BACKOFF_TYPE, JobName, ProcessInboundEventJob, QueueName } from '../../platform/queue/queue-names';
 import { RedisConnections } from '../../platform/redis/redis-connections';
+import { jobTraceMetadata, queueTelemetry } from '../../platform/tracing/tracing';
 
 /**
  * Hands stored events to BullMQ. Concurrent requests share one `addBulk` and one outbox delete.
@@ -26,6 +27,7 @@ export class InboundEventProducer implements OnModuleInit, OnModuleDestroy {
     this.queue = new Queue<ProcessInboundEventJob>(QueueName.InboundEvents, {
       connection: redis.failFast,
       prefix: config.queuePrefix,
+      telemetry: queueTelemetry(),
     });
     this.queue.on('error', () => undefined); // connection errors surface as failed adds; readiness reports Redis
     this.batcher = new GroupCommit<QueueableEvent, boolean>(
@@ -53,6 +55,9 @@ export class InboundEventProducer implements OnModuleInit, OnModuleDestroy {
 
   /** Enqueues the events; resolves to false (never rejects) when Redis is unavailable. */
   async enqueue(events: readonly QueueableEvent[]): Promise<boolean> {
+    // The request's trace, captured here: the job is added later, in a batch shared with other requests.
+    const traceMetadata = jobTraceMetadata();
+    if (traceMetadata) events = events.map((event) => ({ ...event, traceMetadata }));
     return this.counted(events.length, async () => {
       // At its bound the batcher refuses at once: those events stay in the outbox, for the relay.
       const results = await Promise.all(events.map((event) => this.batcher.submit(event).catch(() => false)));
@@ -90,6 +95,7 @@ export class InboundEventProducer implements OnModuleInit, OnModuleDestroy {
         opts: {
           jobId: event.jobId ?? event.id,
           ...(event.notBefore !== undefined ? { delay: Math.max(0, event.notBefore - Date.now()) } : {}),
+          telemetry: event.traceMetadata ? { metadata: event.traceMetadata } : undefined,
           // BullMQ takes plain waiting jobs before prioritized ones, so a VIP job jumps the line with lifo.
           lifo: event.priority > 0,
           attempts: this.config.retry.maxAttempts,

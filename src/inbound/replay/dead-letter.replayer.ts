@@ -69,6 +69,20 @@ export class InboundDeadLetterReplayer extends DeadLetterReplayer {
     return result.insertedIds;
   }
 
+  async requeueReplayed(ids: readonly string[]): Promise<number> {
+    const letters = await this.replays.replayedUnprocessed(ids);
+    await this.producer.addJobs(
+      letters
+        .filter((letter) => letter.unprocessed)
+        .map((letter) => ({
+          id: letter.eventId,
+          priority: letter.priority,
+          jobId: `${letter.eventId}-replay-${letter.replayCount}`,
+        })),
+    );
+    return letters.length;
+  }
+
   async waitingJobs(): Promise<number> {
     const counts = await this.producer.queue.getJobCounts('waiting', 'prioritized');
     return (counts.waiting ?? 0) + (counts.prioritized ?? 0);

@@ -64,6 +64,18 @@ export class ReplayRepository {
     );
   }
 
+  /** The replayed event letters among the ids, and whether each one's event still waits to be processed. */
+  replayedUnprocessed(ids: readonly string[]): Promise<Array<ReplayedLetter & { unprocessed: boolean }>> {
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.db.query(
+      `SELECT d.id, d.event_id AS "eventId", d.replay_count AS "replayCount", e.priority,
+              e.status IN ('received', 'processing') AS unprocessed
+         FROM dead_letters d JOIN inbound_events e ON e.id = d.event_id
+        WHERE d.id = ANY($1::uuid[]) AND d.status = 'replayed'`,
+      [ids],
+    );
+  }
+
   /**
    * Replays a malformed-body dead letter whose stored body now parses: in one statement the letter is marked
    * replayed, the events are stored under the original receipt as a fresh delivery would store them (a known

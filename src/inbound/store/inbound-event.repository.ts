@@ -62,6 +62,8 @@ export interface QueueableEvent {
   jobId?: string;
   /** Epoch ms before which the job must not run (a send slot reserved for it). */
   notBefore?: number;
+  /** With tracing on: the trace of the request that stored it, for its job (a traceparent, ids only). */
+  traceMetadata?: string;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { Queue } from 'bullmq';
+import { Gauge } from 'prom-client';
 import { AuditAction } from '../../audit/audit-actions';
 import { AppConfig } from '../../platform/config/app-config';
 import { Sql } from '../../platform/database/sql';
@@ -57,6 +58,43 @@ export class QueueFigures implements OnModuleDestroy {
         return [name, queue];
       }),
     );
+    const registers = [metrics.registry];
+    const backlogAge = new Gauge({
+      name: 'switchboard_inbound_backlog_age_seconds',
+      help: 'Age of the oldest stored inbound event not yet processed (0 when none waits)',
+      registers,
+    });
+    const endpoints = new Gauge({
+      name: 'switchboard_outbound_endpoints',
+      help: 'Outbound endpoints by status (active, disabled)',
+      labelNames: ['status'] as const,
+      registers,
+    });
+    const up = new Gauge({
+      name: 'switchboard_dependency_up',
+      help: '1 while the dependency (postgres, redis) answers this process, 0 otherwise',
+      labelNames: ['dependency'] as const,
+      registers,
+    });
+    metrics.onScrape(async () => {
+      const postgres = await db.reachable();
+      up.set({ dependency: 'postgres' }, postgres ? 1 : 0);
+      const redisUp = await redis.failFast.ping().then(
+        () => true,
+        () => false,
+      );
+      up.set({ dependency: 'redis' }, redisUp ? 1 : 0);
+      if (!postgres) return;
+      const row = await db.one<{ age: number; active: number; disabled: number }>(
+        `SELECT coalesce((SELECT extract(epoch FROM now() - min(received_at)) FROM inbound_events
+                           WHERE status IN ('received', 'processing')), 0)::float8 AS age,
+                (SELECT count(*) FROM outbound_endpoints WHERE status = 'active')::int AS active,
+                (SELECT count(*) FROM outbound_endpoints WHERE status = 'disabled')::int AS disabled`,
+      );
+      backlogAge.set(row?.age ?? 0);
+      endpoints.set({ status: 'active' }, row?.active ?? 0);
+      endpoints.set({ status: 'disabled' }, row?.disabled ?? 0);
+    });
     metrics.onScrape(async () => {
       for (const [name, queue] of this.queues) {
         const counts = await this.counts(queue);

@@ -8,14 +8,21 @@ import { EndpointRepository } from '../endpoints/endpoint.repository';
 import { EndpointStats } from '../endpoints/endpoint-stats';
 import { AttemptFailure, isPermanent, nextAttemptDelay } from './delivery-outcome';
 import { AttemptRecord, DeliveryRepository, DeliveryTarget } from './delivery.repository';
-import { EndpointEvents } from './endpoint-events.port';
+import {
+  isOperationalEvent,
+  OperationalEvents,
+  OperationalEventType,
+} from '../../platform/operational-events/operational-events';
 
 /** After a failed attempt: retry after `delayMs`, or the delivery is dead-lettered. */
 export type FailureStep = { kind: 'later'; delayMs: number } | { kind: 'dead-lettered' };
 
 /**
  * What becomes of an attempt: the attempt row and the delivery's state, the endpoint's statistics and
- * circuit breaker (and `endpoint.disabled` when it trips), the retry schedule, the dead letter and its audit.
+ * circuit breaker, the retry schedule, the dead letter and its audit, and the operational events:
+ * `switchboard.endpoint.disabled` when the breaker trips (one statement flips it: once per incident) and
+ * `switchboard.delivery.exhausted` (at most one per endpoint a minute). A delivery of an operational event
+ * raises none itself, so a failing subscriber of them cannot feed a loop.
  */
 @Injectable()
 export class DeliveryOutcomes {
@@ -26,7 +33,7 @@ export class DeliveryOutcomes {
     private readonly deliveries: DeliveryRepository,
     private readonly endpoints: EndpointRepository,
     private readonly stats: EndpointStats,
-    private readonly endpointEvents: EndpointEvents,
+    private readonly operationalEvents: OperationalEvents,
     private readonly audit: AuditService,
   ) {}
 
@@ -84,6 +91,23 @@ export class DeliveryOutcomes {
       jobId,
       metadata: { responseCode: failure.responseCode },
     });
+    if (!isOperationalEvent(target.eventType)) {
+      await this.operationalEvents.raise(
+        {
+          type: OperationalEventType.DeliveryExhausted,
+          data: {
+            endpointId: target.endpointId,
+            deliveryId: target.id,
+            eventId: target.eventId,
+            eventType: target.eventType,
+            category: failure.category,
+            attempts: record.attempt,
+            responseCode: failure.responseCode ?? null,
+          },
+        },
+        { key: `delivery.exhausted:${target.endpointId}`, forSeconds: 60, correlationId: target.correlationId },
+      );
+    }
     return { kind: 'dead-lettered' };
   }
 
@@ -111,7 +135,7 @@ export class DeliveryOutcomes {
     await this.stats.flush().catch(() => undefined);
   }
 
-  /** Audit entry, then the `endpoint.disabled` operational event to whoever subscribes to it. */
+  /** Audit entry, then the `switchboard.endpoint.disabled` operational event to whoever subscribes to it. */
   private async endpointDisabled(target: DeliveryTarget, failure: AttemptFailure, consecutive: number): Promise<void> {
     const reason =
       failure.category === 'gone'
@@ -128,15 +152,24 @@ export class DeliveryOutcomes {
         }),
       )
       .catch(() => undefined);
-    await this.endpointEvents.disabled({
-      endpointId: target.endpointId,
-      reason,
-      lastCategory: failure.category,
-      consecutiveFailures: consecutive,
-      deliveryId: target.id,
-      attempt: target.attempts + 1,
-      correlationId: target.correlationId,
-    });
+    if (isOperationalEvent(target.eventType)) return;
+    await this.operationalEvents.raise(
+      {
+        type: OperationalEventType.EndpointDisabled,
+        data: {
+          endpointId: target.endpointId,
+          reason,
+          lastCategory: failure.category,
+          consecutiveFailures: consecutive,
+        },
+      },
+      // The statement that disabled it did so once: the delivery and attempt name this incident.
+      {
+        key: `endpoint.disabled:${target.endpointId}:${target.id}:${target.attempts + 1}`,
+        forSeconds: 3600,
+        correlationId: target.correlationId,
+      },
+    );
   }
 
   /** The delivery's dead letter and its `outbound.delivery_dead_lettered` audit entry, in one statement. */

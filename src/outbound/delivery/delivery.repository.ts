@@ -20,6 +20,8 @@ export interface NewOutboundEvent {
   publisher: string;
   idempotencyKey: string | null;
   correlationId: string | null;
+  /** With tracing on: the publisher's traceparent (ids only). */
+  traceParent: string | null;
 }
 
 export interface TriggerResult {
@@ -37,6 +39,7 @@ export interface NewSystemEvent {
   dataSealed: Buffer;
   idempotencyKey: string;
   correlationId: string | null;
+  traceParent: string | null;
 }
 
 export interface StoredFanout {
@@ -77,6 +80,8 @@ export interface DeliveryTarget {
   /** Epoch milliseconds (numbers parse far faster than timestamps on this hot path). */
   eventCreatedMs: number;
   correlationId: string | null;
+  /** With tracing on: the trace its event was published in. */
+  traceParent: string | null;
   priority: number;
   url: string | null;
   endpointStatus: 'active' | 'disabled' | null;
@@ -141,6 +146,25 @@ export interface RequeuedDelivery {
   id: string;
   requeues: number;
   priority: number;
+}
+
+/** What a bulk retry of deliveries covers (dates as ISO strings: it is stored on its operation). */
+export interface RetryFilter {
+  endpointId?: string;
+  /** Statuses to retry: failed, and succeeded to send delivered ones again. */
+  statuses: Array<'failed' | 'succeeded'>;
+  eventType?: string;
+  /** Deliveries created at or after `from` and before `to` (capped at the start). */
+  from?: string;
+  to: string;
+}
+
+/** Deliveries `d` of events `ev` that a retry filter covers, status aside (parameters $1 to $4). */
+const RETRY_MATCH = `($1::uuid IS NULL OR d.endpoint_id = $1) AND ($2::text IS NULL OR ev.event_type = $2)
+            AND ($3::timestamptz IS NULL OR d.created_at >= $3) AND d.created_at < $4`;
+
+function retryParams(filter: RetryFilter): unknown[] {
+  return [filter.endpointId ?? null, filter.eventType ?? null, filter.from ?? null, filter.to, filter.statuses];
 }
 
 /**
@@ -227,15 +251,15 @@ export class DeliveryRepository {
       `WITH matched AS (SELECT count(*)::int AS n FROM outbound_endpoints e WHERE ${matching('e')}),
        ev AS (
          INSERT INTO outbound_events (id, event_type, tenant_id, priority, deliver_at, data_sealed, publisher,
-                                      idempotency_key, correlation_id, endpoint_count, dispatched_at)
-         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, matched.n, CASE WHEN matched.n = 0 THEN now() END FROM matched
+                                      idempotency_key, correlation_id, endpoint_count, dispatched_at, trace_parent)
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, matched.n, CASE WHEN matched.n = 0 THEN now() END, $11 FROM matched
          ON CONFLICT (publisher, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
          RETURNING id, endpoint_count
        ), fanout AS (
          INSERT INTO outbound_deliveries (event_id, endpoint_id)
          SELECT ev.id, e.id FROM ev CROSS JOIN outbound_endpoints e WHERE ${matching('e')}
        ), audited AS (
-         ${auditInsert(11)} WHERE EXISTS (SELECT 1 FROM ev)
+         ${auditInsert(12)} WHERE EXISTS (SELECT 1 FROM ev)
        )
        SELECT endpoint_count FROM ev`,
       [
@@ -249,6 +273,7 @@ export class DeliveryRepository {
         event.idempotencyKey,
         event.correlationId,
         filters,
+        event.traceParent,
         ...auditParams([audit]),
       ],
     );
@@ -291,10 +316,11 @@ export class DeliveryRepository {
       `WITH matched AS (SELECT count(*)::int AS n FROM outbound_endpoints e WHERE ${matching}),
        ev AS (
          INSERT INTO outbound_events (id, event_type, tenant_id, priority, deliver_at, data_sealed, publisher,
-                                      idempotency_key, correlation_id, endpoint_count, dispatched_at)
+                                      idempotency_key, correlation_id, endpoint_count, dispatched_at, trace_parent)
          SELECT i.id, $5, NULL, $6, NULL, i.data_sealed, $7, i.idempotency_key, i.correlation_id, matched.n,
-                CASE WHEN matched.n = 0 THEN now() END
-           FROM unnest($1::uuid[], $2::bytea[], $3::text[], $4::text[]) AS i(id, data_sealed, idempotency_key, correlation_id),
+                CASE WHEN matched.n = 0 THEN now() END, i.trace_parent
+           FROM unnest($1::uuid[], $2::bytea[], $3::text[], $4::text[], $10::text[])
+                  AS i(id, data_sealed, idempotency_key, correlation_id, trace_parent),
                 matched
          ON CONFLICT (publisher, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
          RETURNING id, endpoint_count, correlation_id
@@ -331,6 +357,7 @@ export class DeliveryRepository {
         shared.publisher,
         shared.filters,
         shared.inlineFanout,
+        events.map((event) => event.traceParent),
       ],
     );
     return rows.map((row) => ({
@@ -413,7 +440,8 @@ export class DeliveryRepository {
               (extract(epoch FROM d.last_attempt_at) * 1000)::float8 AS "lastAttemptMs",
               (extract(epoch FROM ev.deliver_at) * 1000)::float8 AS "deliverAtMs",
               ev.event_type AS "eventType", (extract(epoch FROM ev.created_at) * 1000)::float8 AS "eventCreatedMs",
-              ev.correlation_id AS "correlationId", ev.priority, e.url, e.status AS "endpointStatus",
+              ev.correlation_id AS "correlationId", ev.trace_parent AS "traceParent", ev.priority, e.url,
+              e.status AS "endpointStatus",
               e.sealed_version AS "sealedVersion", e.rate_limit_per_second AS "rateLimitPerSecond",
               e.max_concurrency AS "maxConcurrency", e.timeout_ms AS "timeoutMs"
          FROM outbound_deliveries d
@@ -487,17 +515,43 @@ export class DeliveryRepository {
     );
   }
 
+  /** Deliveries a bulk retry (or an endpoint's recover) would put back on the queue. */
+  async countRetryable(filter: RetryFilter): Promise<number> {
+    const row = await this.db.one<{ n: number }>(
+      `SELECT count(*)::int AS n FROM outbound_deliveries d JOIN outbound_events ev ON ev.id = d.event_id
+        WHERE ${RETRY_MATCH} AND d.status = ANY($5::text[])`,
+      retryParams(filter),
+    );
+    return row?.n ?? 0;
+  }
+
   /**
-   * Puts one batch of an endpoint's failed deliveries (created since `since`) back to pending, marks
-   * their dead letters replayed, and returns them for the queue. Call until it returns fewer than `limit`.
+   * One batch of a bulk retry, in delivery id order after `afterId`: the matching deliveries are put back to
+   * pending with a fresh attempt budget (their dead letters marked replayed) and returned for the queue.
+   * `resumed`: pending deliveries already requeued once are returned too, for a batch that took effect
+   * before it was interrupted (their job ids are the same, so a job still queued is not added twice).
    */
-  requeueFailed(endpointId: string, since: Date, afterId: string, limit: number): Promise<RequeuedDelivery[]> {
-    return this.db.query<RequeuedDelivery>(
-      `WITH picked AS (
-         SELECT id FROM outbound_deliveries
-          WHERE endpoint_id = $1 AND status = 'failed' AND id > $3 AND created_at >= $2
-          ORDER BY id LIMIT $4
-          FOR UPDATE SKIP LOCKED
+  async requeueMatching(
+    filter: RetryFilter,
+    afterId: string,
+    limit: number,
+    resumed: boolean,
+  ): Promise<{ scanned: number; lastId: string | null; locked: number; deliveries: RequeuedDelivery[] }> {
+    const row = await this.db.one<{
+      scanned: number;
+      last_id: string | null;
+      locked: number;
+      deliveries: RequeuedDelivery[];
+    }>(
+      `WITH candidates AS (
+         SELECT d.id, d.status FROM outbound_deliveries d JOIN outbound_events ev ON ev.id = d.event_id
+          WHERE ${RETRY_MATCH} AND d.id > $6
+            AND (d.status = ANY($5::text[]) OR ($8 AND d.status = 'pending' AND d.requeues > 0))
+          ORDER BY d.id LIMIT $7
+       ), picked AS (
+         SELECT d.id FROM outbound_deliveries d JOIN candidates c ON c.id = d.id
+          WHERE c.status <> 'pending'
+          FOR UPDATE OF d SKIP LOCKED
        ), reset AS (
          UPDATE outbound_deliveries d
             SET status = 'pending', attempts = 0, requeues = requeues + 1, completed_at = NULL
@@ -505,12 +559,25 @@ export class DeliveryRepository {
          RETURNING d.id, d.requeues, d.event_id
        ), letters AS (
          ${markDeliveryLettersReplayed('reset')}
+       ), again AS (
+         SELECT d.id, d.requeues, d.event_id FROM outbound_deliveries d JOIN candidates c ON c.id = d.id
+          WHERE c.status = 'pending'
+       ), queued AS (
+         SELECT q.id, q.requeues, ev.priority FROM (SELECT * FROM reset UNION ALL SELECT * FROM again) q
+           JOIN outbound_events ev ON ev.id = q.event_id
        )
-       SELECT reset.id, reset.requeues, ev.priority
-         FROM reset JOIN outbound_events ev ON ev.id = reset.event_id
-        ORDER BY reset.id`,
-      [endpointId, since, afterId, limit],
+       SELECT (SELECT count(*) FROM candidates)::int AS scanned, (SELECT max(id) FROM candidates)::text AS last_id,
+              ((SELECT count(*) FROM candidates WHERE status <> 'pending') - (SELECT count(*) FROM picked))::int AS locked,
+              coalesce((SELECT json_agg(json_build_object('id', id::text, 'requeues', requeues, 'priority', priority)
+                                 ORDER BY id) FROM queued), '[]') AS deliveries`,
+      [...retryParams(filter), afterId, limit, resumed],
     );
+    return {
+      scanned: row?.scanned ?? 0,
+      lastId: row?.last_id ?? null,
+      locked: row?.locked ?? 0,
+      deliveries: row?.deliveries ?? [],
+    };
   }
 
   /**

@@ -1,8 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../../platform/config/app-config';
 import { ClassifiedFailure } from '../../platform/failure';
+import { inSpan } from '../../platform/tracing/tracing';
 import { DeliveryAdmission, Later } from './delivery-admission';
 import { DeliveryAttempt } from './delivery-attempt';
+import { DeliveryMetrics } from './delivery-metrics';
 import { dueIn } from './delivery-outcome';
 import { DeliveryOutcomes } from './delivery-outcomes';
 import { DeliveryDispatcher } from './delivery.dispatcher';
@@ -65,6 +67,7 @@ export class DeliveryService {
     private readonly admission: DeliveryAdmission,
     private readonly attempt: DeliveryAttempt,
     private readonly outcomes: DeliveryOutcomes,
+    private readonly metrics: DeliveryMetrics,
   ) {}
 
   /** One delivery's job. */
@@ -135,13 +138,23 @@ export class DeliveryService {
     const later = entry instanceof Promise ? await entry : entry;
     if (later) return { step: later };
     try {
-      const result = await this.attempt.make(target, target.timeoutMs ?? this.config.outbound.timeoutMs);
+      const result = await inSpan(
+        'outbound delivery',
+        target.traceParent,
+        () => ({
+          'switchboard.delivery.id': target.id,
+          'switchboard.endpoint.id': target.endpointId,
+          'switchboard.event.type': target.eventType,
+        }),
+        () => this.attempt.make(target, target.timeoutMs ?? this.config.outbound.timeoutMs),
+      );
       if (!result) {
         // Deleted since its target row was read.
         await this.outcomes.notAttempted(target, 'endpoint_deleted');
         return { step: SKIPPED };
       }
       this.admission.observe(target.endpointId, result.record.durationMs);
+      this.metrics.attempted(target.endpointId, result.record.durationMs, result.failure?.category);
       if (!result.failure) return { step: DELIVERED, recorded: this.outcomes.succeeded(result.record) };
       return { step: await this.outcomes.failed(target, result.record, result.failure, run.jobId) };
     } finally {

@@ -89,6 +89,11 @@ export class RecoverDto {
   @ApiProperty({ description: 'failed deliveries created at or after this instant are queued again' })
   @IsDateString()
   since: string;
+
+  @ApiPropertyOptional({ description: 'and before this one (default: now)' })
+  @IsOptional()
+  @IsDateString()
+  until?: string;
 }
 
 export class ListEndpointsQuery {

@@ -1,61 +1,41 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { AccountNotices, NeedsTokenNotice, TokenRefreshFailedNotice } from '../../accounts/account-notices.port';
-import { PRIORITIES } from '../delivery/priority';
-import { OutboundEventType } from './event-types';
-import { OutboundEventPublisher } from './outbound-event.publisher';
+import { OperationalEventType } from '../../platform/operational-events/operational-events';
+import { OperationalEventsPublisher } from './operational-events.publisher';
 
-/** What happened to an account, as operational events through the outbound system itself. Ids and counts only. */
+/** A day: an incident's key names its own occurrence (when the token went bad, which token failed to refresh). */
+const INCIDENT_SECONDS = 24 * 3600;
+
+/** What happened to an account, as operational events (ids and counts only), one per incident. */
 @Injectable()
 export class AccountNoticesPublisher extends AccountNotices {
-  private readonly logger = new Logger(AccountNoticesPublisher.name);
-
-  constructor(private readonly publisher: OutboundEventPublisher) {
+  constructor(private readonly events: OperationalEventsPublisher) {
     super();
   }
 
   needsToken(notice: NeedsTokenNotice): Promise<void> {
-    return this.publish(
-      OutboundEventType.AccountNeedsToken,
-      { provider: notice.provider, accountId: notice.accountId, since: notice.since.toISOString() },
-      `${notice.provider}:${notice.accountId}:${notice.since.getTime()}`,
-      notice.correlationId,
+    const { provider, accountId, since } = notice;
+    return this.events.raise(
+      { type: OperationalEventType.AccountNeedsToken, data: { provider, accountId, since: since.toISOString() } },
+      {
+        key: `account.needs_token:${provider}:${accountId}:${since.getTime()}`,
+        forSeconds: INCIDENT_SECONDS,
+        correlationId: notice.correlationId,
+      },
     );
   }
 
   tokenRefreshFailed(notice: TokenRefreshFailedNotice): Promise<void> {
-    return this.publish(
-      OutboundEventType.AccountTokenRefreshFailed,
+    const { provider, accountId, category } = notice;
+    return this.events.raise(
       {
-        provider: notice.provider,
-        accountId: notice.accountId,
-        category: notice.category,
-        tokenExpiresAt: notice.tokenExpiresAt?.toISOString() ?? null,
+        type: OperationalEventType.AccountTokenRefreshFailed,
+        data: { provider, accountId, category, tokenExpiresAt: notice.tokenExpiresAt?.toISOString() ?? null },
       },
-      `${notice.provider}:${notice.accountId}:${notice.tokenVersion}`,
-      null,
+      {
+        key: `account.token_refresh_failed:${provider}:${accountId}:${notice.tokenVersion}`,
+        forSeconds: INCIDENT_SECONDS,
+      },
     );
-  }
-
-  /** The one door both notices leave by; the idempotency key makes each incident one event. */
-  private async publish(
-    eventType: string,
-    data: Record<string, unknown>,
-    incident: string,
-    correlationId: string | null,
-  ): Promise<void> {
-    await this.publisher
-      .publish({
-        eventType,
-        data,
-        publisher: 'system',
-        priority: PRIORITIES.high,
-        idempotencyKey: `${eventType}:${incident}`,
-        correlationId,
-      })
-      .then(
-        () => undefined,
-        (error: unknown) =>
-          this.logger.warn({ msg: 'could not publish an account notice', eventType, error: (error as Error)?.name }),
-      );
   }
 }

@@ -3,6 +3,7 @@ import { LRUCache } from 'lru-cache';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MessageStoredListener, StoredMessage } from '../../inbound/processing/message-stored.port';
 import { GroupCommit } from '../../platform/database/group-commit';
+import { currentTraceParent } from '../../platform/tracing/tracing';
 import { OutboundEventType } from './event-types';
 import { OutboundEventPublisher } from './outbound-event.publisher';
 import { SubscriptionCheck } from '../endpoints/subscription-check';
@@ -26,7 +27,7 @@ export class MessageStoredPublisher extends MessageStoredListener {
   private readonly published = new LRUCache<string, true>({ max: 10_000 });
 
   /** Messages processed at the same time share one statement and one `addBulk` (group commit). */
-  private readonly batch = new GroupCommit<StoredMessage, void>(
+  private readonly batch = new GroupCommit<StoredMessage & { traceParent: string | null }, void>(
     async (messages) => {
       await this.publisher.publishMany(
         OutboundEventType.InstagramMessageReceived,
@@ -40,6 +41,7 @@ export class MessageStoredPublisher extends MessageStoredListener {
           },
           idempotencyKey: messageStoredKey(message.eventId),
           correlationId: message.correlationId,
+          traceParent: message.traceParent,
         })),
       );
       return messages.map(() => undefined);
@@ -61,9 +63,11 @@ export class MessageStoredPublisher extends MessageStoredListener {
   async messageStored(message: StoredMessage): Promise<void> {
     if (message.provider !== 'instagram' || this.published.has(message.eventId)) return;
     if (!(await this.subscriptions.anyFor(OutboundEventType.InstagramMessageReceived).catch(() => true))) return;
+    // The processing job's trace, taken here: the batch runs in whichever job's context filled it first.
+    const traced = { ...message, traceParent: currentTraceParent() };
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.batch.submit(message);
+        await this.batch.submit(traced);
         break;
       } catch (error) {
         if (attempt >= RETRIES) {

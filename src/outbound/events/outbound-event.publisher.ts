@@ -5,6 +5,7 @@ import { uuidv7 } from '../../platform/crypto/ids';
 import { DeliveryDispatcher } from '../delivery/delivery.dispatcher';
 import { DeliveryRepository, StoredFanout, TriggerResult } from '../delivery/delivery.repository';
 import { PRIORITIES } from '../delivery/priority';
+import { currentTraceParent } from '../../platform/tracing/tracing';
 import { filtersMatching } from '../endpoints/event-filters';
 
 export interface PublishRequest {
@@ -18,6 +19,8 @@ export interface PublishRequest {
   /** Who publishes: an API key's name, or `system` for Switchboard's own events. */
   publisher: string;
   correlationId?: string | null;
+  /** Endpoint filters that select it, instead of those of its type (its type, `*`, `prefix.*`). */
+  filters?: string[];
 }
 
 /** Up to this many endpoints, a batch publish queues the deliveries itself; larger fan-outs are streamed by the dispatcher. */
@@ -28,6 +31,8 @@ export interface SystemEventRequest {
   data: unknown;
   idempotencyKey: string;
   correlationId: string | null;
+  /** The trace it belongs to (the processing job's), captured before it joined a batch. */
+  traceParent?: string | null;
 }
 
 /** Publishes an outbound event to every matching endpoint: stored and fanned out at once, dispatched in the background. */
@@ -53,8 +58,9 @@ export class OutboundEventPublisher {
         publisher: request.publisher,
         idempotencyKey: request.idempotencyKey ?? null,
         correlationId: request.correlationId ?? null,
+        traceParent: currentTraceParent(),
       },
-      filtersMatching(request.eventType),
+      request.filters ?? filtersMatching(request.eventType),
       {
         action: AuditAction.OutboundEventTriggered,
         outcome: 'success',
@@ -88,6 +94,7 @@ export class OutboundEventPublisher {
         dataSealed: this.cipher.encrypt(JSON.stringify(request.data ?? null)),
         idempotencyKey: request.idempotencyKey,
         correlationId: request.correlationId,
+        traceParent: request.traceParent ?? null,
       })),
       { eventType, priority, publisher: 'system', filters: filtersMatching(eventType), inlineFanout: INLINE_FANOUT },
     );

@@ -98,3 +98,23 @@ describe('AppConfig: TOKEN_REFRESH_BEFORE_DAYS', () => {
     expect(() => AppConfig.fromEnvironment({ TOKEN_REFRESH_BEFORE_DAYS: value })).toThrow(/TOKEN_REFRESH_BEFORE_DAYS/);
   });
 });
+
+describe('AppConfig: tracing', () => {
+  it('is off by default and on with OTEL_EXPORTER_OTLP_ENDPOINT', () => {
+    expect(AppConfig.fromEnvironment({}).tracing).toEqual({ endpoint: undefined, serviceName: 'switchboard' });
+    // As .env.example has it.
+    expect(AppConfig.fromEnvironment({ OTEL_EXPORTER_OTLP_ENDPOINT: '', OTEL_SERVICE_NAME: '' }).tracing.endpoint).toBe(
+      undefined,
+    );
+    expect(
+      AppConfig.fromEnvironment({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_SERVICE_NAME: 'sb-api' })
+        .tracing,
+    ).toEqual({ endpoint: 'http://collector:4318', serviceName: 'sb-api' });
+  });
+
+  it('refuses an endpoint that is not a URL, naming the variable', () => {
+    expect(() => AppConfig.fromEnvironment({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector' })).toThrow(
+      /OTEL_EXPORTER_OTLP_ENDPOINT/,
+    );
+  });
+});

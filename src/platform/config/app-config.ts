@@ -69,6 +69,8 @@ export class AppConfig {
   readonly retention: { rawDays: number; messageDays: number; outboundDays: number };
   /** Queue backlog above which new events are stored without being enqueued (see docs/flood-protection.md). */
   readonly ingestBacklogLimit: number;
+  /** OpenTelemetry traces (started before the app by src/telemetry.ts; validated here with the rest). */
+  readonly tracing: { endpoint?: string; serviceName: string };
   /** Bearer token for GET /metrics; open when unset (in production only with `metricsPublic`). */
   readonly metricsToken?: string;
   readonly metricsPublic: boolean;
@@ -185,6 +187,10 @@ export class AppConfig {
     this.metricsToken = env.METRICS_TOKEN?.trim() || undefined;
     if (this.metricsToken) longEnough('METRICS_TOKEN', [this.metricsToken], MIN_BEARER_TOKEN_LENGTH);
     this.metricsPublic = env.METRICS_PUBLIC;
+    this.tracing = {
+      endpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined,
+      serviceName: env.OTEL_SERVICE_NAME?.trim() || 'switchboard',
+    };
     if (production && !this.metricsToken && !this.metricsPublic) {
       throw new ConfigurationError(
         'Invalid configuration:\n  METRICS_TOKEN: is required in production (or set METRICS_PUBLIC=true to serve /metrics without a token on purpose)',

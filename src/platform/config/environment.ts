@@ -11,6 +11,8 @@ const toBoolean = ({ value }: { value: unknown }) => {
 const toInt = ({ value }: { value: unknown }) =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
 const trimmed = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
+/** `NAME=` (as in .env.example) means unset. */
+const emptyIsUnset = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() || undefined : value);
 
 /** Every environment variable the processes read. Defaults are the development ones from CONTRACT.md. */
 export class Environment {
@@ -243,6 +245,19 @@ export class Environment {
   @IsOptional()
   @IsString()
   LOG_FILE?: string;
+
+  /** Set: traces go out over OTLP/HTTP to this collector (the exporter appends /v1/traces). */
+  @Transform(emptyIsUnset)
+  @IsOptional()
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
+  OTEL_EXPORTER_OTLP_ENDPOINT?: string;
+
+  /** The service name on every span. */
+  @Transform(emptyIsUnset)
+  @IsOptional()
+  @IsString()
+  @Matches(/^[A-Za-z0-9_.-]{1,100}$/, { message: 'may hold letters, digits and _ . - only (1 to 100)' })
+  OTEL_SERVICE_NAME?: string;
 
   @Transform(toInt)
   @IsInt()

@@ -14,7 +14,10 @@ export function loggerParams(config: AppConfig): Params {
     // As given: pino-http's wrappers expect Node's request and response, and the lines carry plain objects.
     wrapSerializers: false,
     serializers: {
-      req: (req: Pick<IncomingMessage, 'method' | 'url'>) => ({ method: req.method, url: (req.url ?? '').split('?')[0] }),
+      req: (req: Pick<IncomingMessage, 'method' | 'url'>) => ({
+        method: req.method,
+        url: (req.url ?? '').split('?')[0],
+      }),
       res: (res: Pick<ServerResponse, 'statusCode'>) => ({ statusCode: res.statusCode }),
     },
     redact: {
@@ -28,6 +31,7 @@ export function loggerParams(config: AppConfig): Params {
       censor: '[redacted]',
     },
   };
+  const pretty = prettyLogs(config, process.stdout.isTTY === true);
   return {
     // No per-request logger middleware. nestjs-pino binds its request logger with AsyncLocalStorage, and on
     // Node 20 the first one entered installs promise hooks for the whole process, for good: every await in
@@ -37,7 +41,24 @@ export function loggerParams(config: AppConfig): Params {
     forRoutes: [],
     pinoHttp: config.log.file
       ? [options, pino.destination({ dest: config.log.file, sync: true, mkdir: true })]
-      : options,
+      : pretty
+        ? { ...options, transport: pretty }
+        : options,
+  };
+}
+
+/**
+ * Readable lines for a person at a terminal (development, stdout a TTY, no LOG_FILE): pino-pretty, in a
+ * worker thread of its own. Production, a pipe or a file get JSON, one object a line.
+ */
+export function prettyLogs(
+  config: Pick<AppConfig, 'nodeEnv' | 'log'>,
+  stdoutIsTTY: boolean,
+): { target: string; options: Record<string, unknown> } | undefined {
+  if (config.nodeEnv === 'production' || !stdoutIsTTY || config.log.file) return undefined;
+  return {
+    target: 'pino-pretty',
+    options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', singleLine: true },
   };
 }
 

@@ -3,6 +3,7 @@ export enum QueueName {
   InboundEvents = 'inbound-events',
   OutboundDeliveries = 'outbound-deliveries',
   Maintenance = 'maintenance',
+  Operations = 'operations',
 }
 
 export const JobName = {
@@ -11,6 +12,7 @@ export const JobName = {
   DeliverOutboundBatch: 'deliver-outbound-batch',
   RunRetention: 'run-retention',
   RefreshAccountTokens: 'refresh-account-tokens',
+  RunOperation: 'run-operation',
 } as const;
 
 export interface ProcessInboundEventJob {
@@ -25,6 +27,11 @@ export type RefreshAccountTokensJob = Record<string, never>;
 
 /** Every maintenance job's payload. */
 export type MaintenanceJob = RunRetentionJob | RefreshAccountTokensJob;
+
+/** A durable operation's run: its row holds everything else (kind, filter, cursor). */
+export interface RunOperationJob {
+  operationId: string;
+}
 
 export interface DeliverOutboundJob {
   deliveryId: string;

@@ -135,6 +135,7 @@ const PAGES = [
   { id: 'dead-letters', href: '/ui/dead-letters', label: 'Dead letters', roles: ['ops'] },
   { id: 'queues', href: '/ui/queues', label: 'Queues', roles: ['ops'] },
   { id: 'accounts', href: '/ui/accounts', label: 'Accounts', roles: ['ops'] },
+  { id: 'operations', href: '/ui/operations', label: 'Operations', roles: ['ops'] },
 ];
 
 /**

@@ -249,31 +249,31 @@ replaySelected.addEventListener('click', async () => {
   try {
     const result = await api('/admin/dead-letters/replay', { method: 'POST', body: { ids } });
     announce(status, `Replay started for ${describeCount(countOf(result), 'dead letter')}.${skippedNote(result)}`);
-    if (result?.replayId) await followBulkReplay(result.replayId);
+    if (result?.operationId) await followBulkReplay(result.operationId);
     else await search({ quiet: true });
   } catch (error) {
     refuseOr(error);
   }
 });
 
-/** Follows a bulk replay started on the server until it finishes (it is paced, so it may take a while). */
-async function followBulkReplay(replayId) {
+/** Follows a bulk replay (a durable operation, also on the Operations page) until it ends; it is paced, so it may take a while. */
+async function followBulkReplay(operationId) {
   for (;;) {
     await new Promise((resolve) => setTimeout(resolve, 1000));
     let progress;
     try {
-      progress = await api(`/admin/dead-letters/replays/${encodeURIComponent(replayId)}`);
+      progress = await api(`/admin/operations/${encodeURIComponent(operationId)}`);
     } catch {
       return;
     }
     if (progress.status === 'running') {
-      announce(status, `Bulk replay running: ${progress.replayed} of ${progress.matched} replayed so far.`);
+      announce(status, `Bulk replay running: ${progress.done} of ${progress.total} replayed so far (see Operations).`);
       continue;
     }
     await search({ quiet: true });
-    if (progress.status === 'finished')
-      announce(status, `Bulk replay finished: ${describeCount(progress.replayed, 'dead letter')} replayed.`, 'success');
-    else announce(status, `Bulk replay stopped after ${progress.replayed} of ${progress.matched}.`, 'error');
+    if (progress.status === 'completed')
+      announce(status, `Bulk replay finished: ${describeCount(progress.done, 'dead letter')} replayed.`, 'success');
+    else announce(status, `Bulk replay ${progress.status} after ${progress.done} of ${progress.total}.`, 'error');
     return;
   }
 }
@@ -309,7 +309,7 @@ document.getElementById('replay-matching').addEventListener('click', async () =>
       status,
       `Bulk replay started for ${describeCount(countOf(result), 'dead letter')}; they are queued gradually.`,
     );
-    if (result?.replayId) await followBulkReplay(result.replayId);
+    if (result?.operationId) await followBulkReplay(result.operationId);
     else await search({ quiet: true });
   } catch (error) {
     refuseOr(error);

@@ -11,6 +11,8 @@ import { OutboundAnswersSealed1763800001300 } from './1763800001300-outbound-ans
 import { EndpointPreviousSecrets1763800001400 } from './1763800001400-endpoint-previous-secrets';
 import { WebhookRejectionTallies1763800001500 } from './1763800001500-webhook-rejection-tallies';
 import { Accounts1763800002000 } from './1763800002000-accounts';
+import { Operations1763800003000 } from './1763800003000-operations';
+import { OutboundEventTrace1763800003100 } from './1763800003100-outbound-event-trace';
 
 /** Every migration, in order. A new migration is added here in the same commit as its file. */
 export const MIGRATIONS = [
@@ -27,4 +29,6 @@ export const MIGRATIONS = [
   EndpointPreviousSecrets1763800001400,
   WebhookRejectionTallies1763800001500,
   Accounts1763800002000,
+  Operations1763800003000,
+  OutboundEventTrace1763800003100,
 ];

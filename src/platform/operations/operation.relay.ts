@@ -1,0 +1,53 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Queue } from 'bullmq';
+import { JobName, QueueName, RunOperationJob } from '../queue/queue-names';
+import { operationJobOptions } from './operation-jobs';
+import { OperationRepository } from './operation.repository';
+
+const EVERY_MS = 5000;
+
+/**
+ * Every running operation has a job: one whose job is missing (the queue refused it at start, Redis lost
+ * its data) is queued again; one whose job failed for good is marked failed. Runs in the worker processes.
+ */
+@Injectable()
+export class OperationRelay implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(OperationRelay.name);
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+
+  constructor(
+    private readonly operations: OperationRepository,
+    @InjectQueue(QueueName.Operations) private readonly queue: Queue<RunOperationJob>,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => void this.runOnce(), EVERY_MS);
+    this.timer.unref();
+  }
+
+  runOnce(): Promise<void> {
+    this.running ??= this.pass()
+      .catch(() => undefined)
+      .finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async pass(): Promise<void> {
+    for (const id of await this.operations.runningIds(100)) {
+      const job = await this.queue.getJob(id);
+      if (!job) {
+        await this.queue.add(JobName.RunOperation, { operationId: id }, operationJobOptions(id));
+        this.logger.warn({ msg: 'running operation had no job: queued it again', operationId: id });
+      } else if ((await job.getState()) === 'failed') {
+        await this.operations.finish(id, 'failed', 'job_failed');
+      }
+    }
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+}
