@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { HoldReason } from '../../accounts/account';
 import { AccountService } from '../../accounts/account.service';
 import { AccountCredential, AccountTokens } from '../../accounts/account-tokens';
-import { AuditAction, AuditEntry } from '../../audit/audit-actions';
+import { AuditAction, AuditEntry, foldProcessed } from '../../audit/audit-actions';
 import { AuditService } from '../../audit/audit.service';
 import { DataCipher } from '../../platform/crypto/data-cipher';
 import { ClassifiedFailure, classifyUnexpected } from '../../platform/failure';
@@ -16,6 +16,7 @@ import { ChannelProvider } from '../../providers/channel-provider';
 import { ChannelProviders } from '../../providers/channel-providers';
 import { MessageStoredListener } from './message-stored.port';
 import { SendPacer } from './send-pacer';
+import { payloadOfOnlyEvent } from '../../providers/meta/payload-reading';
 
 export interface AttemptContext {
   /** 1-based attempt number. */
@@ -288,8 +289,10 @@ export class InboundEventHandler {
       event.id,
       { status: 'sent', providerMessageId: result.providerMessageId, httpStatus: result.httpStatus },
       [
-        this.entry(event, AuditAction.ReplySent, 'success', { httpStatus: result.httpStatus }),
-        this.entry(event, AuditAction.EventProcessed, 'success', { kind: event.kind }),
+        foldProcessed(
+          this.entry(event, AuditAction.ReplySent, 'success', { httpStatus: result.httpStatus }),
+          event.kind,
+        ),
       ],
     );
   }
@@ -338,8 +341,7 @@ export class InboundEventHandler {
       category,
     });
     await this.conversations.finishReply(event.id, { status: 'unknown', category, httpStatus }, [
-      this.entry(event, AuditAction.ReplyUnknown, 'unknown', { category }),
-      this.entry(event, AuditAction.EventProcessed, 'success', { kind: event.kind }),
+      foldProcessed(this.entry(event, AuditAction.ReplyUnknown, 'unknown', { category }), event.kind),
     ]);
   }
 
@@ -370,7 +372,7 @@ export class InboundEventHandler {
 
   /** Sent, delivered and read are recorded; a failed status marks the auto-reply it concerns as failed. */
   private async handleDeliveryStatus(event: ClaimedEvent): Promise<void> {
-    const status = this.cipher.decryptJson<DeliveryStatusPayload>(event.sealedPayload);
+    const status = this.payload<DeliveryStatusPayload>(event);
     if (status.status !== 'failed' || !event.metaMessageId) return this.complete(event);
     const error = Array.isArray(status.errors) ? status.errors[0] : undefined;
     const category = this.provider(event.provider).classifyError(error);
@@ -381,11 +383,15 @@ export class InboundEventHandler {
     ]);
   }
 
+  /** The event is processed: its audit entries, the processed step folded into the last of them (if any). */
   private async complete(event: ClaimedEvent, extra: AuditEntry[] = []): Promise<void> {
-    await this.events.complete(event.id, [
-      ...extra,
-      this.entry(event, AuditAction.EventProcessed, 'success', { kind: event.kind }),
-    ]);
+    const last = extra[extra.length - 1];
+    await this.events.complete(
+      event.id,
+      last
+        ? [...extra.slice(0, -1), foldProcessed(last, event.kind)]
+        : [this.entry(event, AuditAction.EventProcessed, 'success', { kind: event.kind })],
+    );
   }
 
   /** Records a failed attempt; dead-letters when no retry follows. Returns what the caller must throw. */
@@ -436,8 +442,16 @@ export class InboundEventHandler {
     return new PermanentFailure(failure);
   }
 
-  private payload(event: ClaimedEvent): MessagingPayload {
-    return this.cipher.decryptJson<MessagingPayload>(event.sealedPayload);
+  private payload<T = MessagingPayload>(event: ClaimedEvent): T {
+    if (!event.payloadInReceipt) return this.cipher.decryptJson<T>(event.sealedPayload);
+    const payload = payloadOfOnlyEvent(
+      this.provider(event.provider),
+      this.cipher.decrypt(event.sealedPayload),
+      (value) => this.cipher.fingerprint(value),
+    );
+    if (payload === null)
+      throw new ClassifiedFailure({ category: 'malformed', summary: 'stored body no longer yields its event' });
+    return payload as T;
   }
 
   private entry(

@@ -13,6 +13,8 @@ import { WebhookRejectionTallies1763800001500 } from './1763800001500-webhook-re
 import { Accounts1763800002000 } from './1763800002000-accounts';
 import { Operations1763800003000 } from './1763800003000-operations';
 import { OutboundEventTrace1763800003100 } from './1763800003100-outbound-event-trace';
+import { EventPayloadInReceipt1763800005000 } from './1763800005000-event-payload-in-receipt';
+import { AuditFoldedSteps1763800005100 } from './1763800005100-audit-folded-steps';
 
 /** Every migration, in order. A new migration is added here in the same commit as its file. */
 export const MIGRATIONS = [
@@ -31,4 +33,6 @@ export const MIGRATIONS = [
   Accounts1763800002000,
   Operations1763800003000,
   OutboundEventTrace1763800003100,
+  EventPayloadInReceipt1763800005000,
+  AuditFoldedSteps1763800005100,
 ];
