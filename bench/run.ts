@@ -575,6 +575,14 @@ async function storage(): Promise<void> {
     });
     const purgeReport = await purge.body.json();
     await vacuum(true);
+    await sleep(1500);
+    const unusedIndexes = (await admin(async (client) =>
+      (
+        await client.query<{ name: string }>(
+          `SELECT indexrelname AS name FROM pg_stat_user_indexes WHERE idx_scan = 0 ORDER BY relname, indexrelname`,
+        )
+      ).rows.map((row) => row.name),
+    )) as string[];
     const afterPurge = (await admin(relationSizes)) as Awaited<ReturnType<typeof relationSizes>>;
     const perMessage = (sizes: typeof before) =>
       Object.fromEntries(
@@ -635,6 +643,7 @@ async function storage(): Promise<void> {
       },
       wallSeconds: cpu.wallSeconds,
       purgeReport,
+      unusedIndexes,
     };
   } finally {
     await app.stop();
@@ -671,7 +680,7 @@ async function storage(): Promise<void> {
       metric: 'bytes stored per message after the raw bodies and payloads are purged (VACUUM FULL)',
       value: totalOf(bytes.afterPurge),
       unit: 'B',
-      note: describe(bytes.afterPurge),
+      note: `${describe(bytes.afterPurge)}; indexes no statement of the run used (ingest, processing, retention): ${(result.unusedIndexes as string[]).join(', ')}`,
     },
     {
       bench: 'storage',
