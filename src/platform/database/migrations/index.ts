@@ -15,6 +15,7 @@ import { Operations1763800003000 } from './1763800003000-operations';
 import { OutboundEventTrace1763800003100 } from './1763800003100-outbound-event-trace';
 import { EventPayloadInReceipt1763800005000 } from './1763800005000-event-payload-in-receipt';
 import { AuditFoldedSteps1763800005100 } from './1763800005100-audit-folded-steps';
+import { DropUnusedReceivedAtIndexes1763800005200 } from './1763800005200-drop-unused-received-at-indexes';
 
 /** Every migration, in order. A new migration is added here in the same commit as its file. */
 export const MIGRATIONS = [
@@ -35,4 +36,5 @@ export const MIGRATIONS = [
   OutboundEventTrace1763800003100,
   EventPayloadInReceipt1763800005000,
   AuditFoldedSteps1763800005100,
+  DropUnusedReceivedAtIndexes1763800005200,
 ];
