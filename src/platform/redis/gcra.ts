@@ -78,7 +78,9 @@ export class Gcra {
 
   /** Reserves the key's next slot: when it is (epoch ms, Redis's clock) and what time it is now there. */
   async reserve(request: GcraRequest): Promise<GcraSlot> {
-    const [slotAt, now, reserved] = await (this.redis as unknown as { switchboardGcra: ReserveCommand }).switchboardGcra(
+    const [slotAt, now, reserved] = await (
+      this.redis as unknown as { switchboardGcra: ReserveCommand }
+    ).switchboardGcra(
       request.key,
       request.penaltyKey ?? request.key,
       request.intervalMs,
