@@ -111,6 +111,7 @@ export function meanRate(times: number[]): number {
 }
 
 export interface ManyProcessesResult {
+  messages: number;
   durationMs: number;
   killedAfterReplies: number;
   final: Awaited<ReturnType<typeof outcome>>;
@@ -126,11 +127,14 @@ export interface ManyProcessesResult {
 
 /**
  * 2 API processes (WORKERS_ENABLED=false, a port each) and 2 standalone workers over one Postgres and one
- * Redis; 10,000 DMs from 200 senders to 20 accounts through both ports; one worker SIGKILLed mid-run and
+ * Redis; `messages` DMs (10,000) from 200 senders to 20 accounts through both ports; one worker SIGKILLed mid-run and
  * restarted. `redisEnv`: how the processes reach Redis (REDIS_URL, or REDIS_CLUSTER_NODES and a {hash-tag}
  * QUEUE_PREFIX). Stops everything it started.
  */
-export async function runManyProcesses(redisEnv: Record<string, string>): Promise<ManyProcessesResult> {
+export async function runManyProcesses(
+  redisEnv: Record<string, string>,
+  messages = MESSAGES,
+): Promise<ManyProcessesResult> {
   const started = Date.now();
   const logDir = mkdtempSync(join(tmpdir(), 'switchboard-many-'));
   let db: TestDatabase | undefined;
@@ -205,8 +209,8 @@ export async function runManyProcesses(redisEnv: Record<string, string>): Promis
       if (published.status !== 202) throw new Error(`POST /events: ${published.status}`);
     }
 
-    const burst = postDms(apis, MESSAGES);
-    const killAt = 3000;
+    const burst = postDms(apis, messages);
+    const killAt = Math.round(messages * 0.3);
     await waitFor(() => graph.requests.length >= killAt, { timeoutMs: 90_000, message: `${killAt} replies` });
     await killAndWait(workers[0], 'SIGKILL');
     const killedAfterReplies = graph.requests.length;
@@ -234,7 +238,7 @@ export async function runManyProcesses(redisEnv: Record<string, string>): Promis
       `SELECT status, count(*)::int AS n FROM outbound_deliveries GROUP BY status ORDER BY status`,
     );
     log(`outbound deliveries: ${JSON.stringify(outbound.rows)}`);
-    const perSender = MESSAGES / (ACCOUNTS * SENDERS_PER_ACCOUNT);
+    const perSender = Math.ceil(messages / (ACCOUNTS * SENDERS_PER_ACCOUNT));
     const overReplied = [...calls].filter(([, times]) => times.length > perSender).map(([sender]) => sender);
     const perAccount = Array.from({ length: ACCOUNTS }, (_, k) => {
       const times = [...calls]
@@ -249,6 +253,7 @@ export async function runManyProcesses(redisEnv: Record<string, string>): Promis
     });
     const crm = subscriber.at('/crm').map((hit) => hit.at);
     const result: ManyProcessesResult = {
+      messages,
       durationMs: Date.now() - started,
       killedAfterReplies,
       final,
@@ -272,4 +277,29 @@ export async function runManyProcesses(redisEnv: Record<string, string>): Promis
     await db?.drop();
     rmSync(logDir, { recursive: true, force: true });
   }
+}
+
+/** What the run must show: every DM answered once, the account pacing and the endpoint's limit held. */
+export function expectEveryLimitHeld(result: ManyProcessesResult): void {
+  const { messages } = result;
+  expect(result.acknowledged).toBe(messages);
+  expect(result.final.events).toBe(messages);
+  expect(result.final.processed).toBe(messages);
+  expect(result.final.deadLettered).toBe(0);
+  // A reply whose request was in flight at the kill is `unknown` (never resent blindly); every other is sent.
+  // (At most the kill's in-flight sends, and Send API timeouts on a saturated machine.)
+  expect(result.final.repliesSent + result.final.repliesUnknown).toBe(messages);
+  expect(result.final.repliesUnknown).toBeLessThanOrEqual(messages * 0.02);
+  expect(result.overReplied).toEqual([]);
+  expect(result.graphCalls).toBeLessThanOrEqual(messages);
+  expect(result.graphCalls).toBeGreaterThanOrEqual(result.final.repliesSent);
+  expect(result.perAccount).toHaveLength(ACCOUNTS);
+  for (const account of result.perAccount) {
+    expect(account.busiestSecond).toBeLessThanOrEqual(SEND_RATE + SEND_BURST);
+    expect(Math.abs(account.rate - SEND_RATE) / SEND_RATE).toBeLessThan(0.05);
+  }
+  expect(result.endpoint.received).toBeGreaterThan(ENDPOINT_RATE * 10);
+  expect(result.endpoint.busiestSecond).toBeLessThanOrEqual(ENDPOINT_RATE + 1);
+  // The endpoint concurrency cap is per worker process: two workers may hold twice the cap.
+  expect(result.slowEndpoint.maxConcurrent).toBeLessThanOrEqual(2 * SLOW_ENDPOINT_CONCURRENCY);
 }

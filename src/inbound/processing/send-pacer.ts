@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { Redis } from 'ioredis';
 import { AppConfig } from '../../platform/config/app-config';
 import { Gcra } from '../../platform/redis/gcra';
 import { RedisConnections } from '../../platform/redis/redis-connections';
+import { RedisClient } from '../../platform/redis/redis-connection';
 
 /** A send slot of an account: when it is (epoch ms, Redis's clock) and how long until then (<= 0: send now). */
 export interface SendSlot {
@@ -27,7 +27,7 @@ export const SEND_WAKE_EARLY_MS = 100;
  */
 @Injectable()
 export class SendPacer {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
 
   constructor(
     private readonly config: AppConfig,
