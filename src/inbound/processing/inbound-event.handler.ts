@@ -253,12 +253,12 @@ export class InboundEventHandler {
     heldSlot: Date | null = null,
   ): Promise<HandleOutcome | void> {
     const accountId = event.accountId ?? event.recipientId ?? '';
-    await this.sendSlot(event, accountId, heldSlot);
-
     let result;
     let credential: AccountCredential | undefined;
     try {
       credential = await this.tokens.credentialFor(event.provider, accountId);
+      // Last before the request: nothing slow between the gate and the Send API.
+      await this.sendSlot(event, accountId, heldSlot);
       result = await this.provider(event.provider).sendText({
         accountId,
         recipientId,
@@ -266,6 +266,7 @@ export class InboundEventHandler {
         accessToken: credential.accessToken,
       });
     } catch (error) {
+      if (error instanceof SendDeferred) throw error;
       const failure = classifyUnexpected(error);
       if (failure.ambiguous) return this.finishUnknown(event, failure.category, failure.httpStatus);
       if (failure.category === 'auth' && credential) return this.holdForToken(event, accountId, credential, failure);
@@ -294,8 +295,8 @@ export class InboundEventHandler {
   /**
    * Returns when this reply may be sent now, or parks it (SendDeferred) until its slot. The slot comes from the
    * account's schedule (`heldSlot`: one an earlier run reserved); the send itself passes the account's gate
-   * (SendPacer) at send time, however long ago the slot was reserved: a reply that waited past its slot gets
-   * a gate slot a moment ahead, or, when the gate is taken further than that, a new slot in the schedule.
+   * (SendPacer) right before it goes, however long ago its slot was reserved: a reply that waited past its
+   * slot gets a gate slot at most a moment ahead, or, when the gate is taken further ahead, a new slot.
    */
   private async sendSlot(event: ClaimedEvent, accountId: string, heldSlot: Date | null): Promise<void> {
     let slotAt = heldSlot?.getTime() ?? (await this.pacer.reserve(event.provider, accountId)).slotAt;

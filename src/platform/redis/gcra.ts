@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { Redis } from 'ioredis';
 import { RedisConnections } from './redis-connections';
+import { RedisClient } from './redis-connection';
 
 /*
  * GCRA reservation, atomically in Redis and on Redis TIME, so every process shares one schedule per key.
@@ -69,7 +69,7 @@ type ReserveCommand = (
 /** The one rate-limiting script: reply pacing per account and deliveries per endpoint both reserve through it. */
 @Injectable()
 export class Gcra {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
 
   constructor(connections: RedisConnections) {
     this.redis = connections.commands;
@@ -78,7 +78,9 @@ export class Gcra {
 
   /** Reserves the key's next slot: when it is (epoch ms, Redis's clock) and what time it is now there. */
   async reserve(request: GcraRequest): Promise<GcraSlot> {
-    const [slotAt, now, reserved] = await (this.redis as unknown as { switchboardGcra: ReserveCommand }).switchboardGcra(
+    const [slotAt, now, reserved] = await (
+      this.redis as unknown as { switchboardGcra: ReserveCommand }
+    ).switchboardGcra(
       request.key,
       request.penaltyKey ?? request.key,
       request.intervalMs,
