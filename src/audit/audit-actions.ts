@@ -13,6 +13,7 @@ export const AuditAction = {
   ReplyFailed: 'reply.failed',
   ReplyReconciled: 'reply.reconciled',
   ReplyHeld: 'reply.held',
+  ConversationHandoff: 'conversation.handoff',
   ApiKeyCreated: 'apikey.created',
   ApiKeyRevoked: 'apikey.revoked',
   DeadLetterPayloadViewed: 'deadletter.payload_viewed',

@@ -13,6 +13,7 @@ import { WebhookRejectionTallies1763800001500 } from './1763800001500-webhook-re
 import { Accounts1763800002000 } from './1763800002000-accounts';
 import { Operations1763800003000 } from './1763800003000-operations';
 import { OutboundEventTrace1763800003100 } from './1763800003100-outbound-event-trace';
+import { ConversationPolicy1763800006000 } from './1763800006000-conversation-policy';
 
 /** Every migration, in order. A new migration is added here in the same commit as its file. */
 export const MIGRATIONS = [
@@ -31,4 +32,5 @@ export const MIGRATIONS = [
   Accounts1763800002000,
   Operations1763800003000,
   OutboundEventTrace1763800003100,
+  ConversationPolicy1763800006000,
 ];
