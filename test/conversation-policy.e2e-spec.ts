@@ -131,8 +131,17 @@ describe('conversation policy: the 24 h window, staff handoff, business hours', 
       expect(await skippedAudit(`m_handoff_a${n}`)).toHaveLength(1);
     }
     expect(await metric('switchboard_replies_skipped_total', 'reason="handoff"')).toBe(before + 3);
-    const audit = await request(t.url).get('/audit-logs').query({ action: 'reply.skipped', limit: 100 }).set(ops());
+    // The audit log (and the /ui audit page over it) filters on the decision.
+    const audit = await request(t.url).get('/audit-logs').query({ reason: 'handoff', limit: 100 }).set(ops());
     expect(audit.status).toBe(200);
+    expect(audit.body.items).toHaveLength(3);
+    expect(audit.body.items.every((item: { action: string }) => item.action === 'reply.skipped')).toBe(true);
+    const page = await request(t.url).get('/ui/audit');
+    expect(page.text).toContain('<option value="handoff">');
+    const handoffs = await request(t.url).get('/audit-logs').query({ action: 'conversation.handoff' }).set(ops());
+    expect(handoffs.body.items).toEqual([
+      expect.objectContaining({ metadata: expect.objectContaining({ source: 'echo', handoffMinutes: 240 }) }),
+    ]);
 
     // HANDOFF_MINUTES (240) after the echo, plus a minute: the auto-reply is back.
     setClock({ offsetMs: 241 * 60_000 });

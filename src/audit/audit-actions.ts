@@ -60,3 +60,19 @@ export interface AuditEntry {
   /** Content-free details: ids, counts, categories, status codes. */
   metadata?: Record<string, unknown>;
 }
+
+/**
+ * Why a reply was skipped (`reply.skipped`) or held (`reply.held`): the `reason` of their metadata, a filter of
+ * the audit log. The conversation policy's reasons first (docs/conversations.md).
+ */
+export const REPLY_REASONS = [
+  'handoff',
+  'window_closed',
+  'cooldown',
+  'after_hours_disabled',
+  'paused_then_expired',
+  'disabled',
+  'standby',
+  'paused',
+  'needs_token',
+] as const;
