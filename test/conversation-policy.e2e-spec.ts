@@ -241,4 +241,48 @@ describe('conversation policy: the 24 h window, staff handoff, business hours', 
     expect(await skippedAudit('m_quiet_20')).toHaveLength(1);
     expect(t.graph.repliesTo('quiet-b').map((r) => r.body.message?.text)).toEqual(['Quiet clinic: thanks!']);
   });
+
+  it('a dead-letter replay dry run says per dead letter: replyable, needs HUMAN_AGENT, or window closed', async () => {
+    // A permanent refusal (code 100): the reply's event is dead-lettered at once.
+    t.graph.answerNext({
+      status: 400,
+      body: { error: { message: 'Invalid parameter', type: 'OAuthException', code: 100 } },
+    });
+    setClock({ at: '2026-06-01T10:00:00Z' });
+    expect(
+      (await postWebhook(t, instagramEnvelope([messagingItem({ mid: 'm_dry_1', sender: 'dry-run' })]))).status,
+    ).toBe(200);
+    await waitFor(async () => (await event('m_dry_1'))?.status === 'failed', { message: 'm_dry_1 dead-lettered' });
+    const [letter] = await sql<{ id: string; event_id: string }>(
+      `SELECT d.id, d.event_id FROM dead_letters d JOIN inbound_events e ON e.id = d.event_id WHERE e.meta_message_id = 'm_dry_1'`,
+    );
+    expect(letter).toBeDefined();
+    const dryRun = async () => {
+      const res = await request(t.url)
+        .post('/admin/dead-letters/replay')
+        .set(ops())
+        .send({ ids: [letter.id], dryRun: true });
+      expect(res.status).toBe(202);
+      return res.body;
+    };
+    setClock({ offsetMs: HOUR_MS });
+    expect(await dryRun()).toMatchObject({
+      dryRun: true,
+      matched: 1,
+      windows: { replyable: 1, humanAgent: 0, windowClosed: 0 },
+      letters: [{ id: letter.id, eventId: letter.event_id, window: 'replyable' }],
+    });
+    setClock({ offsetMs: 3 * 24 * HOUR_MS });
+    expect((await dryRun()).letters).toEqual([expect.objectContaining({ window: 'human_agent' })]);
+    setClock({ offsetMs: 8 * 24 * HOUR_MS });
+    expect(await dryRun()).toMatchObject({ windows: { windowClosed: 1 }, letters: [{ window: 'window_closed' }] });
+
+    // Replayed 25 h on, its reply is skipped (window_closed) instead of failing again at Meta.
+    setClock({ offsetMs: 25 * HOUR_MS });
+    const calls = t.graph.repliesTo('dry-run').length;
+    expect((await request(t.url).post(`/admin/dead-letters/${letter.id}/replay`).set(ops())).status).toBe(202);
+    await processed('m_dry_1');
+    expect(t.graph.repliesTo('dry-run')).toHaveLength(calls);
+    expect(await reply('m_dry_1')).toMatchObject({ status: 'skipped', skip_reason: 'window_closed' });
+  });
 });

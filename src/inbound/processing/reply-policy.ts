@@ -9,6 +9,25 @@ export const MESSAGING_WINDOW_MS = 24 * 3600 * 1000;
 /** With the HUMAN_AGENT tag (Instagram, Messenger), a person may answer for 7 days. */
 export const HUMAN_AGENT_WINDOW_MS = 7 * 24 * 3600 * 1000;
 
+/** Providers whose Send API takes the HUMAN_AGENT tag (WhatsApp has its own 24 h rule and templates). */
+export const HUMAN_AGENT_PROVIDERS: readonly string[] = ['instagram', 'facebook'];
+
+/**
+ * Meta's window at `at` for a conversation whose patient last wrote at `patientAt` (server time): open
+ * (`replyable`), open only to a person with the HUMAN_AGENT tag (`human_agent`), or closed.
+ */
+export function replyWindow(
+  provider: string,
+  patientAt: Date | null,
+  at: Date,
+): 'replyable' | 'human_agent' | 'window_closed' {
+  if (!patientAt) return 'window_closed';
+  const age = at.getTime() - patientAt.getTime();
+  if (age < MESSAGING_WINDOW_MS) return 'replyable';
+  if (age < HUMAN_AGENT_WINDOW_MS && HUMAN_AGENT_PROVIDERS.includes(provider)) return 'human_agent';
+  return 'window_closed';
+}
+
 /**
  * Which auto-reply the account's hours call for now: `in_hours`, `after_hours`, none after hours
  * (`after_hours_disabled`: an empty after-hours text), or none at all (`disabled`: the account turned it off).
