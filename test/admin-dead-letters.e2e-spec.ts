@@ -249,7 +249,10 @@ describe('admin: dead letters (real Postgres, Redis and a fake Graph API)', () =
         dryRun: true,
       });
       expect(dry.status).toBe(202);
-      expect(dry.body).toEqual({ dryRun: true, matched: 3, skippedReceiptsOnly: 0, skippedOutbound: 0 });
+      expect(dry.body).toMatchObject({ dryRun: true, matched: 3, skippedReceiptsOnly: 0, skippedOutbound: 0 });
+      // Each letter's reply window: these failed a moment ago, so their replies could still go.
+      expect(dry.body.windows).toEqual({ replyable: 3, humanAgent: 0, windowClosed: 0, noReply: 0 });
+      expect(dry.body.letters).toHaveLength(3);
       const byIds = await ops.post('/admin/dead-letters/replay', {
         ids: letters.slice(0, 2).map((l) => l.deadLetterId),
         dryRun: true,

@@ -6,6 +6,7 @@ import { AccountError } from './account.errors';
 import { AccountChanges, AccountRepository } from './account.repository';
 import { AccountNotices } from './account-notices.port';
 import { AccountCredential, AccountTokens, sealToken } from './account-tokens';
+import { AccountReplySettings } from './account-reply-settings';
 import { normaliseAutoReply, normaliseBusinessHours } from './reply-settings';
 
 /** Who asks, as the audit log records it. */
@@ -43,6 +44,7 @@ export class AccountService {
     private readonly tokens: AccountTokens,
     private readonly cipher: DataCipher,
     private readonly notices: AccountNotices,
+    private readonly settings: AccountReplySettings,
   ) {}
 
   async create(input: NewAccountInput, actor: AccountActor): Promise<Account> {
@@ -61,6 +63,7 @@ export class AccountService {
     );
     if (!created) throw new AccountError('conflict', 'this account exists already: change it with PATCH');
     this.tokens.forget(input.provider, input.accountId);
+    this.settings.forget(input.provider, input.accountId);
     return created;
   }
 
@@ -83,6 +86,7 @@ export class AccountService {
       entry(AuditAction.AccountUpdated, actor, { fields, tokenChanged: input.accessToken !== undefined }),
     );
     if (input.accessToken !== undefined) this.tokens.forget(provider, accountId);
+    this.settings.forget(provider, accountId);
     return found(updated);
   }
 
@@ -90,6 +94,7 @@ export class AccountService {
   async remove(provider: string, accountId: string, actor: AccountActor): Promise<void> {
     found(await this.repository.delete(provider, accountId, entry(AuditAction.AccountDeleted, actor, {})));
     this.tokens.forget(provider, accountId);
+    this.settings.forget(provider, accountId);
   }
 
   /** Holds the account's sends; its webhooks are still received, stored and audited. */

@@ -12,11 +12,10 @@ export type AccountStatus = (typeof ACCOUNT_STATUSES)[number];
 /** Why an account's sends wait: the status that holds them. */
 export type HoldReason = Exclude<AccountStatus, 'active'>;
 
-export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
-export type Weekday = (typeof WEEKDAYS)[number];
+import type { BusinessHours } from '../platform/time/business-hours';
 
-/** Opening hours per weekday, e.g. `{"mon":["09:00-13:00","14:00-18:00"]}`; a day not listed is closed. */
-export type BusinessHours = Partial<Record<Weekday, string[]>>;
+export { WEEKDAYS } from '../platform/time/business-hours';
+export type { BusinessHours, Weekday } from '../platform/time/business-hours';
 
 /** The account's auto-reply: off, or its own texts (an empty `afterHoursText`: no reply after hours). */
 export interface AutoReplySettings {

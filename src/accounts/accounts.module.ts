@@ -6,6 +6,7 @@ import { AccountDirectory } from './account-directory';
 import { AccountRepository } from './account.repository';
 import { AccountService } from './account.service';
 import { AccountTokens } from './account-tokens';
+import { AccountReplySettings } from './account-reply-settings';
 import { TokenRefresher } from './token-refresher';
 
 /** Who the accounts room tells what, bound once by the composition (app.module.ts). */
@@ -15,8 +16,8 @@ export interface AccountPorts {
 
 /** Reading accounts and their tokens: what the send path, health and metrics need (no ports). */
 @Module({
-  providers: [AccountRepository, AccountTokens, AccountDirectory],
-  exports: [AccountRepository, AccountTokens, AccountDirectory],
+  providers: [AccountRepository, AccountTokens, AccountReplySettings, AccountDirectory],
+  exports: [AccountRepository, AccountTokens, AccountReplySettings, AccountDirectory],
 })
 export class AccountStoreModule {}
 

@@ -13,6 +13,7 @@ export const AuditAction = {
   ReplyFailed: 'reply.failed',
   ReplyReconciled: 'reply.reconciled',
   ReplyHeld: 'reply.held',
+  ConversationHandoff: 'conversation.handoff',
   ApiKeyCreated: 'apikey.created',
   ApiKeyRevoked: 'apikey.revoked',
   DeadLetterPayloadViewed: 'deadletter.payload_viewed',
@@ -67,3 +68,19 @@ export interface AuditEntry {
 export function foldProcessed(entry: AuditEntry, kind: string): AuditEntry {
   return { ...entry, metadata: { ...entry.metadata, _processed: kind } };
 }
+
+/**
+ * Why a reply was skipped (`reply.skipped`) or held (`reply.held`): the `reason` of their metadata, a filter of
+ * the audit log. The conversation policy's reasons first (docs/conversations.md).
+ */
+export const REPLY_REASONS = [
+  'handoff',
+  'window_closed',
+  'cooldown',
+  'after_hours_disabled',
+  'paused_then_expired',
+  'disabled',
+  'standby',
+  'paused',
+  'needs_token',
+] as const;

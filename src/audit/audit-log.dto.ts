@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
+import { REPLY_REASONS } from './audit-actions';
 import { IsIn, IsInt, IsISO8601, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
 
 export class AuditLogQuery {
@@ -36,6 +37,16 @@ export class AuditLogQuery {
   @IsString()
   @MaxLength(200)
   actor?: string;
+
+  @ApiPropertyOptional({
+    description: 'why a reply was skipped or held (the reason in its metadata)',
+    example: 'handoff',
+    enum: [...REPLY_REASONS],
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  reason?: string;
 
   @ApiPropertyOptional({ description: 'at or after (ISO 8601)' })
   @IsOptional()

@@ -9,6 +9,8 @@ export interface AuditLogFilter {
   eventId?: string;
   correlationId?: string;
   actor?: string;
+  /** The `reason` in the entry's metadata: why a reply was skipped or held (handoff, window_closed, …). */
+  reason?: string;
   from?: Date;
   to?: Date;
 }
@@ -49,6 +51,7 @@ export class AuditLogRepository {
     if (filter.eventId) add((p) => `event_id = ${p}::uuid`, filter.eventId);
     if (filter.correlationId) add((p) => `correlation_id = ${p}`, filter.correlationId);
     if (filter.actor) add((p) => `actor = ${p}`, filter.actor);
+    if (filter.reason) add((p) => `metadata->>'reason' = ${p}`, filter.reason);
     if (filter.from) add((p) => `occurred_at >= ${p}`, filter.from);
     if (filter.to) add((p) => `occurred_at < ${p}`, filter.to);
     if (beforeId) add((p) => `id < ${p}::bigint`, beforeId);

@@ -5,6 +5,13 @@ export interface ReplayedEvent {
   jobId: string;
 }
 
+/**
+ * Whether a dead letter's reply could still go out if replayed now: within Meta's 24 h window (`replyable`),
+ * only with the HUMAN_AGENT tag, i.e. by a person through POST /messages (`human_agent`, Instagram and
+ * Messenger up to 7 days), not at all (`window_closed`), or it is no message that takes a reply (`no_reply`).
+ */
+export type ReplyWindow = 'replyable' | 'human_agent' | 'window_closed' | 'no_reply';
+
 /** A malformed-body dead letter to read again. */
 export interface ReceiptLetter {
   id: string;
@@ -33,6 +40,8 @@ export abstract class DeadLetterReplayer {
    * a crash between its statement and its `addBulk`. Returns how many of the ids are replayed letters.
    */
   abstract requeueReplayed(ids: readonly string[]): Promise<number>;
+  /** The reply window at `at` of each event among the ids (an id without an event is left out). */
+  abstract replyWindows(eventIds: readonly string[], at: Date): Promise<Map<string, ReplyWindow>>;
   /** Jobs waiting on the inbound queue (a bulk replay waits while there are too many). */
   abstract waitingJobs(): Promise<number>;
 }

@@ -181,8 +181,29 @@ export class BulkReplayBody {
   dryRun?: boolean;
 }
 
+export class ReplyWindowsDto {
+  @ApiProperty({ description: 'the reply would go out now (within 24 h of the patient writing)' }) replyable!: number;
+  @ApiProperty({ description: 'between 24 h and 7 days: only a person with the HUMAN_AGENT tag (POST /messages)' })
+  humanAgent!: number;
+  @ApiProperty({ description: 'past the window: a replay skips the reply (window_closed)' }) windowClosed!: number;
+  @ApiProperty({ description: 'events that take no reply' }) noReply!: number;
+}
+
+export class DryRunLetterDto {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ format: 'uuid' }) eventId!: string;
+  @ApiProperty({ enum: ['replyable', 'human_agent', 'window_closed', 'no_reply'] }) window!: string;
+}
+
 export class BulkReplayDto {
   @ApiProperty({ description: 'true for a dry run: nothing was replayed' }) dryRun!: boolean;
+  @ApiPropertyOptional({ type: ReplyWindowsDto, description: 'dry run: the reply window of the letters listed' })
+  windows?: ReplyWindowsDto;
+  @ApiPropertyOptional({
+    type: [DryRunLetterDto],
+    description: 'dry run: each event dead letter (the first 1,000, oldest first) and its reply window now',
+  })
+  letters?: DryRunLetterDto[];
   @ApiProperty({ description: 'pending event dead letters matching the selection' }) matched!: number;
   @ApiProperty({ description: 'malformed-body dead letters in the selection (replay those one by one)' })
   skippedReceiptsOnly!: number;

@@ -133,6 +133,18 @@ export class DeadLetterRepository {
     return { events: row?.events ?? 0, receiptsOnly: row?.receipts_only ?? 0, outbound: row?.outbound ?? 0 };
   }
 
+  /** Event dead letters matching, oldest first, at most `limit`: what a dry run reports one by one. */
+  async eventLetters(filter: DeadLetterFilter, limit: number): Promise<Array<{ id: string; eventId: string }>> {
+    const params: unknown[] = [];
+    const where = whereClause(filter, params);
+    params.push(limit);
+    return this.db.query(
+      `SELECT d.id, d.event_id AS "eventId" FROM dead_letters d
+        WHERE ${where} AND d.event_id IS NOT NULL ORDER BY d.created_at, d.id LIMIT $${params.length}`,
+      params,
+    );
+  }
+
   /**
    * A bulk replay's next page, in creation order after `after`: pending event dead letters created up to
    * `until`, and, when `replayedSince` is given, those replayed since then too (a resumed replay counts what

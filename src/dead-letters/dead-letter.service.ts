@@ -10,7 +10,8 @@ import { Operations } from '../platform/operations/operations.service';
 import { DeadLetterReplayOperation, toReplayFilter } from './dead-letter-replay.operation';
 import { DeadLetterAlert } from './dead-letter-alert';
 import { DeadLetterError } from './dead-letter.errors';
-import { DeadLetterReplayer } from './dead-letter-replayer.port';
+import { DeadLetterReplayer, ReplyWindow } from './dead-letter-replayer.port';
+import { Clock } from '../platform/clock';
 import {
   DeadLetterDetailRecord,
   DeadLetterFilter,
@@ -42,6 +43,18 @@ export interface ReplayResult {
   eventId: string | null;
   jobId: string | null;
   eventIds: string[];
+}
+
+/** Dead letters a dry run reports one by one (the counts cover all). */
+export const DRY_RUN_LETTERS = 1000;
+
+export interface DryRun {
+  matched: number;
+  skippedReceiptsOnly: number;
+  skippedOutbound: number;
+  /** Of the letters listed: how many replies would go, need HUMAN_AGENT, are past the window, or are none. */
+  windows: { replyable: number; humanAgent: number; windowClosed: number; noReply: number };
+  letters: Array<{ id: string; eventId: string; window: ReplyWindow }>;
 }
 
 /** A bulk replay as the dead-letter routes show it: a view of its operation. */
@@ -82,6 +95,7 @@ export class DeadLetterService {
     private readonly operations: Operations,
     private readonly replayOperation: DeadLetterReplayOperation,
     private readonly providers: ChannelProviders,
+    private readonly clock: Clock,
   ) {}
 
   async list(filter: DeadLetterFilter, cursor: string | undefined, limit: number): Promise<DeadLetterPage> {
@@ -202,6 +216,31 @@ export class DeadLetterService {
   ): Promise<{ matched: number; skippedReceiptsOnly: number; skippedOutbound: number }> {
     const { events, receiptsOnly, outbound } = await this.deadLetters.count({ ...filter, status: 'pending' });
     return { matched: events, skippedReceiptsOnly: receiptsOnly, skippedOutbound: outbound };
+  }
+
+  /**
+   * A dry run: the count, and per dead letter (the first DRY_RUN_LETTERS) whether its reply would still go out
+   * now, needs a person with the HUMAN_AGENT tag, or has a closed window (a replay skips it: `window_closed`).
+   */
+  async dryRun(filter: DeadLetterFilter): Promise<DryRun> {
+    const counts = await this.countReplayable(filter);
+    const letters = await this.deadLetters.eventLetters({ ...filter, status: 'pending' }, DRY_RUN_LETTERS);
+    const windows = await this.replayer.replyWindows(
+      letters.map((letter) => letter.eventId),
+      this.clock.now(),
+    );
+    const listed = letters.map((letter) => ({ ...letter, window: windows.get(letter.eventId) ?? 'no_reply' }));
+    const tally = (window: ReplyWindow) => listed.filter((letter) => letter.window === window).length;
+    return {
+      ...counts,
+      windows: {
+        replyable: tally('replyable'),
+        humanAgent: tally('human_agent'),
+        windowClosed: tally('window_closed'),
+        noReply: tally('no_reply'),
+      },
+      letters: listed,
+    };
   }
 
   /** Starts a paced bulk replay (a durable operation, run by a worker) and returns at once. */

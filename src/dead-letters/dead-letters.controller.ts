@@ -68,7 +68,7 @@ export class DeadLettersController {
       throw new BadRequestException('give ids, or a filter ({} replays every pending dead letter)');
     }
     const filter: DeadLetterFilter = { ...toFilter(body.filter ?? {}), ids: body.ids };
-    if (body.dryRun) return { dryRun: true, ...(await this.deadLetters.countReplayable(filter)) };
+    if (body.dryRun) return { dryRun: true, ...(await this.deadLetters.dryRun(filter)) };
     return { dryRun: false, ...(await this.deadLetters.startBulkReplay(filter, actor)) };
   }
 

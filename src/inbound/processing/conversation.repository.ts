@@ -8,6 +8,19 @@ import { GroupCommit, writeApartOnDataError } from '../../platform/database/grou
 import { Sql } from '../../platform/database/sql';
 import { completeEvents, failEvent } from '../store/event-store.sql';
 import { failReply } from './conversation.sql';
+import { MESSAGING_WINDOW_MS, ReplyTextKind } from './reply-policy';
+
+const WINDOW_HOURS = MESSAGING_WINDOW_MS / 3600_000;
+
+/**
+ * Whether the upserted conversation takes this message's reply as its auto-reply (EXCLUDED: the proposal,
+ * c: the row as it was): no handoff, the window open, the cooldown passed. Evaluated under the row's lock, so
+ * concurrent messages of one conversation cannot both take it.
+ */
+const takesReply = `(EXCLUDED.last_auto_reply_id IS NOT NULL
+  AND (c.handoff_at IS NULL OR c.handoff_at <= EXCLUDED.last_auto_reply_at - make_interval(mins => $18::int))
+  AND ($14::int = 0 OR c.last_auto_reply_at IS NULL
+       OR c.last_auto_reply_at <= EXCLUDED.last_auto_reply_at - make_interval(mins => $14::int)))`;
 
 /** `held`: waiting for its account (paused, or needing a token); nothing was sent and no attempt is used. */
 export type ReplyStatus = 'sending' | 'retrying' | 'sent' | 'failed' | 'unknown' | 'skipped' | 'held';
@@ -27,8 +40,18 @@ export interface IncomingMessage {
   /** False for standby messages: another app holds the thread, so we must not answer. */
   replyWanted: boolean;
   skipReason: string | null;
-  cooldownMinutes: number;
+  /** When the reply is decided (the injected clock): the window, the handoff and the cooldown are measured from it. */
+  decidedAt: Date;
+  /** What the account's hours call for now (ReplyPolicy). */
+  textKind: ReplyTextKind;
+  policy: ConversationPolicySettings;
   newIds: { conversation: string; message: string; reply: string };
+}
+
+/** The same for every message of a process (the environment's). */
+export interface ConversationPolicySettings {
+  cooldownMinutes: number;
+  handoffMinutes: number;
 }
 
 export interface RecordedMessage {
@@ -39,9 +62,18 @@ export interface RecordedMessage {
   existingReply: { status: ReplyStatus } | null;
 }
 
-/** A reply taken for another try (`sending`), or found held by its account. */
+/** What the policy says when a reply is taken again: the clock's time and the hours' text then. */
+export interface ClaimDecision {
+  decidedAt: Date;
+  handoffMinutes: number;
+  textKind: ReplyTextKind;
+}
+
+/** A reply taken for another try (`sending`), found held by its account, or skipped by the policy now. */
 export interface ClaimedReply {
-  status: 'sending' | 'held';
+  status: 'sending' | 'held' | 'skipped';
+  /** Why it is skipped now (`handoff`, `window_closed`, `paused_then_expired`, …). */
+  skipReason: string | null;
   /** The send slot an earlier run reserved (pacing, or the release of held replies). */
   notBefore: Date | null;
   /** `held` now, and was not before this call: audit it. */
@@ -71,6 +103,15 @@ export interface OutgoingEcho {
   sealedContent: Buffer;
   attachmentCount: number;
   newIds: { conversation: string; message: string };
+}
+
+export interface RecordedEcho {
+  conversationId: string | null;
+  reconciledReplyId: string | null;
+  /** A person wrote it (none of our sends): the conversation's handoff starts (again) at the echo's receipt. */
+  handoff: boolean;
+  /** Not ours by id, but a reply of ours to the conversation is being sent: it may be its echo. */
+  ourSendInFlight: boolean;
 }
 
 /** Conversations, their messages (content sealed) and the auto-replies sent into them. */
@@ -126,28 +167,39 @@ export class ConversationRepository {
       `WITH incoming AS (
          SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::uuid[],
                               $7::uuid[], $8::text[], $9::boolean[], $10::bytea[], $11::int[], $12::uuid[], $13::text[],
-                              $15::timestamptz[])
+                              $15::timestamptz[], $16::timestamptz[], $17::text[])
                 AS i(conversation_id, provider, account_id, participant_id, sent_at, message_id, event_id,
-                     meta_message_id, reply_wanted, content, attachment_count, reply_id, skip_reason, received_at)
+                     meta_message_id, reply_wanted, content, attachment_count, reply_id, skip_reason, received_at,
+                     decided_at, text_kind)
        ), existing AS (
          SELECT r.event_id, r.status FROM replies r JOIN incoming i ON r.event_id = i.event_id
-       ), conv AS (
-         -- last_auto_reply_at of the proposed row says whether this message may take a reply (a rerun may not).
-         INSERT INTO conversations AS c (id, provider, account_id, participant_id, first_message_at, last_message_at, last_auto_reply_at)
-         SELECT i.conversation_id, i.provider, i.account_id, i.participant_id, i.received_at, i.received_at,
-                CASE WHEN i.reply_wanted AND NOT EXISTS (SELECT 1 FROM existing e WHERE e.event_id = i.event_id)
-                     THEN now() END
+       ), proposed AS (
+         -- A reply that would send (not standby, not a rerun, a text to send, the window open) proposes itself
+         -- as the conversation's auto-reply; the upsert takes it unless a handoff or the cooldown says no.
+         SELECT i.*, (i.reply_wanted AND i.text_kind IN ('in_hours', 'after_hours')
+                      AND NOT EXISTS (SELECT 1 FROM existing e WHERE e.event_id = i.event_id)
+                      AND i.received_at > i.decided_at - interval '${WINDOW_HOURS} hours') AS proposes
            FROM incoming i
+       ), conv AS (
+         INSERT INTO conversations AS c (id, provider, account_id, participant_id, first_message_at, last_message_at,
+                                         last_patient_message_at, last_auto_reply_at, last_auto_reply_id)
+         SELECT p.conversation_id, p.provider, p.account_id, p.participant_id, p.received_at, p.received_at,
+                p.received_at, CASE WHEN p.proposes THEN p.decided_at END, CASE WHEN p.proposes THEN p.reply_id END
+           FROM proposed p
          ON CONFLICT (provider, account_id, participant_id) DO UPDATE
             SET last_message_at = greatest(c.last_message_at, EXCLUDED.last_message_at),
-                last_auto_reply_at = CASE
-                  WHEN EXCLUDED.last_auto_reply_at IS NULL THEN c.last_auto_reply_at
-                  WHEN $14::int = 0 OR c.last_auto_reply_at IS NULL
-                       OR c.last_auto_reply_at <= now() - make_interval(mins => $14::int) THEN now()
-                  ELSE c.last_auto_reply_at END
-         RETURNING id, provider, account_id, participant_id, (last_auto_reply_at IS NOT DISTINCT FROM now()) AS reply_allowed
+                last_patient_message_at = greatest(c.last_patient_message_at, EXCLUDED.last_patient_message_at),
+                last_auto_reply_at = CASE WHEN ${takesReply} THEN EXCLUDED.last_auto_reply_at ELSE c.last_auto_reply_at END,
+                last_auto_reply_id = CASE WHEN ${takesReply} THEN EXCLUDED.last_auto_reply_id ELSE c.last_auto_reply_id END
+         RETURNING id, provider, account_id, participant_id, last_auto_reply_id, last_auto_reply_at, handoff_at,
+                   last_patient_message_at
        ), matched AS (
-         SELECT i.*, conv.id AS conv_id, conv.reply_allowed, ${accountHold('i.provider', 'i.account_id')} AS hold
+         SELECT i.*, conv.id AS conv_id, conv.last_auto_reply_id = i.reply_id AS reply_allowed,
+                conv.handoff_at > i.decided_at - make_interval(mins => $18::int) AS in_handoff,
+                i.received_at <= i.decided_at - interval '${WINDOW_HOURS} hours' AS window_closed,
+                ($14::int > 0 AND conv.last_auto_reply_id IS DISTINCT FROM i.reply_id
+                 AND conv.last_auto_reply_at > i.decided_at - make_interval(mins => $14::int)) AS cooling_down,
+                ${accountHold('i.provider', 'i.account_id')} AS hold
            FROM incoming i
            JOIN conv ON conv.provider = i.provider AND conv.account_id = i.account_id
                     AND conv.participant_id = i.participant_id
@@ -158,18 +210,25 @@ export class ConversationRepository {
            FROM matched m
          ON CONFLICT DO NOTHING
        ), decided AS (
-         -- The reply decision: skipped (standby, cooldown), held while its account is, or sent now.
-         SELECT m.*, CASE WHEN NOT (m.reply_wanted AND m.reply_allowed) THEN 'skipped'
-                          WHEN m.hold IS NOT NULL THEN 'held'
-                          ELSE 'sending' END AS decision
+         -- The reply decision, in the contract's order: standby, held while its account is, handoff, window,
+         -- cooldown, the hours' text (none after hours, or none at all), or sent now.
+         SELECT m.*, CASE WHEN NOT m.reply_wanted THEN m.skip_reason
+                          WHEN m.hold IS NOT NULL THEN NULL
+                          WHEN m.in_handoff THEN 'handoff'
+                          WHEN m.window_closed THEN 'window_closed'
+                          WHEN m.cooling_down THEN 'cooldown'
+                          WHEN m.text_kind IN ('after_hours_disabled', 'disabled') THEN m.text_kind
+                          WHEN NOT m.reply_allowed THEN 'cooldown'
+                     END AS reason
            FROM matched m
        ), reply AS (
          INSERT INTO replies (id, event_id, conversation_id, provider, recipient_id, status, skip_reason, attempts,
                               hold_reason)
-         SELECT d.reply_id, d.event_id, d.conv_id, d.provider, d.participant_id, d.decision,
-                CASE WHEN NOT d.reply_wanted THEN d.skip_reason WHEN d.reply_allowed THEN NULL ELSE 'cooldown' END,
-                CASE WHEN d.decision = 'sending' THEN 1 ELSE 0 END,
-                CASE WHEN d.decision = 'held' THEN d.hold END
+         SELECT d.reply_id, d.event_id, d.conv_id, d.provider, d.participant_id,
+                CASE WHEN d.reason IS NOT NULL THEN 'skipped' WHEN d.hold IS NOT NULL THEN 'held' ELSE 'sending' END,
+                d.reason,
+                CASE WHEN d.reason IS NULL AND d.hold IS NULL THEN 1 ELSE 0 END,
+                CASE WHEN d.reason IS NULL THEN d.hold END
            FROM decided d
          ON CONFLICT (event_id) DO NOTHING
          RETURNING event_id, status, skip_reason, hold_reason
@@ -193,8 +252,11 @@ export class ConversationRepository {
         items.map((item) => item.attachmentCount),
         items.map((item) => item.newIds.reply),
         items.map((item) => item.skipReason),
-        items[0].cooldownMinutes,
+        items[0].policy.cooldownMinutes,
         items.map((item) => item.receivedAt),
+        items.map((item) => item.decidedAt),
+        items.map((item) => item.textKind),
+        items[0].policy.handoffMinutes,
       ],
     );
     const byEvent = new Map(rows.map((row) => [row.event_id, row]));
@@ -213,31 +275,42 @@ export class ConversationRepository {
 
   /**
    * Takes a reply left `retrying` (or `held`) for another try, unless its account holds its sends now: then
-   * it is `held`, with no attempt used. `notBefore` is set when an earlier run deferred it to a reserved send
-   * slot (pacing, or a release of held replies): the send keeps that slot unless it went stale meanwhile.
+   * it is `held`, with no attempt used. The policy is asked again, as the time has moved on: a handoff since,
+   * the window closed (`paused_then_expired` for a reply its account held), or no text after hours now
+   * make it `skipped`. `notBefore` is set when an earlier run deferred it to a reserved send slot (pacing, or
+   * a release of held replies): the send keeps that slot unless it went stale meanwhile.
    */
-  async claimReply(eventId: string): Promise<ClaimedReply | null> {
+  async claimReply(eventId: string, decision: ClaimDecision): Promise<ClaimedReply | null> {
     const row = await this.db.one<{
-      status: 'sending' | 'held';
+      status: 'sending' | 'held' | 'skipped';
       not_before: Date | null;
       was: string;
       hold: HoldReason | null;
+      skip_reason: string | null;
     }>(
       `WITH target AS (
-         SELECT r.id, r.status AS was, ${accountHold('c.provider', 'c.account_id')} AS hold
-           FROM replies r JOIN conversations c ON c.id = r.conversation_id
+         SELECT r.id, r.status AS was, ${accountHold('c.provider', 'c.account_id')} AS hold,
+                CASE WHEN c.handoff_at > $2::timestamptz - make_interval(mins => $3::int) THEN 'handoff'
+                     WHEN e.received_at <= $2::timestamptz - interval '${WINDOW_HOURS} hours'
+                       THEN CASE WHEN r.status = 'held' THEN 'paused_then_expired' ELSE 'window_closed' END
+                     WHEN $4::text IN ('after_hours_disabled', 'disabled') THEN $4::text
+                END AS reason
+           FROM replies r
+           JOIN conversations c ON c.id = r.conversation_id
+           JOIN inbound_events e ON e.id = r.event_id
           WHERE r.event_id = $1 AND r.status IN ('retrying', 'held')
        )
        UPDATE replies r
-          SET status = CASE WHEN t.hold IS NULL THEN 'sending' ELSE 'held' END,
-              attempts = r.attempts + CASE WHEN t.hold IS NULL THEN 1 ELSE 0 END,
+          SET status = CASE WHEN t.hold IS NOT NULL THEN 'held' WHEN t.reason IS NOT NULL THEN 'skipped' ELSE 'sending' END,
+              attempts = r.attempts + CASE WHEN t.hold IS NULL AND t.reason IS NULL THEN 1 ELSE 0 END,
               hold_reason = t.hold,
+              skip_reason = CASE WHEN t.hold IS NULL THEN t.reason END,
               released_at = CASE WHEN t.hold IS NULL THEN r.released_at END,
               updated_at = now()
          FROM target t
         WHERE r.id = t.id AND r.status IN ('retrying', 'held')
-        RETURNING r.status, r.not_before, t.was, t.hold`,
-      [eventId],
+        RETURNING r.status, r.not_before, t.was, t.hold, r.skip_reason`,
+      [eventId, decision.decidedAt, decision.handoffMinutes, decision.textKind],
     );
     if (!row) return null;
     return {
@@ -245,6 +318,7 @@ export class ConversationRepository {
       notBefore: row.not_before,
       newlyHeld: row.status === 'held' && row.was !== 'held',
       holdReason: row.hold,
+      skipReason: row.skip_reason,
     };
   }
 
@@ -363,14 +437,29 @@ export class ConversationRepository {
     );
   }
 
-  /** An echo of a message the account sent: store it, and reconcile the auto-reply it confirms. */
-  async recordEcho(input: OutgoingEcho): Promise<{ reconciledReplyId: string | null }> {
-    const row = await this.db.one<{ reconciled: string | null }>(
-      `WITH conv AS (
-         INSERT INTO conversations AS c (id, provider, account_id, participant_id, first_message_at, last_message_at)
-         VALUES ($1, $2, $3, $4, $11, $11)
+  /**
+   * An echo of a message the account sent: store it, and reconcile the auto-reply it confirms. An echo that
+   * is none of ours (no reply has its message id, and no reply's outcome is unknown) was written by a person:
+   * it starts a handoff, unless one of our replies to the conversation is in flight (its id not known yet:
+   * `ourSendInFlight`, the caller looks again a moment later).
+   */
+  async recordEcho(input: OutgoingEcho): Promise<RecordedEcho> {
+    const row = await this.db.one<{ reconciled: string | null; handoff: boolean; in_flight: boolean; conv: string }>(
+      `WITH ours AS (
+         SELECT EXISTS (SELECT 1 FROM replies r WHERE r.provider = $2 AND r.provider_message_id = $8) AS known,
+                EXISTS (SELECT 1 FROM replies r JOIN conversations c ON c.id = r.conversation_id
+                         WHERE c.provider = $2 AND c.account_id = $3 AND c.participant_id = $4
+                           AND r.status IN ('unknown', 'sending')) AS unsettled,
+                EXISTS (SELECT 1 FROM replies r JOIN conversations c ON c.id = r.conversation_id
+                         WHERE c.provider = $2 AND c.account_id = $3 AND c.participant_id = $4
+                           AND r.status = 'sending') AS in_flight
+       ), conv AS (
+         INSERT INTO conversations AS c (id, provider, account_id, participant_id, first_message_at, last_message_at,
+                                         handoff_at)
+         SELECT $1, $2, $3, $4, $11, $11, CASE WHEN NOT (o.known OR o.unsettled) THEN $11::timestamptz END FROM ours o
          ON CONFLICT (provider, account_id, participant_id) DO UPDATE
-            SET last_message_at = greatest(c.last_message_at, EXCLUDED.last_message_at)
+            SET last_message_at = greatest(c.last_message_at, EXCLUDED.last_message_at),
+                handoff_at = greatest(c.handoff_at, EXCLUDED.handoff_at)
          RETURNING id
        ), message AS (
          INSERT INTO messages (id, conversation_id, event_id, provider, meta_message_id, direction, content, attachment_count, sent_at)
@@ -390,7 +479,9 @@ export class ConversationRepository {
            FROM target WHERE r.id = target.id AND r.reconciled_at IS NULL
          RETURNING r.id
        )
-       SELECT (SELECT id FROM reconciled) AS reconciled`,
+       SELECT (SELECT id FROM reconciled) AS reconciled, conv.id AS conv,
+              NOT (o.known OR o.unsettled) AS handoff, (NOT o.known AND o.in_flight) AS in_flight
+         FROM conv, ours o`,
       [
         input.newIds.conversation,
         input.provider,
@@ -405,7 +496,12 @@ export class ConversationRepository {
         input.receivedAt,
       ],
     );
-    return { reconciledReplyId: row?.reconciled ?? null };
+    return {
+      conversationId: row?.conv ?? null,
+      reconciledReplyId: row?.reconciled ?? null,
+      handoff: row?.handoff ?? false,
+      ourSendInFlight: row?.in_flight ?? false,
+    };
   }
 
   /** The patient deleted a message: its content goes too. */

@@ -17,6 +17,8 @@ import { ChannelProviders } from '../../providers/channel-providers';
 import { MessageStoredListener } from './message-stored.port';
 import { SEND_WAKE_EARLY_MS, SendPacer } from './send-pacer';
 import { payloadOfOnlyEvent } from '../../providers/meta/payload-reading';
+import { Clock } from '../../platform/clock';
+import { ReplyPolicy } from './reply-policy';
 
 export interface AttemptContext {
   /** 1-based attempt number. */
@@ -35,6 +37,9 @@ const PACING_SLEEP_LIMIT_MS = 250;
 const THROTTLE_DEFERRALS = 10;
 /** A send refused with a token that was replaced meanwhile tries again this soon, with the new one. */
 const TOKEN_REPLACED_RETRY_MS = 100;
+/** An echo that may be of our reply still in flight is looked at again this soon, this many times at most. */
+const ECHO_RECHECK_MS = 1000;
+const ECHO_RECHECKS = 30;
 
 /** Not a failure: the reply must wait for its send slot. The job is delayed until `until` without using an attempt. */
 export class SendDeferred extends Error {
@@ -103,6 +108,8 @@ export class InboundEventHandler {
     private readonly messageStored: MessageStoredListener,
     private readonly tokens: AccountTokens,
     private readonly accounts: AccountService,
+    private readonly policy: ReplyPolicy,
+    private readonly clock: Clock,
   ) {}
 
   async handle(eventId: string, context: AttemptContext): Promise<HandleOutcome> {
@@ -175,6 +182,8 @@ export class InboundEventHandler {
     }
     const attachments = Array.isArray(message.attachments) ? message.attachments : [];
     const standby = event.channel === 'standby';
+    const decidedAt = this.clock.now();
+    const choice = await this.policy.choose(event.provider, accountId, decidedAt);
     const recorded = await this.conversations.recordIncomingMessage({
       eventId: event.id,
       provider: event.provider,
@@ -187,7 +196,9 @@ export class InboundEventHandler {
       attachmentCount: attachments.length,
       replyWanted: !standby,
       skipReason: standby ? 'standby' : null,
-      cooldownMinutes: this.config.autoReply.cooldownMinutes,
+      decidedAt,
+      textKind: choice.kind,
+      policy: { cooldownMinutes: this.config.autoReply.cooldownMinutes, handoffMinutes: this.config.handoffMinutes },
       newIds: { conversation: uuidv7(), message: uuidv7(), reply: uuidv7() },
     });
     // The message is stored: subscribers hear of it (ids only) whatever becomes of the auto-reply, which
@@ -215,17 +226,21 @@ export class InboundEventHandler {
   ): Promise<HandleOutcome | void> {
     if (recorded.createdReply?.status === 'sending') return this.sendReply(event, participantId);
     if (recorded.createdReply?.status === 'held') return this.held(event, recorded.createdReply.holdReason);
-    if (recorded.createdReply?.status === 'skipped') {
-      return this.complete(event, [
-        this.entry(event, AuditAction.ReplySkipped, 'skipped', { reason: recorded.createdReply.skipReason }),
-      ]);
-    }
+    if (recorded.createdReply?.status === 'skipped') return this.skipped(event, recorded.createdReply.skipReason);
     switch (recorded.existingReply?.status) {
       case 'retrying':
       case 'held': {
-        const claimed = await this.conversations.claimReply(event.id);
+        const decidedAt = this.clock.now();
+        const accountId = event.accountId ?? event.recipientId ?? '';
+        const choice = await this.policy.choose(event.provider, accountId, decidedAt);
+        const claimed = await this.conversations.claimReply(event.id, {
+          decidedAt,
+          handoffMinutes: this.config.handoffMinutes,
+          textKind: choice.kind,
+        });
         if (claimed?.status === 'sending') return this.sendReply(event, participantId, claimed.notBefore);
         if (claimed?.status === 'held') return this.held(event, claimed.newlyHeld ? claimed.holdReason : null);
+        if (claimed?.status === 'skipped') return this.skipped(event, claimed.skipReason);
         return this.complete(event);
       }
       case 'sending':
@@ -234,6 +249,12 @@ export class InboundEventHandler {
       default:
         return this.complete(event);
     }
+  }
+
+  /** The policy said no: the reply is `skipped` with its reason, audited (no content), counted; never a dead letter. */
+  private async skipped(event: ClaimedEvent, reason: string | null): Promise<void> {
+    this.metrics.repliesSkipped.inc({ provider: event.provider, reason: reason ?? 'unknown' });
+    return this.complete(event, [this.entry(event, AuditAction.ReplySkipped, 'skipped', { reason })]);
   }
 
   /**
@@ -256,13 +277,15 @@ export class InboundEventHandler {
     let result;
     let credential: AccountCredential | undefined;
     try {
+      // The text of the hours now; a reply decided a moment before the hours closed still goes (in-hours text).
+      const choice = await this.policy.choose(event.provider, accountId, this.clock.now());
       credential = await this.tokens.credentialFor(event.provider, accountId);
       // Last before the request: nothing slow between the gate and the Send API.
       await this.sendSlot(event, accountId, heldSlot);
       result = await this.provider(event.provider).sendText({
         accountId,
         recipientId,
-        text: this.config.autoReply.text,
+        text: choice.text ?? this.config.autoReply.text,
         accessToken: credential.accessToken,
       });
     } catch (error) {
@@ -365,13 +388,17 @@ export class InboundEventHandler {
     ]);
   }
 
+  /**
+   * An echo of a message the account sent. Ours reconciles a reply; anyone else's (a person in the Meta inbox,
+   * another tool) starts a staff handoff: no auto-reply in the conversation for HANDOFF_MINUTES.
+   */
   private async handleEcho(event: ClaimedEvent): Promise<void> {
     const message = this.payload(event).message ?? {};
     const attachments = Array.isArray(message.attachments) ? message.attachments : [];
     const accountId = event.accountId ?? event.senderId;
     const entries: AuditEntry[] = [];
     if (accountId && event.recipientId) {
-      const { reconciledReplyId } = await this.conversations.recordEcho({
+      const echo = await this.conversations.recordEcho({
         eventId: event.id,
         provider: event.provider,
         accountId,
@@ -383,8 +410,21 @@ export class InboundEventHandler {
         attachmentCount: attachments.length,
         newIds: { conversation: uuidv7(), message: uuidv7() },
       });
-      if (reconciledReplyId) {
-        entries.push(this.entry(event, AuditAction.ReplyReconciled, 'success', { replyId: reconciledReplyId }));
+      if (echo.ourSendInFlight && event.attempts <= ECHO_RECHECKS) {
+        // Perhaps the echo of our reply whose message id is not recorded yet: look again once it is.
+        throw new SendDeferred(Date.now() + ECHO_RECHECK_MS);
+      }
+      if (echo.reconciledReplyId) {
+        entries.push(this.entry(event, AuditAction.ReplyReconciled, 'success', { replyId: echo.reconciledReplyId }));
+      }
+      if (echo.handoff) {
+        entries.push(
+          this.entry(event, AuditAction.ConversationHandoff, 'info', {
+            conversationId: echo.conversationId,
+            source: 'echo',
+            handoffMinutes: this.config.handoffMinutes,
+          }),
+        );
       }
     }
     return this.complete(event, entries);

@@ -6,6 +6,7 @@ import { EventStoreModule } from '../store/event-store.module';
 import { ConversationRepository } from './conversation.repository';
 import { InboundEventHandler } from './inbound-event.handler';
 import { MessageStoredListener } from './message-stored.port';
+import { ReplyPolicy } from './reply-policy';
 import { SendPacer } from './send-pacer';
 
 /** What processing an event takes. Imported by the worker, and by the API for USE_QUEUE=false. */
@@ -19,6 +20,7 @@ export class ProcessingModule {
         InboundEventHandler,
         ConversationRepository,
         SendPacer,
+        ReplyPolicy,
         { provide: MessageStoredListener, useExisting: ports.messageStored.use },
       ],
       exports: [InboundEventHandler],

@@ -1,6 +1,12 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DeadLetterError } from '../../dead-letters/dead-letter.errors';
-import { DeadLetterReplayer, ReceiptLetter, ReplayedEvent } from '../../dead-letters/dead-letter-replayer.port';
+import {
+  DeadLetterReplayer,
+  ReceiptLetter,
+  ReplayedEvent,
+  ReplyWindow,
+} from '../../dead-letters/dead-letter-replayer.port';
+import { replyWindow } from '../processing/reply-policy';
 import { DataCipher } from '../../platform/crypto/data-cipher';
 import { uuidv7 } from '../../platform/crypto/ids';
 import { ChannelProviders } from '../../providers/channel-providers';
@@ -81,6 +87,17 @@ export class InboundDeadLetterReplayer extends DeadLetterReplayer {
         })),
     );
     return letters.length;
+  }
+
+  /** An auto-reply is never tagged: between 24 h and 7 days only a person can answer (POST /messages, HUMAN_AGENT). */
+  async replyWindows(eventIds: readonly string[], at: Date): Promise<Map<string, ReplyWindow>> {
+    const events = await this.replays.events(eventIds);
+    return new Map(
+      events.map((event) => [
+        event.id,
+        event.kind === 'message' ? replyWindow(event.provider, event.receivedAt, at) : 'no_reply',
+      ]),
+    );
   }
 
   async waitingJobs(): Promise<number> {

@@ -64,6 +64,15 @@ export class ReplayRepository {
     );
   }
 
+  /** Each event's kind, provider and receipt time (the time its patient wrote, for the reply window). */
+  events(ids: readonly string[]): Promise<Array<{ id: string; kind: string; provider: string; receivedAt: Date }>> {
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.db.query(
+      `SELECT id, kind, provider, received_at AS "receivedAt" FROM inbound_events WHERE id = ANY($1::uuid[])`,
+      [ids],
+    );
+  }
+
   /** The replayed event letters among the ids, and whether each one's event still waits to be processed. */
   replayedUnprocessed(ids: readonly string[]): Promise<Array<ReplayedLetter & { unprocessed: boolean }>> {
     if (ids.length === 0) return Promise.resolve([]);

@@ -118,3 +118,33 @@ describe('AppConfig: tracing', () => {
     );
   });
 });
+
+describe('AppConfig: the conversation policy', () => {
+  it('reads the hours, their time zone, the after-hours text (empty: none) and HANDOFF_MINUTES', () => {
+    const config = AppConfig.fromEnvironment({
+      BUSINESS_TIMEZONE: 'Europe/Berlin',
+      BUSINESS_HOURS: '{"mon":["09:00-13:00","14:00-18:00"]}',
+      AUTO_REPLY_AFTER_HOURS_TEXT: '',
+      HANDOFF_MINUTES: '30',
+    });
+    expect(config.autoReply).toMatchObject({
+      timezone: 'Europe/Berlin',
+      businessHours: { mon: ['09:00-13:00', '14:00-18:00'] },
+      afterHoursText: '',
+    });
+    expect(config.handoffMinutes).toBe(30);
+    expect(AppConfig.fromEnvironment({})).toMatchObject({
+      handoffMinutes: 240,
+      autoReply: { timezone: 'UTC', businessHours: null, afterHoursText: undefined },
+    });
+  });
+
+  it.each([
+    [{ BUSINESS_TIMEZONE: 'Mars/Olympus' }, /BUSINESS_TIMEZONE: BUSINESS_TIMEZONE is not a time zone/],
+    [{ BUSINESS_HOURS: '{mon' }, /BUSINESS_HOURS: must be JSON/],
+    [{ BUSINESS_HOURS: '{"mon":["18:00-09:00"]}' }, /BUSINESS_HOURS: BUSINESS_HOURS\.mon\[0\] must be/],
+    [{ HANDOFF_MINUTES: '-1' }, /HANDOFF_MINUTES/],
+  ])('fails at boot naming the variable: %j', (env, message) => {
+    expect(() => AppConfig.fromEnvironment(env)).toThrow(message);
+  });
+});

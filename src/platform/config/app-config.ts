@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { BusinessHours, businessHoursProblem, timezoneProblem } from '../time/business-hours';
 import { ConfigurationError, Environment, validateEnvironment } from './environment';
 
 /** Bearer credentials (bootstrap API keys, METRICS_TOKEN) shorter than this are refused at boot. */
@@ -38,7 +39,19 @@ export class AppConfig {
   readonly instagram: { graphUrl: string; accessToken?: string; timeoutMs: number };
   readonly facebook: { graphUrl: string; pageAccessToken?: string; timeoutMs: number };
   readonly whatsapp: { graphUrl: string; accessToken?: string; timeoutMs: number };
-  readonly autoReply: { text: string; cooldownMinutes: number };
+  /**
+   * The auto-reply: its text, the after-hours text (undefined: the same text; '': none after hours), the
+   * cooldown, the opening hours (null: always open) and their time zone. An account's settings override them.
+   */
+  readonly autoReply: {
+    text: string;
+    afterHoursText: string | undefined;
+    cooldownMinutes: number;
+    timezone: string;
+    businessHours: BusinessHours | null;
+  };
+  /** Minutes a staff message (a foreign echo, or POST /messages) silences the auto-reply in its conversation. */
+  readonly handoffMinutes: number;
   /** Per-account credentials: how long before its expiry an account's token is refreshed. */
   readonly accounts: { refreshBeforeDays: number };
   readonly sendPacing: { ratePerSecond: number; burst: number; throttlePenaltyMs: number };
@@ -138,7 +151,14 @@ export class AppConfig {
       accessToken: env.WHATSAPP_ACCESS_TOKEN?.trim() || undefined,
       timeoutMs: env.INSTAGRAM_TIMEOUT_MS,
     };
-    this.autoReply = { text: env.AUTO_REPLY_TEXT, cooldownMinutes: env.AUTO_REPLY_COOLDOWN_MINUTES };
+    this.autoReply = {
+      text: env.AUTO_REPLY_TEXT,
+      afterHoursText: env.AUTO_REPLY_AFTER_HOURS_TEXT,
+      cooldownMinutes: env.AUTO_REPLY_COOLDOWN_MINUTES,
+      timezone: parseTimezone(env.BUSINESS_TIMEZONE),
+      businessHours: parseBusinessHours(env.BUSINESS_HOURS),
+    };
+    this.handoffMinutes = env.HANDOFF_MINUTES;
     this.accounts = { refreshBeforeDays: env.TOKEN_REFRESH_BEFORE_DAYS };
     this.sendPacing = {
       ratePerSecond: env.SEND_RATE_PER_SECOND,
@@ -256,6 +276,27 @@ export function parseTrustProxy(value: string): TrustProxy {
     }
   }
   return entries;
+}
+
+function parseTimezone(value: string): string {
+  const problem = timezoneProblem(value, 'BUSINESS_TIMEZONE');
+  if (problem) throw new ConfigurationError(`Invalid configuration:\n  BUSINESS_TIMEZONE: ${problem}`);
+  return value;
+}
+
+function parseBusinessHours(value: string | undefined): BusinessHours | null {
+  if (value === undefined) return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new ConfigurationError(
+      'Invalid configuration:\n  BUSINESS_HOURS: must be JSON, e.g. {"mon":["09:00-13:00","14:00-18:00"]}',
+    );
+  }
+  const problem = businessHoursProblem(parsed, 'BUSINESS_HOURS');
+  if (problem) throw new ConfigurationError(`Invalid configuration:\n  BUSINESS_HOURS: ${problem}`);
+  return parsed as BusinessHours;
 }
 
 function parseEncryptionKey(value: string): Buffer {

@@ -97,6 +97,29 @@ export class Environment {
   @Min(0)
   AUTO_REPLY_COOLDOWN_MINUTES = 0;
 
+  /** The auto-reply outside BUSINESS_HOURS. Unset: AUTO_REPLY_TEXT; set but empty: no reply after hours. */
+  @IsOptional()
+  @IsString()
+  AUTO_REPLY_AFTER_HOURS_TEXT?: string;
+
+  /** IANA time zone of BUSINESS_HOURS (an account's `timezone` overrides it). */
+  @Transform(trimmed)
+  @IsString()
+  BUSINESS_TIMEZONE = 'UTC';
+
+  /** JSON opening hours, e.g. {"mon":["09:00-13:00","14:00-18:00"]}; unset: always open. Checked in AppConfig. */
+  @Transform(emptyIsUnset)
+  @IsOptional()
+  @IsString()
+  BUSINESS_HOURS?: string;
+
+  /** A staff message in a conversation (a foreign echo, or POST /messages) silences its auto-reply this long. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(525_600)
+  HANDOFF_MINUTES = 240;
+
   /** Replies per second per provider account, across all workers (the Send API allows about 100). */
   @Transform(toInt)
   @IsInt()
@@ -393,10 +416,15 @@ const SECRET_VARIABLES = new Set([
   'PUBLISHER_API_KEYS',
 ]);
 
+/** Variables whose empty value means something (AUTO_REPLY_AFTER_HOURS_TEXT= : no reply after hours). */
+const EMPTY_IS_A_VALUE = new Set(['AUTO_REPLY_AFTER_HOURS_TEXT']);
+
 /** Validates the environment; the message names every offending variable. */
 export function validateEnvironment(raw: Record<string, unknown>): Environment {
   // `NAME=` (as in a copied .env.example) means "not set": the default applies.
-  const given = Object.fromEntries(Object.entries(raw).filter(([, value]) => value !== ''));
+  const given = Object.fromEntries(
+    Object.entries(raw).filter(([name, value]) => value !== '' || EMPTY_IS_A_VALUE.has(name)),
+  );
   const env = plainToInstance(Environment, given, { exposeDefaultValues: true, excludeExtraneousValues: false });
   const errors = validateSync(env, { skipMissingProperties: false, forbidUnknownValues: false });
   if (errors.length > 0) {

@@ -62,6 +62,12 @@ export class MetricsService {
     labelNames: ['category', 'final'] as const,
     registers: [this.registry],
   });
+  readonly repliesSkipped = new Counter({
+    name: 'switchboard_replies_skipped_total',
+    help: 'Auto-replies the conversation policy skipped, by reason (handoff, window_closed, cooldown, after_hours_disabled, …)',
+    labelNames: ['provider', 'reason'] as const,
+    registers: [this.registry],
+  });
   readonly deadLettersPending = new Gauge({
     name: 'switchboard_dead_letters_pending',
     help: 'Dead letters waiting for an operator (status pending)',

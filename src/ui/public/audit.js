@@ -28,6 +28,8 @@ const ACTIONS = [
   'reply.unknown',
   'reply.failed',
   'reply.reconciled',
+  'reply.held',
+  'conversation.handoff',
   'webhook.rejected',
   'webhook.malformed',
   'deadletter.payload_viewed',

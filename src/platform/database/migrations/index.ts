@@ -16,6 +16,7 @@ import { OutboundEventTrace1763800003100 } from './1763800003100-outbound-event-
 import { EventPayloadInReceipt1763800005000 } from './1763800005000-event-payload-in-receipt';
 import { AuditFoldedSteps1763800005100 } from './1763800005100-audit-folded-steps';
 import { DropUnusedReceivedAtIndexes1763800005200 } from './1763800005200-drop-unused-received-at-indexes';
+import { ConversationPolicy1763800006000 } from './1763800006000-conversation-policy';
 
 /** Every migration, in order. A new migration is added here in the same commit as its file. */
 export const MIGRATIONS = [
@@ -37,4 +38,5 @@ export const MIGRATIONS = [
   EventPayloadInReceipt1763800005000,
   AuditFoldedSteps1763800005100,
   DropUnusedReceivedAtIndexes1763800005200,
+  ConversationPolicy1763800006000,
 ];
