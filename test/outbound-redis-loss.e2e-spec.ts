@@ -73,9 +73,9 @@ describe('outbound deliveries when Redis loses its jobs', () => {
       { message: 'the scheduled batch and the retry waiting in Redis' },
     );
 
+    // No count check here: the relay's next pass may already have re-queued a job by the time one would run
+    // (CI saw 1). That the loss was seen and repaired is the log line asserted at the end.
     await deleteKeys(t.redis, t.prefix);
-    const left = await queue.getJobCounts('delayed', 'prioritized', 'waiting', 'active');
-    expect(Object.values(left).reduce((sum, n) => sum + n, 0)).toBe(0);
 
     await waitFor(
       async () =>

@@ -272,6 +272,30 @@ describe('retention (real Postgres and Redis)', () => {
     expect(far.content).toBeNull();
   });
 
+  it('deletes operations that ended before OPERATION_RETENTION_DAYS, never a running one', async () => {
+    const seed = (tag: string, status: string, endedDaysAgo: number | null, ageDays: number) =>
+      sql<{ id: string }>(
+        `INSERT INTO operations (id, kind, filter, status, total, actor, created_at, finished_at)
+         VALUES (gen_random_uuid(), 'dead_letter_replay', $1, $2, 0, 'test', now() - make_interval(days => $3),
+                 CASE WHEN $4::int IS NULL THEN NULL ELSE now() - make_interval(days => $4::int) END)
+         RETURNING id`,
+        [JSON.stringify({ tag }), status, ageDays, endedDaysAgo],
+      ).then((rows) => rows[0].id);
+    const ended = await seed('op-old', 'completed', 31, 32);
+    const cancelled = await seed('op-old-cancelled', 'cancelled', 40, 40);
+    const recent = await seed('op-recent', 'failed', 29, 60);
+    const running = await seed('op-running', 'running', null, 90);
+
+    const res = await request(t.url).post('/admin/maintenance/retention').set('authorization', `Bearer ${OPS_KEY}`);
+    expect(res.status).toBe(200);
+    expect(res.body.days.operations).toBe(30);
+    expect(res.body.counts.operations).toBe(2);
+    const left = await sql<{ id: string }>(`SELECT id FROM operations WHERE id = ANY($1::uuid[])`, [
+      [ended, cancelled, recent, running],
+    ]);
+    expect(left.map((row) => row.id).sort()).toEqual([recent, running].sort());
+  });
+
   it("keeps a receipt's body while it is also its event's payload, as long as that payload would be kept", async () => {
     await seedMessage('ret-in-processed', 10, 'processed', true);
     await seedMessage('ret-in-unfinished', 10, 'received', true);

@@ -214,7 +214,7 @@ export class ConversationRepository {
   /**
    * Takes a reply left `retrying` (or `held`) for another try, unless its account holds its sends now: then
    * it is `held`, with no attempt used. `notBefore` is set when an earlier run deferred it to a reserved send
-   * slot (pacing, or a release of held replies): that slot is already held, so the send must not reserve again.
+   * slot (pacing, or a release of held replies): the send keeps that slot unless it went stale meanwhile.
    */
   async claimReply(eventId: string): Promise<ClaimedReply | null> {
     const row = await this.db.one<{

@@ -15,7 +15,7 @@ import { MetricsService } from '../../platform/metrics/metrics.service';
 import { ChannelProvider } from '../../providers/channel-provider';
 import { ChannelProviders } from '../../providers/channel-providers';
 import { MessageStoredListener } from './message-stored.port';
-import { SendPacer } from './send-pacer';
+import { SEND_WAKE_EARLY_MS, SendPacer } from './send-pacer';
 import { payloadOfOnlyEvent } from '../../providers/meta/payload-reading';
 
 export interface AttemptContext {
@@ -253,13 +253,7 @@ export class InboundEventHandler {
     heldSlot: Date | null = null,
   ): Promise<HandleOutcome | void> {
     const accountId = event.accountId ?? event.recipientId ?? '';
-    const wait = heldSlot ? heldSlot.getTime() - Date.now() : await this.pacer.reserve(event.provider, accountId);
-    if (wait > PACING_SLEEP_LIMIT_MS) {
-      const until = Date.now() + wait;
-      await this.conversations.deferReply(event.id, new Date(until));
-      throw new SendDeferred(until);
-    }
-    if (wait > 0) await sleep(wait);
+    await this.sendSlot(event, accountId, heldSlot);
 
     let result;
     let credential: AccountCredential | undefined;
@@ -295,6 +289,31 @@ export class InboundEventHandler {
         ),
       ],
     );
+  }
+
+  /**
+   * Returns when this reply may be sent now, or parks it (SendDeferred) until its slot. The slot comes from the
+   * account's schedule (`heldSlot`: one an earlier run reserved); the send itself passes the account's gate
+   * (SendPacer) at send time, however long ago the slot was reserved: a reply that waited past its slot gets
+   * a gate slot a moment ahead, or, when the gate is taken further than that, a new slot in the schedule.
+   */
+  private async sendSlot(event: ClaimedEvent, accountId: string, heldSlot: Date | null): Promise<void> {
+    let slotAt = heldSlot?.getTime() ?? (await this.pacer.reserve(event.provider, accountId)).slotAt;
+    for (;;) {
+      // Slots are on Redis's clock; a skew with this host's clock only moves when the gate is asked.
+      const waitMs = slotAt - Date.now();
+      if (waitMs > PACING_SLEEP_LIMIT_MS) {
+        await this.conversations.deferReply(event.id, new Date(slotAt));
+        throw new SendDeferred(Date.now() + waitMs - SEND_WAKE_EARLY_MS);
+      }
+      if (waitMs > 0) await sleep(waitMs);
+      const gate = await this.pacer.admit(event.provider, accountId, PACING_SLEEP_LIMIT_MS);
+      if (gate.reserved) {
+        if (gate.waitMs > 0) await sleep(gate.waitMs);
+        return;
+      }
+      slotAt = (await this.pacer.reserve(event.provider, accountId)).slotAt;
+    }
   }
 
   /**

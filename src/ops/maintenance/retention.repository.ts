@@ -15,6 +15,7 @@ import {
   expireOutboundEvents,
 } from '../../outbound/delivery/delivery.sql';
 import { MaintenanceSql } from '../../platform/database/sql';
+import { expireFinishedOperations } from '../../platform/operations/operation.sql';
 import { RowBatch } from '../../platform/database/row-batch';
 
 /**
@@ -70,6 +71,11 @@ export class RetentionRepository {
 
   deleteOutboundEvents(createdBefore: Date, limit: number): Promise<number> {
     return this.batch(expireOutboundEvents, [createdBefore, limit]);
+  }
+
+  /** Operations that ended before the cutoff; a running one is kept however old (it is still owed work). */
+  deleteFinishedOperations(finishedBefore: Date, limit: number): Promise<number> {
+    return this.batch(expireFinishedOperations, [finishedBefore, limit]);
   }
 
   /** The one statement every step is: the owner's `pick` (at most $2 rows, skipping locked ones), then its `change`. */

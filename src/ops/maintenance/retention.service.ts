@@ -17,6 +17,8 @@ export interface RetentionCounts {
   auditEntries: number;
   /** outbound attempts, finished deliveries and events without deliveries left */
   outboundRows: number;
+  /** finished durable operations */
+  operations: number;
 }
 
 export interface RetentionReport {
@@ -24,7 +26,7 @@ export interface RetentionReport {
   startedAt: string;
   durationMs: number;
   /** The retention periods applied, in days. */
-  days: { raw: number; messages: number; deadLetters: number; audit: number; outbound: number };
+  days: { raw: number; messages: number; deadLetters: number; audit: number; outbound: number; operations: number };
   counts: RetentionCounts;
   /** True when the process began shutting down mid-run: the counts are partial, the next run carries on. */
   interrupted: boolean;
@@ -33,7 +35,8 @@ export interface RetentionReport {
 /**
  * Applies the retention periods: raw bodies and processed payloads after RAW_RETENTION_DAYS, message
  * text after MESSAGE_RETENTION_DAYS, dead letters after DLQ_RETENTION_DAYS, audit entries after
- * AUDIT_RETENTION_DAYS, outbound events with their deliveries and attempts after OUTBOUND_RETENTION_DAYS. Runs in batches, each its own short transaction; safe to run twice at once.
+ * AUDIT_RETENTION_DAYS, outbound events with their deliveries and attempts after OUTBOUND_RETENTION_DAYS,
+ * finished operations after OPERATION_RETENTION_DAYS. Runs in batches, each its own short transaction; safe to run twice at once.
  */
 @Injectable()
 export class RetentionService implements BeforeApplicationShutdown {
@@ -56,6 +59,7 @@ export class RetentionService implements BeforeApplicationShutdown {
       deadLetters: this.config.deadLetters.retentionDays,
       audit: this.config.auditRetentionDays,
       outbound: this.config.retention.outboundDays,
+      operations: this.config.retention.operationDays,
     };
     const cutoff = (d: number) => new Date(started - d * DAY_MS);
     const counts: RetentionCounts = {
@@ -65,6 +69,7 @@ export class RetentionService implements BeforeApplicationShutdown {
       deadLetters: 0,
       auditEntries: 0,
       outboundRows: 0,
+      operations: 0,
     };
     const steps: [keyof RetentionCounts, (limit: number) => Promise<number>][] = [
       ['receiptBodies', (limit) => this.repository.clearReceiptBodies(cutoff(days.raw), limit)],
@@ -77,6 +82,7 @@ export class RetentionService implements BeforeApplicationShutdown {
       ['outboundRows', (limit) => this.repository.deleteOutboundAttempts(cutoff(days.outbound), limit)],
       ['outboundRows', (limit) => this.repository.deleteOutboundDeliveries(cutoff(days.outbound), limit)],
       ['outboundRows', (limit) => this.repository.deleteOutboundEvents(cutoff(days.outbound), limit)],
+      ['operations', (limit) => this.repository.deleteFinishedOperations(cutoff(days.operations), limit)],
     ];
 
     const report = (): RetentionReport => ({

@@ -66,7 +66,7 @@ export class AppConfig {
   readonly deadLetters: { retentionDays: number; alertThreshold: number };
   readonly auditRetentionDays: number;
   /** Days before the retention job erases raw bodies/processed payloads and message text. */
-  readonly retention: { rawDays: number; messageDays: number; outboundDays: number };
+  readonly retention: { rawDays: number; messageDays: number; outboundDays: number; operationDays: number };
   /** Queue backlog above which new events are stored without being enqueued (see docs/flood-protection.md). */
   readonly ingestBacklogLimit: number;
   /** OpenTelemetry traces (started before the app by src/telemetry.ts; validated here with the rest). */
@@ -182,6 +182,7 @@ export class AppConfig {
       rawDays: env.RAW_RETENTION_DAYS,
       messageDays: env.MESSAGE_RETENTION_DAYS,
       outboundDays: env.OUTBOUND_RETENTION_DAYS,
+      operationDays: env.OPERATION_RETENTION_DAYS,
     };
     this.ingestBacklogLimit = env.INGEST_BACKLOG_LIMIT;
     this.metricsToken = env.METRICS_TOKEN?.trim() || undefined;

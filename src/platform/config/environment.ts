@@ -220,6 +220,12 @@ export class Environment {
   @Min(1)
   OUTBOUND_RETENTION_DAYS = 30;
 
+  /** Finished durable operations (bulk replays, retries, recovers) are deleted this many days after they ended. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  OPERATION_RETENTION_DAYS = 30;
+
   /** Above this many waiting jobs, new events are stored but left for the relay (degraded mode). */
   @Transform(toInt)
   @IsInt()
