@@ -14,6 +14,7 @@ import { Accounts1763800002000 } from './1763800002000-accounts';
 import { Operations1763800003000 } from './1763800003000-operations';
 import { OutboundEventTrace1763800003100 } from './1763800003100-outbound-event-trace';
 import { ConversationPolicy1763800006000 } from './1763800006000-conversation-policy';
+import { OutgoingMessages1763800006100 } from './1763800006100-outgoing-messages';
 
 /** Every migration, in order. A new migration is added here in the same commit as its file. */
 export const MIGRATIONS = [
@@ -33,4 +34,5 @@ export const MIGRATIONS = [
   Operations1763800003000,
   OutboundEventTrace1763800003100,
   ConversationPolicy1763800006000,
+  OutgoingMessages1763800006100,
 ];
