@@ -8,6 +8,7 @@ import { waitFor } from './support/wait';
 
 const PUBLISHER_KEY = 'sb_publisher_messages-test-key-0123456789ab';
 const STAFF_KEY = 'sb_staff_messages-test-key-0123456789abcdef';
+const OPS_KEY = 'sb_ops_messages-test-key-0123456789abcdefgh';
 const DAY_MS = 24 * 3600_000;
 const SECRET_TEXT = 'Your biopsy result is ready: call Dr. Okafor (ref ZX-48151623)';
 
@@ -17,6 +18,7 @@ describe('POST /messages: a send API for the clinic’s own systems', () => {
   let clock: Clock;
   const sql = async <T>(text: string, values: unknown[] = []) => (await t.db.pool.query(text, values)).rows as T[];
   const publisher = () => ({ authorization: `Bearer ${PUBLISHER_KEY}` });
+  const ops = () => ({ authorization: `Bearer ${OPS_KEY}` });
   const at = (offsetMs: number) => jest.spyOn(clock, 'now').mockImplementation(() => new Date(Date.now() + offsetMs));
   const send = (body: Record<string, unknown>, key?: string) => {
     const req = request(t.url).post('/messages').set(publisher());
@@ -47,7 +49,9 @@ describe('POST /messages: a send API for the clinic’s own systems', () => {
     );
 
   beforeAll(async () => {
-    t = await startTestApp({ env: { PUBLISHER_API_KEYS: PUBLISHER_KEY, STAFF_API_KEYS: STAFF_KEY } });
+    t = await startTestApp({
+      env: { PUBLISHER_API_KEYS: PUBLISHER_KEY, STAFF_API_KEYS: STAFF_KEY, OPS_API_KEYS: OPS_KEY },
+    });
     clock = t.app.get(Clock);
   });
   afterEach(() => jest.restoreAllMocks());
@@ -162,6 +166,33 @@ describe('POST /messages: a send API for the clinic’s own systems', () => {
       [res.body.messageId],
     );
     expect(letters).toEqual([{ source: 'message', error: expect.not.stringContaining('Refused text') }]);
+  });
+
+  it('held while its account is paused (no attempt used), sent once it is resumed', async () => {
+    await patientWrites('msg-paused', 'm_msg_paused1');
+    const pause = await request(t.url).post(`/admin/accounts/instagram/${ACCOUNT_ID}/pause`).set(ops());
+    expect(pause.status).toBe(200);
+    const res = await send({ recipientId: 'msg-paused', text: 'Held text' });
+    expect(res.status).toBe(202);
+    await waitFor(
+      async () =>
+        (
+          await sql<{ n: number }>(
+            `SELECT count(*)::int AS n FROM outgoing_messages WHERE id = $1 AND queued_at IS NOT NULL`,
+            [res.body.messageId],
+          )
+        )[0].n === 1,
+      { message: 'queued' },
+    );
+    const [row] = await sql<{ status: string; attempts: number }>(
+      `SELECT status, attempts FROM outgoing_messages WHERE id = $1`,
+      [res.body.messageId],
+    );
+    expect(row).toEqual({ status: 'queued', attempts: 0 });
+    expect(sentTexts('msg-paused', 'Held text')).toHaveLength(0);
+    expect((await request(t.url).post(`/admin/accounts/instagram/${ACCOUNT_ID}/resume`).set(ops())).status).toBe(200);
+    expect(await finished(res.body.messageId)).toMatchObject({ status: 'sent' });
+    expect(sentTexts('msg-paused', 'Held text')).toHaveLength(1);
   });
 
   it.each([

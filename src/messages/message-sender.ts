@@ -13,6 +13,8 @@ import { ClaimedMessage, OutgoingMessageRepository } from './outgoing-message.re
 
 /** Waits for a send slot shorter than this are slept through; longer ones park the job. */
 const PACING_SLEEP_LIMIT_MS = 250;
+/** A message whose account holds its sends is looked at again this often. */
+const HELD_RECHECK_MS = 5000;
 
 export interface SendAttempt {
   attempt: number;
@@ -56,6 +58,8 @@ export class MessageSender {
   async send(messageId: string, attempt: SendAttempt): Promise<void> {
     const message = await this.repository.claim(messageId);
     if (!message) return;
+    // Its account is paused or needs a token: look again a little later, without using an attempt.
+    if (message.held) throw new MessageDeferred(Date.now() + HELD_RECHECK_MS);
     if (message.interrupted) return this.finish(message, { status: 'unknown', category: 'interrupted' });
     const window = replyWindow(message.provider, message.patientAt, this.clock.now());
     if (window === 'window_closed' || (window === 'human_agent' && message.tag !== 'HUMAN_AGENT')) {

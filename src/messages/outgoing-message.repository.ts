@@ -4,6 +4,7 @@ import { auditInsert, auditParams } from '../audit/audit-sql';
 import { upsertMessageLetter } from '../dead-letters/dead-letter.sql';
 import { Sql } from '../platform/database/sql';
 import { startHandoff } from '../inbound/processing/conversation.sql';
+import { accountHold } from '../accounts/account.sql';
 
 export const MESSAGE_STATUSES = ['queued', 'sending', 'retrying', 'sent', 'failed', 'unknown', 'skipped'] as const;
 export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
@@ -46,6 +47,8 @@ export interface ClaimedMessage extends OutgoingMessage {
   patientAt: Date | null;
   /** The row was `sending` already: a run died with the request in flight. */
   interrupted: boolean;
+  /** Not taken: its account holds its sends (paused, or needing a token); it waits, no attempt used. */
+  held: boolean;
 }
 
 const COLUMNS = (t: string) => `${t}.id AS "messageId", ${t}.provider, ${t}.account_id AS "accountId",
@@ -142,22 +145,24 @@ export class OutgoingMessageRepository {
 
   /**
    * Takes a queued or retrying message for a send (`sending`, one attempt more). A message found `sending`
-   * comes back `interrupted`: a run died with its request in flight, and it must not be sent again.
+   * comes back `interrupted`: a run died with its request in flight, and it must not be sent again. One whose
+   * account holds its sends comes back `held`, untouched.
    */
   async claim(id: string): Promise<ClaimedMessage | undefined> {
     return this.db.one<ClaimedMessage>(
       `WITH taken AS (
-         UPDATE outgoing_messages SET status = 'sending', attempts = attempts + 1, updated_at = now()
+         UPDATE outgoing_messages m SET status = 'sending', attempts = attempts + 1, updated_at = now()
           WHERE id = $1 AND status IN ('queued', 'retrying')
+            AND ${accountHold('m.provider', 'm.account_id')} IS NULL
           RETURNING *
        ), found AS (
-         SELECT t.*, false AS interrupted FROM taken t
+         SELECT t.*, false AS interrupted, false AS held FROM taken t
          UNION ALL
-         SELECT m.*, true AS interrupted FROM outgoing_messages m
-          WHERE m.id = $1 AND m.status = 'sending' AND NOT EXISTS (SELECT 1 FROM taken)
+         SELECT m.*, m.status = 'sending', m.status <> 'sending' FROM outgoing_messages m
+          WHERE m.id = $1 AND m.status IN ('sending', 'queued', 'retrying') AND NOT EXISTS (SELECT 1 FROM taken)
        )
        SELECT ${COLUMNS('f')}, f.content AS "sealedText", f.correlation_id AS "correlationId", f.interrupted,
-              c.last_patient_message_at AS "patientAt"
+              f.held, c.last_patient_message_at AS "patientAt"
          FROM found f JOIN conversations c ON c.id = f.conversation_id`,
       [id],
     );
