@@ -85,6 +85,50 @@ describe('GET /audit-logs (real Postgres)', () => {
     expect(seen).toEqual(['webhook.rejected', 'deadletter.replayed', 'reply.failed', 'reply.sent']);
   });
 
+  it('lists a folded "processed" step as an entry of its own, right after the entry whose row holds it', async () => {
+    const FOLDED = '00000000-0000-7000-8000-00000000e002';
+    await t.db.pool.query(
+      `INSERT INTO audit_log (action, outcome, provider, event_id, correlation_id, metadata, occurred_at) VALUES
+         ('event.received', 'success', 'instagram', $1, 'corr-f', '{"kind":"message"}', '2026-03-01T10:00:00Z'),
+         ('reply.sent', 'success', 'instagram', $1, 'corr-f', '{"httpStatus":200,"_processed":"message"}',
+          '2026-03-01T10:00:01Z')`,
+      [FOLDED],
+    );
+    const stored = await t.db.pool.query(`SELECT count(*)::int AS n FROM audit_log WHERE event_id = $1`, [FOLDED]);
+    expect(stored.rows[0].n).toBe(2);
+    const page = await as(STAFF, { eventId: FOLDED });
+    expect(page.body.items.map((i: { action: string; metadata: unknown }) => [i.action, i.metadata])).toEqual([
+      ['event.processed', { kind: 'message' }],
+      ['reply.sent', { httpStatus: 200 }],
+      ['event.received', { kind: 'message' }],
+    ]);
+    const [processed, sent] = page.body.items as { id: string; occurredAt: string; correlationId: string }[];
+    expect(BigInt(processed.id)).toBe(BigInt(sent.id) + 1n);
+    expect(processed).toMatchObject({ occurredAt: sent.occurredAt, correlationId: 'corr-f', outcome: 'success' });
+    expect(actions(await as(STAFF, { eventId: FOLDED, action: 'event.processed' }))).toEqual(['event.processed']);
+    expect(actions(await as(STAFF, { eventId: FOLDED, action: 'event.*' }))).toEqual([
+      'event.processed',
+      'event.received',
+    ]);
+    // Paged one by one, each step once.
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const res: request.Response = await as(STAFF, { eventId: FOLDED, limit: '1', ...(cursor ? { cursor } : {}) });
+      seen.push(...actions(res));
+      cursor = res.body.nextCursor;
+    } while (cursor);
+    expect(seen).toEqual(['event.processed', 'reply.sent', 'event.received']);
+    const csv = await as(STAFF, { eventId: FOLDED, format: 'csv' });
+    expect(
+      csv.text
+        .split('\r\n')
+        .filter((line) => line.includes('corr-f'))
+        .map((line) => line.split(',')[2]),
+    ).toEqual(['event.processed', 'reply.sent', 'event.received']);
+    expect(csv.text).not.toContain('_processed');
+  });
+
   it('answers 400 in the shared error shape for invalid or unknown parameters', async () => {
     for (const query of <Array<Record<string, string>>>[
       { limit: '501' },

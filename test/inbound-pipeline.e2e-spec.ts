@@ -119,9 +119,19 @@ describe('inbound pipeline (real Postgres, Redis and a fake Graph API)', () => {
     expect(reply.status).toBe('sent');
     expect(reply.provider_message_id).toMatch(/^m_reply_/);
     const actions = await rows<{ action: string }>(
-      `SELECT a.action FROM audit_log a JOIN inbound_events e ON e.id = a.event_id WHERE e.meta_message_id = 'm_one' ORDER BY a.id`,
+      `SELECT a.action FROM audit_entries a JOIN inbound_events e ON e.id = a.event_id WHERE e.meta_message_id = 'm_one' ORDER BY a.id`,
     );
     expect(actions.map((a) => a.action)).toEqual(['event.received', 'reply.sent', 'event.processed']);
+    // Stored as two audit rows (processed is folded into reply.sent), and the body sealed once, in the receipt.
+    const stored = await rows<{ action: string }>(
+      `SELECT a.action FROM audit_log a JOIN inbound_events e ON e.id = a.event_id WHERE e.meta_message_id = 'm_one' ORDER BY a.id`,
+    );
+    expect(stored.map((a) => a.action)).toEqual(['event.received', 'reply.sent']);
+    const [event] = await rows<{ own: boolean; payload_in_receipt: boolean; body: boolean }>(
+      `SELECT e.payload IS NOT NULL AS own, e.payload_in_receipt, r.body IS NOT NULL AS body
+         FROM inbound_events e JOIN webhook_receipts r ON r.id = e.receipt_id WHERE e.meta_message_id = 'm_one'`,
+    );
+    expect(event).toEqual({ own: false, payload_in_receipt: true, body: true });
     // Nobody subscribes to instagram.message.received here: the bridge skips the outbound trigger.
     expect(await rows(`SELECT 1 FROM outbound_events`)).toHaveLength(0);
   });

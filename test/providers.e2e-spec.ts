@@ -105,7 +105,7 @@ describe('Messenger and WhatsApp go through the same pipeline as Instagram', () 
   const actionsOf = async (metaId: string) =>
     (
       await rows<{ action: string }>(
-        `SELECT a.action FROM audit_log a JOIN inbound_events e ON e.id = a.event_id
+        `SELECT a.action FROM audit_entries a JOIN inbound_events e ON e.id = a.event_id
           WHERE e.meta_message_id = $1 ORDER BY a.id`,
         [metaId],
       )
@@ -256,7 +256,7 @@ describe('Messenger and WhatsApp go through the same pipeline as Instagram', () 
     );
     expect(await replyRow()).toMatchObject({ status: 'failed', last_error_category: 'policy' });
     const [audit] = await rows<{ metadata: Record<string, unknown> }>(
-      `SELECT a.metadata FROM audit_log a JOIN inbound_events e ON e.id = a.event_id
+      `SELECT a.metadata FROM audit_entries a JOIN inbound_events e ON e.id = a.event_id
         WHERE e.kind = 'status' AND e.meta_message_id = $1 AND a.action = 'reply.failed'`,
       [sentReply.provider_message_id],
     );

@@ -32,7 +32,12 @@ describe('retention (real Postgres and Redis)', () => {
     (await sql<{ n: number }>(`SELECT count(*)::int AS n FROM ${text}`, params))[0].n;
 
   /** One receipt + event + conversation + message, `ageDays` old, tagged so the test can find its rows. */
-  async function seedMessage(tag: string, ageDays: number, status: 'processed' | 'failed' | 'received' = 'processed') {
+  async function seedMessage(
+    tag: string,
+    ageDays: number,
+    status: 'processed' | 'failed' | 'received' = 'processed',
+    payloadInReceipt = false,
+  ) {
     const at = `now() - interval '${ageDays} days'`;
     const [receipt] = await sql<{ id: string }>(
       `INSERT INTO webhook_receipts (id, provider, received_at, correlation_id, body_bytes, event_count, body)
@@ -41,10 +46,11 @@ describe('retention (real Postgres and Redis)', () => {
     );
     const [event] = await sql<{ id: string }>(
       `INSERT INTO inbound_events (id, receipt_id, provider, kind, channel, idempotency_key, payload, correlation_id,
-                                   status, received_at, processed_at)
-       VALUES (gen_random_uuid(), $1, 'instagram', 'message', 'messaging', $2, '\\x02'::bytea, $2, $3, ${at},
-               CASE WHEN $3 = 'received' THEN NULL ELSE ${at} END) RETURNING id`,
-      [receipt.id, tag, status],
+                                   status, received_at, processed_at, payload_in_receipt)
+       VALUES (gen_random_uuid(), $1, 'instagram', 'message', 'messaging', $2,
+               CASE WHEN $4 THEN NULL ELSE '\\x02'::bytea END, $2, $3, ${at},
+               CASE WHEN $3 = 'received' THEN NULL ELSE ${at} END, $4) RETURNING id`,
+      [receipt.id, tag, status, payloadInReceipt],
     );
     const [conversation] = await sql<{ id: string }>(
       `INSERT INTO conversations (id, provider, account_id, participant_id, first_message_at, last_message_at)
@@ -288,5 +294,26 @@ describe('retention (real Postgres and Redis)', () => {
       [ended, cancelled, recent, running],
     ]);
     expect(left.map((row) => row.id).sort()).toEqual([recent, running].sort());
+  });
+
+  it("keeps a receipt's body while it is also its event's payload, as long as that payload would be kept", async () => {
+    await seedMessage('ret-in-processed', 10, 'processed', true);
+    await seedMessage('ret-in-unfinished', 10, 'received', true);
+    await seedMessage('ret-in-failed-recent', 10, 'failed', true);
+    const pending = await seedMessage('ret-in-failed-pending', 40, 'failed', true);
+    await seedDeadLetter('ret-in-dl-pending', 40, pending, 'pending');
+    const resolved = await seedMessage('ret-in-failed-resolved', 40, 'failed', true);
+    await seedDeadLetter('ret-in-dl-resolved', 40, resolved);
+
+    const res = await request(t.url).post('/admin/maintenance/retention').set('authorization', `Bearer ${OPS_KEY}`);
+    expect(res.status).toBe(200);
+    expect(res.body.counts.receiptBodies).toBe(2);
+    const body = async (tag: string) => (await row(tag)).body;
+    expect(await body('ret-in-processed')).toBeNull();
+    expect(await body('ret-in-failed-resolved')).toBeNull();
+    // The worker still needs it; a dead letter within its period, or still pending, can be looked at and replayed.
+    expect(await body('ret-in-unfinished')).toEqual(expect.any(Buffer));
+    expect(await body('ret-in-failed-recent')).toEqual(expect.any(Buffer));
+    expect(await body('ret-in-failed-pending')).toEqual(expect.any(Buffer));
   });
 });

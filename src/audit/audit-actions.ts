@@ -67,6 +67,14 @@ export interface AuditEntry {
 }
 
 /**
+ * The routine "processed" step, folded into the entry written with it (one audit row instead of two): the
+ * audit log (`audit_entries`) still lists it as an `event.processed` entry of its own, right after.
+ */
+export function foldProcessed(entry: AuditEntry, kind: string): AuditEntry {
+  return { ...entry, metadata: { ...entry.metadata, _processed: kind } };
+}
+
+/**
  * Why a reply was skipped (`reply.skipped`) or held (`reply.held`): the `reason` of their metadata, a filter of
  * the audit log. The conversation policy's reasons first (docs/conversations.md).
  */

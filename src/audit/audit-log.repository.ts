@@ -28,7 +28,10 @@ export interface AuditLogRow {
   metadata: Record<string, unknown>;
 }
 
-/** Reads the audit log, newest first, by keyset on id (never OFFSET: exports run to millions of rows). */
+/**
+ * Reads the audit log, newest first, by keyset on id (never OFFSET: exports run to millions of rows), through
+ * `audit_entries`: a step folded into another entry's row (see foldProcessed) is an entry of its own there.
+ */
 @Injectable()
 export class AuditLogRepository {
   constructor(private readonly db: Sql) {}
@@ -56,9 +59,9 @@ export class AuditLogRepository {
     return this.db.query<AuditLogRow>(
       `SELECT id::text AS id, occurred_at AS "occurredAt", action, outcome, provider, event_id AS "eventId",
               correlation_id AS "correlationId", actor, metadata
-         FROM audit_log
+         FROM audit_entries
         ${conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : ''}
-        ORDER BY audit_log.id DESC
+        ORDER BY audit_entries.id DESC
         LIMIT $${params.length}`,
       params,
     );

@@ -196,13 +196,19 @@ export class DeadLetterRepository {
     );
   }
 
-  /** The sealed event payload, or the sealed receipt body for a dead letter without an event. */
-  async sealedContent(id: string): Promise<{ eventPayload: Buffer | null; receiptBody: Buffer | null } | undefined> {
+  /**
+   * The sealed event payload, or the sealed receipt body: for a dead letter without an event, and for an event
+   * that was its receipt's only item (the body is its payload, stored once).
+   */
+  async sealedContent(
+    id: string,
+  ): Promise<{ eventPayload: Buffer | null; receiptBody: Buffer | null; payloadInReceipt: boolean } | undefined> {
     return this.db.one(
-      `SELECT e.payload AS "eventPayload", CASE WHEN d.event_id IS NULL THEN w.body END AS "receiptBody"
+      `SELECT e.payload AS "eventPayload", coalesce(e.payload_in_receipt, false) AS "payloadInReceipt",
+              CASE WHEN d.event_id IS NULL OR e.payload_in_receipt THEN w.body END AS "receiptBody"
          FROM dead_letters d
          LEFT JOIN inbound_events e ON e.id = d.event_id
-         LEFT JOIN webhook_receipts w ON w.id = d.receipt_id
+         LEFT JOIN webhook_receipts w ON w.id = coalesce(d.receipt_id, e.receipt_id)
         WHERE d.id = $1`,
       [id],
     );

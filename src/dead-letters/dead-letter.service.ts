@@ -19,6 +19,8 @@ import {
   DeadLetterRecord,
   DeadLetterRepository,
 } from './dead-letter.repository';
+import { ChannelProviders } from '../providers/channel-providers';
+import { payloadOfOnlyEvent } from '../providers/meta/payload-reading';
 
 export interface DeadLetterPage {
   items: DeadLetterRecord[];
@@ -92,6 +94,7 @@ export class DeadLetterService {
     private readonly alert: DeadLetterAlert,
     private readonly operations: Operations,
     private readonly replayOperation: DeadLetterReplayOperation,
+    private readonly providers: ChannelProviders,
     private readonly clock: Clock,
   ) {}
 
@@ -128,9 +131,22 @@ export class DeadLetterService {
       id,
       eventId: record.eventId,
       receiptId: record.receiptId,
-      payload: sealed?.eventPayload ? this.cipher.decryptJson<unknown>(sealed.eventPayload) : null,
-      receiptBody: sealed?.receiptBody ? this.cipher.decryptText(sealed.receiptBody) : null,
+      payload: this.openPayload(record.provider, sealed),
+      receiptBody: sealed?.receiptBody && !sealed.payloadInReceipt ? this.cipher.decryptText(sealed.receiptBody) : null,
     };
+  }
+
+  /** The event's payload: its own sealed copy, or (its receipt's only event) read from the receipt's body. */
+  private openPayload(
+    provider: string | null,
+    sealed: { eventPayload: Buffer | null; receiptBody: Buffer | null; payloadInReceipt: boolean } | undefined,
+  ): unknown {
+    if (sealed?.eventPayload) return this.cipher.decryptJson<unknown>(sealed.eventPayload);
+    const parser = provider ? this.providers.get(provider) : undefined;
+    if (!sealed?.payloadInReceipt || !sealed.receiptBody || !parser) return null;
+    return payloadOfOnlyEvent(parser, this.cipher.decrypt(sealed.receiptBody), (value) =>
+      this.cipher.fingerprint(value),
+    );
   }
 
   /** Replays one dead letter: `not_found` when unknown, `conflict` when it is not pending or has no event to replay. */

@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { OperationsModule } from '../platform/operations/operations.module';
 import { PortBinding } from '../platform/ports';
+import { ProvidersModule } from '../providers/providers.module';
 import { DeadLetterOperationsModule } from './dead-letter-operations.module';
 import { DeadLetterReplayer } from './dead-letter-replayer.port';
 import { DeadLetterService } from './dead-letter.service';
@@ -13,7 +14,7 @@ export class DeadLettersApiModule {
   static register(ports: { replayer: PortBinding<DeadLetterReplayer> }): DynamicModule {
     return {
       module: DeadLettersApiModule,
-      imports: [DeadLettersModule, OperationsModule, DeadLetterOperationsModule.register(ports)],
+      imports: [DeadLettersModule, OperationsModule, ProvidersModule, DeadLetterOperationsModule.register(ports)],
       controllers: [DeadLettersController],
       providers: [DeadLetterService],
     };

@@ -96,4 +96,22 @@ describe('AppConfig', () => {
     expect(config.metaAppSecrets).toEqual(['a', 'b']);
     expect(config.warnings.join(' ')).toMatch(/META_VERIFY_TOKEN/);
   });
+
+  it('takes Redis Cluster nodes only with a {hash-tag} queue prefix, and says so naming the variable', () => {
+    const config = AppConfig.fromEnvironment({
+      REDIS_CLUSTER_NODES: '10.0.0.1:7000, 10.0.0.2:7001',
+      QUEUE_PREFIX: '{switchboard}',
+    });
+    expect(config.redis.clusterNodes).toEqual([
+      { host: '10.0.0.1', port: 7000 },
+      { host: '10.0.0.2', port: 7001 },
+    ]);
+    expect(AppConfig.fromEnvironment({}).redis.clusterNodes).toBeNull();
+    expect(() => AppConfig.fromEnvironment({ REDIS_CLUSTER_NODES: '10.0.0.1:7000' })).toThrow(
+      /QUEUE_PREFIX: must start with a \{hash-tag\}/,
+    );
+    expect(() => AppConfig.fromEnvironment({ REDIS_CLUSTER_NODES: '10.0.0.1', QUEUE_PREFIX: '{s}' })).toThrow(
+      /REDIS_CLUSTER_NODES: must be host:port/,
+    );
+  });
 });

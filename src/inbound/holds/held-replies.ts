@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { HeldCount, HeldReplyRepository } from '../processing/held-reply.repository';
-import { SendPacer } from '../processing/send-pacer';
+import { SEND_WAKE_EARLY_MS, SendPacer } from '../processing/send-pacer';
 import { InboundEventProducer } from '../queue/inbound-event.producer';
 
 /** Held replies given their send slots per round trip (and per transaction). */
@@ -44,7 +44,7 @@ export class HeldReplies {
             id: reply.eventId,
             priority: reply.priority,
             jobId: `${reply.eventId}-release-${reply.releases}`,
-            notBefore: reply.notBefore.getTime(),
+            notBefore: reply.notBefore.getTime() - SEND_WAKE_EARLY_MS,
           })),
         )
         // Still held in Postgres: released again once their slots are long past (HeldReplySweeper).
@@ -74,8 +74,7 @@ export class HeldReplies {
 
   /** `count` consecutive send slots of the account, in order: one connection runs the reservations in order. */
   private async reserveSlots(provider: string, accountId: string, count: number): Promise<Date[]> {
-    const waits = await Promise.all(Array.from({ length: count }, () => this.pacer.reserve(provider, accountId)));
-    const now = Date.now();
-    return waits.map((wait) => new Date(now + Math.max(0, wait)));
+    const slots = await Promise.all(Array.from({ length: count }, () => this.pacer.reserve(provider, accountId)));
+    return slots.map(({ slotAt }) => new Date(slotAt));
   }
 }

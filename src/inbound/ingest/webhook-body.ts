@@ -9,7 +9,8 @@ import {
 import { readJsonBody } from '../../providers/meta/payload-reading';
 
 export interface SealedEvent extends ParsedEvent {
-  sealedPayload: Buffer;
+  /** Null when the event is the body's only item: the sealed body is its payload (see payloadOfOnlyEvent). */
+  sealedPayload: Buffer | null;
   /** How many more times the same idempotency key came in this body (folded into this event). */
   repeats: number;
 }
@@ -41,6 +42,13 @@ export function readWebhookBody(
     return { events: [], parseError, itemCount: 0 };
   }
   let unreadable = envelope.unreadableItems;
+  if (envelope.events.length === 1 && unreadable === 0) {
+    // The body is this event's payload: it is stored (sealed) once, as the receipt's body.
+    const only = envelope.events[0] as SealedEvent;
+    only.sealedPayload = null;
+    only.repeats = 0;
+    return { events: [only], parseError: null, itemCount: 1 };
+  }
   const events: SealedEvent[] = [];
   const byKey = envelope.events.length > 1 ? new Map<string, SealedEvent>() : null;
   for (const event of envelope.events) {

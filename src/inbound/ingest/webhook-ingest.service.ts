@@ -42,7 +42,7 @@ const EXTRA_MS_PER_EVENT = 1;
 /** What a receipt holds in memory until it is stored: the raw body, its sealed copy and the sealed payloads. */
 function heldBytes(receipt: ReceiptToStore): number {
   let bytes = receipt.bodyBytes + receipt.sealedBody.length;
-  for (const event of receipt.events) bytes += event.sealedPayload.length;
+  for (const event of receipt.events) bytes += event.sealedPayload?.length ?? 0;
   return bytes;
 }
 

@@ -278,7 +278,7 @@ export class ConversationRepository {
    * it is `held`, with no attempt used. The policy is asked again, as the time has moved on: a handoff since,
    * the window closed (`paused_then_expired` for a reply its account held), or no text after hours now
    * make it `skipped`. `notBefore` is set when an earlier run deferred it to a reserved send slot (pacing, or
-   * a release of held replies): that slot is already held, so the send must not reserve again.
+   * a release of held replies): the send keeps that slot unless it went stale meanwhile.
    */
   async claimReply(eventId: string, decision: ClaimDecision): Promise<ClaimedReply | null> {
     const row = await this.db.one<{

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { HoldReason } from '../../accounts/account';
 import { AccountService } from '../../accounts/account.service';
 import { AccountCredential, AccountTokens } from '../../accounts/account-tokens';
-import { AuditAction, AuditEntry } from '../../audit/audit-actions';
+import { AuditAction, AuditEntry, foldProcessed } from '../../audit/audit-actions';
 import { AuditService } from '../../audit/audit.service';
 import { DataCipher } from '../../platform/crypto/data-cipher';
 import { ClassifiedFailure, classifyUnexpected } from '../../platform/failure';
@@ -15,7 +15,8 @@ import { MetricsService } from '../../platform/metrics/metrics.service';
 import { ChannelProvider } from '../../providers/channel-provider';
 import { ChannelProviders } from '../../providers/channel-providers';
 import { MessageStoredListener } from './message-stored.port';
-import { SendPacer } from './send-pacer';
+import { SEND_WAKE_EARLY_MS, SendPacer } from './send-pacer';
+import { payloadOfOnlyEvent } from '../../providers/meta/payload-reading';
 import { Clock } from '../../platform/clock';
 import { ReplyPolicy } from './reply-policy';
 
@@ -273,20 +274,14 @@ export class InboundEventHandler {
     heldSlot: Date | null = null,
   ): Promise<HandleOutcome | void> {
     const accountId = event.accountId ?? event.recipientId ?? '';
-    const wait = heldSlot ? heldSlot.getTime() - Date.now() : await this.pacer.reserve(event.provider, accountId);
-    if (wait > PACING_SLEEP_LIMIT_MS) {
-      const until = Date.now() + wait;
-      await this.conversations.deferReply(event.id, new Date(until));
-      throw new SendDeferred(until);
-    }
-    if (wait > 0) await sleep(wait);
-
     let result;
     let credential: AccountCredential | undefined;
     try {
       // The text of the hours now; a reply decided a moment before the hours closed still goes (in-hours text).
       const choice = await this.policy.choose(event.provider, accountId, this.clock.now());
       credential = await this.tokens.credentialFor(event.provider, accountId);
+      // Last before the request: nothing slow between the gate and the Send API.
+      await this.sendSlot(event, accountId, heldSlot);
       result = await this.provider(event.provider).sendText({
         accountId,
         recipientId,
@@ -294,6 +289,7 @@ export class InboundEventHandler {
         accessToken: credential.accessToken,
       });
     } catch (error) {
+      if (error instanceof SendDeferred) throw error;
       const failure = classifyUnexpected(error);
       if (failure.ambiguous) return this.finishUnknown(event, failure.category, failure.httpStatus);
       if (failure.category === 'auth' && credential) return this.holdForToken(event, accountId, credential, failure);
@@ -311,10 +307,37 @@ export class InboundEventHandler {
       event.id,
       { status: 'sent', providerMessageId: result.providerMessageId, httpStatus: result.httpStatus },
       [
-        this.entry(event, AuditAction.ReplySent, 'success', { httpStatus: result.httpStatus }),
-        this.entry(event, AuditAction.EventProcessed, 'success', { kind: event.kind }),
+        foldProcessed(
+          this.entry(event, AuditAction.ReplySent, 'success', { httpStatus: result.httpStatus }),
+          event.kind,
+        ),
       ],
     );
+  }
+
+  /**
+   * Returns when this reply may be sent now, or parks it (SendDeferred) until its slot. The slot comes from the
+   * account's schedule (`heldSlot`: one an earlier run reserved); the send itself passes the account's gate
+   * (SendPacer) right before it goes, however long ago its slot was reserved: a reply that waited past its
+   * slot gets a gate slot at most a moment ahead, or, when the gate is taken further ahead, a new slot.
+   */
+  private async sendSlot(event: ClaimedEvent, accountId: string, heldSlot: Date | null): Promise<void> {
+    let slotAt = heldSlot?.getTime() ?? (await this.pacer.reserve(event.provider, accountId)).slotAt;
+    for (;;) {
+      // Slots are on Redis's clock; a skew with this host's clock only moves when the gate is asked.
+      const waitMs = slotAt - Date.now();
+      if (waitMs > PACING_SLEEP_LIMIT_MS) {
+        await this.conversations.deferReply(event.id, new Date(slotAt));
+        throw new SendDeferred(Date.now() + waitMs - SEND_WAKE_EARLY_MS);
+      }
+      if (waitMs > 0) await sleep(waitMs);
+      const gate = await this.pacer.admit(event.provider, accountId, PACING_SLEEP_LIMIT_MS);
+      if (gate.reserved) {
+        if (gate.waitMs > 0) await sleep(gate.waitMs);
+        return;
+      }
+      slotAt = (await this.pacer.reserve(event.provider, accountId)).slotAt;
+    }
   }
 
   /**
@@ -361,8 +384,7 @@ export class InboundEventHandler {
       category,
     });
     await this.conversations.finishReply(event.id, { status: 'unknown', category, httpStatus }, [
-      this.entry(event, AuditAction.ReplyUnknown, 'unknown', { category }),
-      this.entry(event, AuditAction.EventProcessed, 'success', { kind: event.kind }),
+      foldProcessed(this.entry(event, AuditAction.ReplyUnknown, 'unknown', { category }), event.kind),
     ]);
   }
 
@@ -410,7 +432,7 @@ export class InboundEventHandler {
 
   /** Sent, delivered and read are recorded; a failed status marks the auto-reply it concerns as failed. */
   private async handleDeliveryStatus(event: ClaimedEvent): Promise<void> {
-    const status = this.cipher.decryptJson<DeliveryStatusPayload>(event.sealedPayload);
+    const status = this.payload<DeliveryStatusPayload>(event);
     if (status.status !== 'failed' || !event.metaMessageId) return this.complete(event);
     const error = Array.isArray(status.errors) ? status.errors[0] : undefined;
     const category = this.provider(event.provider).classifyError(error);
@@ -421,11 +443,15 @@ export class InboundEventHandler {
     ]);
   }
 
+  /** The event is processed: its audit entries, the processed step folded into the last of them (if any). */
   private async complete(event: ClaimedEvent, extra: AuditEntry[] = []): Promise<void> {
-    await this.events.complete(event.id, [
-      ...extra,
-      this.entry(event, AuditAction.EventProcessed, 'success', { kind: event.kind }),
-    ]);
+    const last = extra[extra.length - 1];
+    await this.events.complete(
+      event.id,
+      last
+        ? [...extra.slice(0, -1), foldProcessed(last, event.kind)]
+        : [this.entry(event, AuditAction.EventProcessed, 'success', { kind: event.kind })],
+    );
   }
 
   /** Records a failed attempt; dead-letters when no retry follows. Returns what the caller must throw. */
@@ -476,8 +502,16 @@ export class InboundEventHandler {
     return new PermanentFailure(failure);
   }
 
-  private payload(event: ClaimedEvent): MessagingPayload {
-    return this.cipher.decryptJson<MessagingPayload>(event.sealedPayload);
+  private payload<T = MessagingPayload>(event: ClaimedEvent): T {
+    if (!event.payloadInReceipt) return this.cipher.decryptJson<T>(event.sealedPayload);
+    const payload = payloadOfOnlyEvent(
+      this.provider(event.provider),
+      this.cipher.decrypt(event.sealedPayload),
+      (value) => this.cipher.fingerprint(value),
+    );
+    if (payload === null)
+      throw new ClassifiedFailure({ category: 'malformed', summary: 'stored body no longer yields its event' });
+    return payload as T;
   }
 
   private entry(

@@ -1,10 +1,10 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { Redis } from 'ioredis';
 import { AppConfig } from '../../platform/config/app-config';
 import { RedisConnections } from '../../platform/redis/redis-connections';
 import { InboundEventRepository, QueueableEvent } from '../store/inbound-event.repository';
 import { BacklogMonitor } from './backlog-monitor';
 import { InboundEventProducer } from './inbound-event.producer';
+import { RedisClient } from '../../platform/redis/redis-connection';
 
 const PAGE = 500;
 
@@ -23,7 +23,7 @@ export class EnqueueRelay implements OnApplicationBootstrap, OnModuleDestroy {
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   /** Fail-fast: a pass while Redis is away gives up at once (and a shutdown does not wait for it). */
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
 
   constructor(
     private readonly config: AppConfig,

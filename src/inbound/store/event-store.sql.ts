@@ -20,7 +20,8 @@ export interface EventRow {
   recipientId: string | null;
   metaMessageId: string | null;
   occurredAt: Date | null;
-  sealedPayload: Buffer;
+  /** Null: the payload is the receipt's body (a receipt of one event), which is not sealed twice. */
+  sealedPayload: Buffer | null;
   correlationId: string;
   /** Above 0: a VIP sender's event (inbound_events.priority), kept by the relay and replays. */
   priority: number;
@@ -40,8 +41,9 @@ export function storeEvents(first: number, when = 'true'): string {
                      meta_message_id, occurred_at, payload, correlation_id, priority)
        ), inserted AS (
          INSERT INTO inbound_events (id, receipt_id, provider, kind, channel, idempotency_key, account_id, sender_id,
-                                     recipient_id, meta_message_id, occurred_at, payload, correlation_id, priority)
-         SELECT * FROM incoming WHERE ${when}
+                                     recipient_id, meta_message_id, occurred_at, payload, correlation_id, priority,
+                                     payload_in_receipt)
+         SELECT *, payload IS NULL FROM incoming WHERE ${when}
          ON CONFLICT (idempotency_key) DO NOTHING
          RETURNING id, idempotency_key
        ), outbox AS (
@@ -99,9 +101,26 @@ export function eventsBackToFailed(letters: string): string {
            FROM ${letters} l WHERE e.id = l.event_id AND e.status = 'received'`;
 }
 
-/** Retention: raw bodies of receipts received before the cutoff. */
+/**
+ * Retention: raw bodies of receipts received before the cutoff, unless the body is also its event's payload
+ * and that payload is still kept: the event unfinished, processed after the cutoff, or dead-lettered
+ * (expireFailedReceiptBodies takes those, by the dead-letter period).
+ */
 export const expireReceiptBodies: RowBatch = {
-  pick: `SELECT id FROM webhook_receipts WHERE body IS NOT NULL AND received_at < $1 ORDER BY received_at`,
+  pick: `SELECT id FROM webhook_receipts r WHERE body IS NOT NULL AND received_at < $1
+            AND NOT EXISTS (SELECT 1 FROM inbound_events e
+                             WHERE e.receipt_id = r.id AND e.payload_in_receipt
+                               AND NOT (e.status = 'processed' AND e.processed_at < $1))
+          ORDER BY received_at`,
+  change: `UPDATE webhook_receipts r SET body = NULL FROM doomed WHERE r.id = doomed.id`,
+};
+
+/** Retention: bodies that are the payload of an event dead-lettered before the cutoff, unless a dead letter still waits. */
+export const expireFailedReceiptBodies: RowBatch = {
+  pick: `SELECT r.id FROM webhook_receipts r JOIN inbound_events e ON e.receipt_id = r.id AND e.payload_in_receipt
+          WHERE r.body IS NOT NULL AND e.status = 'failed' AND e.processed_at < $1
+            AND NOT EXISTS (SELECT 1 FROM dead_letters d WHERE d.event_id = e.id AND d.status = 'pending')
+          ORDER BY r.received_at`,
   change: `UPDATE webhook_receipts r SET body = NULL FROM doomed WHERE r.id = doomed.id`,
 };
 
@@ -126,8 +145,9 @@ export const eraseReceiptBodies = `UPDATE webhook_receipts SET body = NULL
           WHERE (id IN (SELECT receipt_id FROM inbound_events WHERE id = ANY($1::uuid[])) OR id = ANY($2::uuid[]))
             AND body IS NOT NULL`;
 
-/** Erasure: payloads of events $1. */
-export const eraseEventPayloads = `UPDATE inbound_events SET payload = NULL WHERE id = ANY($1::uuid[]) AND payload IS NOT NULL`;
+/** Erasure: payloads of events $1 (one that was its receipt's body goes with that body: it has none left anywhere). */
+export const eraseEventPayloads = `UPDATE inbound_events SET payload = NULL, payload_in_receipt = false
+          WHERE id = ANY($1::uuid[]) AND (payload IS NOT NULL OR payload_in_receipt)`;
 
 /** Erasure: participant $2 becomes fingerprint $3 in events $1 ($4: $2 as a regular expression literal); unfinished ones end as failed ('erased'). */
 export const pseudonymiseEvents = `UPDATE inbound_events

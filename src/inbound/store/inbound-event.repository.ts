@@ -30,7 +30,8 @@ export interface EventToStore {
   recipientId: string | null;
   metaMessageId: string | null;
   occurredAt: Date | null;
-  sealedPayload: Buffer;
+  /** Null: the event is its receipt's only item, and the receipt's sealed body is its payload. */
+  sealedPayload: Buffer | null;
   /** BullMQ priority (VIP senders); 0 for none. Stored so the relay and replays keep it. */
   priority?: number;
   /** More copies of this key in the same body, folded into this event: audited as one duplicate entry. */
@@ -49,7 +50,9 @@ export interface ClaimedEvent {
   occurredAt: Date | null;
   /** When Switchboard stored the event: what orders and retains it (Meta's `occurredAt` is data). */
   receivedAt: Date;
+  /** The sealed payload; with `payloadInReceipt`, the receipt's sealed body (its only event's payload). */
   sealedPayload: Buffer;
+  payloadInReceipt: boolean;
   correlationId: string;
   attempts: number;
 }
@@ -186,7 +189,10 @@ export class InboundEventRepository {
             SET status = 'processing', attempts = attempts + 1, started_at = now()
           WHERE id = ANY($1::uuid[]) AND status IN ('received', 'processing')
           RETURNING id, provider, kind, channel, account_id, sender_id, recipient_id, meta_message_id, occurred_at,
-                    received_at, payload, correlation_id, attempts`,
+                    received_at, correlation_id, attempts, payload_in_receipt,
+                    CASE WHEN payload_in_receipt
+                         THEN (SELECT body FROM webhook_receipts r WHERE r.id = inbound_events.receipt_id)
+                         ELSE payload END AS payload`,
         [eventIds],
       );
       const claimed = new Map(rows.map((row) => [row.id as string, row]));
@@ -276,6 +282,7 @@ function toClaimedEvent(row: Record<string, unknown>): ClaimedEvent {
     occurredAt: row.occurred_at as Date | null,
     receivedAt: row.received_at as Date,
     sealedPayload: row.payload as Buffer,
+    payloadInReceipt: row.payload_in_receipt as boolean,
     correlationId: row.correlation_id as string,
     attempts: row.attempts as number,
   };

@@ -5,6 +5,7 @@ import { expireDeadLetters } from '../../dead-letters/dead-letter.sql';
 import { expireMessageContent } from '../../inbound/processing/conversation.sql';
 import {
   expireFailedPayloads,
+  expireFailedReceiptBodies,
   expireProcessedPayloads,
   expireReceiptBodies,
 } from '../../inbound/store/event-store.sql';
@@ -29,6 +30,11 @@ export class RetentionRepository {
 
   clearReceiptBodies(receivedBefore: Date, limit: number): Promise<number> {
     return this.batch(expireReceiptBodies, [receivedBefore, limit]);
+  }
+
+  /** Bodies that are a dead-lettered event's payload: by the dead-letter period, like the payloads. */
+  clearFailedReceiptBodies(failedBefore: Date, limit: number): Promise<number> {
+    return this.batch(expireFailedReceiptBodies, [failedBefore, limit]);
   }
 
   /** By the time the message was stored, never by Meta's timestamp (a sender's clock is not ours). */

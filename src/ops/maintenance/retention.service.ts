@@ -73,6 +73,7 @@ export class RetentionService implements BeforeApplicationShutdown {
     };
     const steps: [keyof RetentionCounts, (limit: number) => Promise<number>][] = [
       ['receiptBodies', (limit) => this.repository.clearReceiptBodies(cutoff(days.raw), limit)],
+      ['receiptBodies', (limit) => this.repository.clearFailedReceiptBodies(cutoff(days.deadLetters), limit)],
       ['eventPayloads', (limit) => this.repository.clearProcessedPayloads(cutoff(days.raw), limit)],
       ['eventPayloads', (limit) => this.repository.clearFailedPayloads(cutoff(days.deadLetters), limit)],
       ['messageContent', (limit) => this.repository.clearMessageContent(cutoff(days.messages), limit)],

@@ -54,7 +54,9 @@ export class CreateEndpointDto {
   rateLimitPerSecond?: number;
 
   @ApiPropertyOptional({
-    description: 'deliveries in flight at once, per worker process (default OUTBOUND_ENDPOINT_CONCURRENCY)',
+    description:
+      'deliveries in flight at once, per worker process (default OUTBOUND_ENDPOINT_CONCURRENCY): it guards each ' +
+      "worker's own delivery slots, so N workers may hold N times the cap; rateLimitPerSecond is the global limit",
   })
   @IsOptional()
   @IsInt()

@@ -21,6 +21,8 @@ export interface RedisConnectionSettings {
   username?: string;
   password?: string;
   tls?: Record<string, never>;
+  /** Redis Cluster seed nodes (REDIS_CLUSTER_NODES); null: one Redis at host:port. */
+  clusterNodes: { host: string; port: number }[] | null;
 }
 
 /** Typed, derived configuration. Built once at boot from the validated environment. */
@@ -116,8 +118,15 @@ export class AppConfig {
     this.databaseUrl = env.DATABASE_URL;
     this.databasePoolSize = env.DATABASE_POOL_SIZE;
     this.redisUrl = env.REDIS_URL;
-    this.redis = parseRedisUrl(env.REDIS_URL);
+    this.redis = { ...parseRedisUrl(env.REDIS_URL), clusterNodes: parseClusterNodes(env.REDIS_CLUSTER_NODES) };
     this.queuePrefix = env.QUEUE_PREFIX;
+    if (this.redis.clusterNodes && !/^\{[^{}]+\}/.test(this.queuePrefix)) {
+      // Every key of ours (BullMQ's, pacing, rate limits, markers) must hash to one slot: scripts and
+      // pipelines span several of them.
+      throw new ConfigurationError(
+        `Invalid configuration:\n  QUEUE_PREFIX: must start with a {hash-tag} (e.g. "{switchboard}") when REDIS_CLUSTER_NODES is set (got "${this.queuePrefix}")`,
+      );
+    }
     this.metaAppSecrets = required('META_APP_SECRETS', env.META_APP_SECRETS, DEVELOPMENT_APP_SECRET)
       .split(',')
       .map((secret) => secret.trim())
@@ -300,7 +309,15 @@ function parseEncryptionKey(value: string): Buffer {
   return key;
 }
 
-function parseRedisUrl(value: string): RedisConnectionSettings {
+function parseClusterNodes(value: string | undefined): { host: string; port: number }[] | null {
+  if (!value) return null;
+  return value.split(',').map((node) => {
+    const [host, port] = node.trim().split(':');
+    return { host, port: Number(port) };
+  });
+}
+
+function parseRedisUrl(value: string): Omit<RedisConnectionSettings, 'clusterNodes'> {
   const url = new URL(value);
   const db = url.pathname.length > 1 ? Number(url.pathname.slice(1)) : 0;
   if (!Number.isInteger(db) || db < 0) {

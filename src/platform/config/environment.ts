@@ -33,6 +33,12 @@ export class Environment {
   @Matches(/^rediss?:\/\/.+/, { message: 'must be a redis:// or rediss:// URL' })
   REDIS_URL = 'redis://127.0.0.1:6379';
 
+  /** `host:port,…` of Redis Cluster nodes (any few; the rest are discovered). Credentials and TLS: REDIS_URL's. */
+  @IsOptional()
+  @Transform(trimmed)
+  @Matches(/^\s*[^\s,:]+:\d{1,5}\s*(,\s*[^\s,:]+:\d{1,5}\s*)*$/, { message: 'must be host:port,host:port,…' })
+  REDIS_CLUSTER_NODES?: string;
+
   @Transform(trimmed)
   @Matches(/^[A-Za-z0-9_{}:.-]+$/, { message: 'may hold letters, digits and _ { } : . - only' })
   QUEUE_PREFIX = 'switchboard';

@@ -1,7 +1,6 @@
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
-import { Redis } from 'ioredis';
 import { AppConfig } from '../config/app-config';
-import { redisConnection } from './redis-connection';
+import { createRedisClient, RedisClient } from './redis-connection';
 
 /**
  * The process's Redis clients, opened here only. `commands` (scripts, keys, BullMQ's queues) waits out a
@@ -11,12 +10,12 @@ import { redisConnection } from './redis-connection';
  */
 @Injectable()
 export class RedisConnections implements OnApplicationShutdown {
-  readonly commands: Redis;
-  readonly failFast: Redis;
+  readonly commands: RedisClient;
+  readonly failFast: RedisClient;
 
   constructor(config: AppConfig) {
-    this.commands = new Redis(redisConnection(config, { failFast: false }));
-    this.failFast = new Redis(redisConnection(config, { failFast: true }));
+    this.commands = createRedisClient(config, { failFast: false });
+    this.failFast = createRedisClient(config, { failFast: true });
     // Reported by the queues and readiness; an unhandled 'error' would crash the process.
     for (const client of [this.commands, this.failFast]) client.on('error', () => undefined);
   }
@@ -30,11 +29,7 @@ export class RedisConnections implements OnApplicationShutdown {
 
 /** Before any module starts: Redis must answer (one short-lived client, no retries). */
 export async function pingRedis(config: AppConfig): Promise<void> {
-  const redis = new Redis({
-    ...redisConnection(config, { failFast: true }),
-    lazyConnect: true,
-    retryStrategy: () => null,
-  });
+  const redis = createRedisClient(config, { failFast: true }, { lazyConnect: true, retryStrategy: () => null });
   redis.on('error', () => undefined);
   try {
     await redis.connect();

@@ -175,3 +175,16 @@ function validSequenceLength(bytes: Buffer, i: number): number {
   }
   return 0;
 }
+
+/**
+ * The payload of a body's only event, for an event stored without a copy of its own (its receipt's sealed
+ * body is its payload): the body read again as it was at ingest. Null when it does not yield exactly one.
+ */
+export function payloadOfOnlyEvent(
+  provider: { parse(body: unknown, fingerprint: Fingerprint): { events: readonly { payload: unknown }[] } },
+  rawBody: Buffer,
+  fingerprint: Fingerprint,
+): unknown {
+  const envelope = provider.parse(readJsonBody(rawBody), fingerprint);
+  return envelope.events.length === 1 ? envelope.events[0].payload : null;
+}

@@ -13,6 +13,9 @@ import { WebhookRejectionTallies1763800001500 } from './1763800001500-webhook-re
 import { Accounts1763800002000 } from './1763800002000-accounts';
 import { Operations1763800003000 } from './1763800003000-operations';
 import { OutboundEventTrace1763800003100 } from './1763800003100-outbound-event-trace';
+import { EventPayloadInReceipt1763800005000 } from './1763800005000-event-payload-in-receipt';
+import { AuditFoldedSteps1763800005100 } from './1763800005100-audit-folded-steps';
+import { DropUnusedReceivedAtIndexes1763800005200 } from './1763800005200-drop-unused-received-at-indexes';
 import { ConversationPolicy1763800006000 } from './1763800006000-conversation-policy';
 import { OutgoingMessages1763800006100 } from './1763800006100-outgoing-messages';
 
@@ -33,6 +36,9 @@ export const MIGRATIONS = [
   Accounts1763800002000,
   Operations1763800003000,
   OutboundEventTrace1763800003100,
+  EventPayloadInReceipt1763800005000,
+  AuditFoldedSteps1763800005100,
+  DropUnusedReceivedAtIndexes1763800005200,
   ConversationPolicy1763800006000,
   OutgoingMessages1763800006100,
 ];

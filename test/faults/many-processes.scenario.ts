@@ -1,0 +1,305 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Pool } from 'undici';
+import { FakeGraphApi } from '../support/fake-graph-api';
+import { sign } from '../support/meta-payloads';
+import { TEST_APP_SECRET, TEST_VERIFY_TOKEN } from '../support/test-app';
+import { createTestDatabase, TestDatabase } from '../support/test-database';
+import { waitFor } from '../support/wait';
+import { WebhookReceiver } from '../support/webhook-receiver';
+import { ApiProcess, killAndWait, log, outcome, startApiProcess, startWorker } from './support';
+
+export const ACCOUNTS = 20;
+export const SENDERS_PER_ACCOUNT = 10;
+export const MESSAGES = 10_000;
+/** Per account: scaled so 500 replies each drain in about a minute on a small machine. */
+export const SEND_RATE = 7;
+export const SEND_BURST = 5;
+export const ENDPOINT_RATE = 20;
+/** The slow endpoint's cap: per worker process (see docs/outbound-webhooks.md). */
+export const SLOW_ENDPOINT_CONCURRENCY = 2;
+const OPS_KEY = 'sb_ops_many-processes-key-0123456789abcdef';
+const PUBLISHER_KEY = 'sb_publisher_many-processes-key-0123456789ab';
+
+export const accountId = (k: number) => `1784150000${String(k).padStart(7, '0')}`;
+export const senderOf = (i: number) => `mp-a${i % ACCOUNTS}-s${Math.floor(i / ACCOUNTS) % SENDERS_PER_ACCOUNT}`;
+/** The account a reply went out for, from its recipient (each sender writes to one account only). */
+export const accountOfSender = (sender: string) => Number(/^mp-a(\d+)-/.exec(sender)?.[1] ?? -1);
+
+function dm(i: number): string {
+  const now = Date.now();
+  const account = accountId(i % ACCOUNTS);
+  return JSON.stringify({
+    object: 'instagram',
+    entry: [
+      {
+        id: account,
+        time: now,
+        messaging: [
+          {
+            sender: { id: senderOf(i) },
+            recipient: { id: account },
+            timestamp: now,
+            message: { mid: `mp_${i}`, text: 'hello from many processes' },
+          },
+        ],
+      },
+    ],
+  });
+}
+
+/** Posts DMs 0..count-1 alternately through the API processes, `concurrency` in flight; statuses by index. */
+export function postDms(
+  apis: ApiProcess[],
+  count: number,
+  concurrency = 32,
+): { statuses: number[]; done: Promise<void> } {
+  const pools = apis.map((api) => new Pool(api.url, { connections: Math.ceil(concurrency / apis.length) }));
+  const statuses = new Array<number>(count).fill(0);
+  let next = 0;
+  const loop = async () => {
+    while (next < count) {
+      const i = next++;
+      const body = dm(i);
+      try {
+        const response = await pools[i % pools.length].request({
+          method: 'POST',
+          path: '/webhooks/instagram',
+          headers: { 'content-type': 'application/json', 'x-hub-signature-256': sign(body, TEST_APP_SECRET) },
+          body,
+          headersTimeout: 15_000,
+        });
+        await response.body.dump();
+        statuses[i] = response.statusCode;
+      } catch {
+        statuses[i] = 0;
+      }
+    }
+  };
+  const done = Promise.all(Array.from({ length: concurrency }, loop)).then(() =>
+    Promise.all(pools.map((pool) => pool.close())).then(() => undefined),
+  );
+  return { statuses, done };
+}
+
+/** The most of `times` in any window of one second. */
+export function busiestSecond(times: number[]): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let best = 0;
+  let start = 0;
+  for (let end = 0; end < sorted.length; end++) {
+    while (sorted[end] - sorted[start] >= 1000) start++;
+    best = Math.max(best, end - start + 1);
+  }
+  return best;
+}
+
+/** Events per second: the least-squares slope of their count over time. */
+export function meanRate(times: number[]): number {
+  const n = times.length;
+  const meanT = times.reduce((a, b) => a + b, 0) / n;
+  const meanI = (n - 1) / 2;
+  let num = 0;
+  let den = 0;
+  times.forEach((time, i) => {
+    num += (time - meanT) * (i - meanI);
+    den += (time - meanT) ** 2;
+  });
+  return (num / den) * 1000;
+}
+
+export interface ManyProcessesResult {
+  messages: number;
+  durationMs: number;
+  killedAfterReplies: number;
+  final: Awaited<ReturnType<typeof outcome>>;
+  acknowledged: number;
+  graphCalls: number;
+  /** Recipients (senders) that got more Send API calls than they wrote messages. */
+  overReplied: string[];
+  perAccount: { calls: number; rate: number; busiestSecond: number }[];
+  endpoint: { received: number; busiestSecond: number };
+  slowEndpoint: { received: number; maxConcurrent: number };
+  processes: number;
+}
+
+/**
+ * 2 API processes (WORKERS_ENABLED=false, a port each) and 2 standalone workers over one Postgres and one
+ * Redis; `messages` DMs (10,000) from 200 senders to 20 accounts through both ports; one worker SIGKILLed mid-run and
+ * restarted. `redisEnv`: how the processes reach Redis (REDIS_URL, or REDIS_CLUSTER_NODES and a {hash-tag}
+ * QUEUE_PREFIX). Stops everything it started.
+ */
+export async function runManyProcesses(
+  redisEnv: Record<string, string>,
+  messages = MESSAGES,
+): Promise<ManyProcessesResult> {
+  const started = Date.now();
+  const logDir = mkdtempSync(join(tmpdir(), 'switchboard-many-'));
+  let db: TestDatabase | undefined;
+  const graph = new FakeGraphApi();
+  const subscriber = new WebhookReceiver();
+  const apis: ApiProcess[] = [];
+  const workers: ReturnType<typeof startWorker>[] = [];
+  try {
+    db = await createTestDatabase();
+    const graphUrl = await graph.start();
+    await subscriber.start();
+    subscriber.on('/slow', () => ({ status: 200, body: 'ok', delayMs: 300 }));
+    const env: Record<string, string> = {
+      NODE_ENV: 'test',
+      DATABASE_URL: db.url,
+      DATABASE_POOL_SIZE: '10',
+      QUEUE_PREFIX: `sbmany-${randomBytes(4).toString('hex')}`,
+      META_APP_SECRETS: TEST_APP_SECRET,
+      META_VERIFY_TOKEN: TEST_VERIFY_TOKEN,
+      INSTAGRAM_GRAPH_URL: graphUrl,
+      INSTAGRAM_ACCESS_TOKEN: 'test-access-token',
+      INSTAGRAM_TIMEOUT_MS: '2000',
+      DATA_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      USE_QUEUE: 'true',
+      WORKER_CONCURRENCY: '100',
+      MAX_ATTEMPTS: '3',
+      RETRY_BASE_DELAY_MS: '50',
+      RELAY_INTERVAL_MS: '200',
+      RELAY_GRACE_MS: '300',
+      SHUTDOWN_TIMEOUT_MS: '5000',
+      SEND_RATE_PER_SECOND: String(SEND_RATE),
+      SEND_BURST: String(SEND_BURST),
+      OPS_API_KEYS: OPS_KEY,
+      PUBLISHER_API_KEYS: PUBLISHER_KEY,
+      OUTBOUND_ALLOW_PRIVATE_NETWORKS: 'true',
+      LOG_LEVEL: 'warn',
+      ...redisEnv,
+    };
+    for (let n = 0; n < 2; n++) {
+      apis.push(await startApiProcess({ ...env, WORKERS_ENABLED: 'false', LOG_FILE: join(logDir, `api-${n}.log`) }));
+    }
+    const worker = (n: number) => startWorker({ ...env, LOG_FILE: join(logDir, `worker-${n}.log`) });
+    workers.push(worker(0), worker(1));
+
+    const ops = { authorization: `Bearer ${OPS_KEY}`, 'content-type': 'application/json' };
+    const endpoint = await fetch(`${apis[0].url}/endpoints`, {
+      method: 'POST',
+      headers: ops,
+      body: JSON.stringify({
+        url: subscriber.url('/crm'),
+        events: ['instagram.message.received'],
+        rateLimitPerSecond: ENDPOINT_RATE,
+      }),
+    });
+    if (endpoint.status !== 201) throw new Error(`POST /endpoints: ${endpoint.status} ${await endpoint.text()}`);
+    const slow = await fetch(`${apis[1].url}/endpoints`, {
+      method: 'POST',
+      headers: ops,
+      body: JSON.stringify({
+        url: subscriber.url('/slow'),
+        events: ['test.slow'],
+        maxConcurrency: SLOW_ENDPOINT_CONCURRENCY,
+      }),
+    });
+    if (slow.status !== 201) throw new Error(`POST /endpoints (slow): ${slow.status} ${await slow.text()}`);
+    for (let n = 0; n < 40; n++) {
+      const published = await fetch(`${apis[n % 2].url}/events/test.slow`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${PUBLISHER_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ data: { n } }),
+      });
+      if (published.status !== 202) throw new Error(`POST /events: ${published.status}`);
+    }
+
+    const burst = postDms(apis, messages);
+    const killAt = Math.round(messages * 0.3);
+    await waitFor(() => graph.requests.length >= killAt, { timeoutMs: 90_000, message: `${killAt} replies` });
+    await killAndWait(workers[0], 'SIGKILL');
+    const killedAfterReplies = graph.requests.length;
+    log(`worker 0 SIGKILLed after ${killedAfterReplies} replies (${Date.now() - started} ms in)`);
+    workers[0] = worker(2);
+    await burst.done;
+    const ingestDoneAt = Date.now();
+    const acknowledged = burst.statuses.filter((status) => status === 200).length;
+    log(`ingest done: ${acknowledged} acknowledged (${Date.now() - started} ms in)`);
+
+    // Jobs the killed worker held come back when their BullMQ lock expires (about 30 s).
+    const final = await waitFor(
+      async () => {
+        const now = await outcome({ db: db! }, 'mp');
+        return now.unfinished === 0 && now.events >= acknowledged ? now : undefined;
+      },
+      { timeoutMs: 150_000, intervalMs: 500, message: 'every DM processed' },
+    );
+    const calls = new Map<string, number[]>();
+    for (const request of graph.requests) {
+      const recipient = request.body.recipient?.id ?? '';
+      calls.set(recipient, [...(calls.get(recipient) ?? []), request.receivedAt]);
+    }
+    const outbound = await db.pool.query(
+      `SELECT status, count(*)::int AS n FROM outbound_deliveries GROUP BY status ORDER BY status`,
+    );
+    log(`outbound deliveries: ${JSON.stringify(outbound.rows)}`);
+    const perSender = Math.ceil(messages / (ACCOUNTS * SENDERS_PER_ACCOUNT));
+    const overReplied = [...calls].filter(([, times]) => times.length > perSender).map(([sender]) => sender);
+    const perAccount = Array.from({ length: ACCOUNTS }, (_, k) => {
+      const times = [...calls]
+        .filter(([sender]) => accountOfSender(sender) === k)
+        .flatMap(([, at]) => at)
+        .sort((a, b) => a - b);
+      // The drain at the limit, once ingest stopped competing for the CPU, without the tail of jobs the
+      // killed worker held (they come back when their locks expire).
+      const drain = times.filter((time) => time >= ingestDoneAt + 2000);
+      const steady = drain.slice(0, Math.ceil(drain.length * 0.85));
+      return { calls: times.length, rate: meanRate(steady), busiestSecond: busiestSecond(times) };
+    });
+    const crm = subscriber.at('/crm').map((hit) => hit.at);
+    const result: ManyProcessesResult = {
+      messages,
+      durationMs: Date.now() - started,
+      killedAfterReplies,
+      final,
+      acknowledged,
+      graphCalls: graph.requests.length,
+      overReplied,
+      perAccount,
+      endpoint: { received: crm.length, busiestSecond: busiestSecond(crm) },
+      slowEndpoint: { received: subscriber.at('/slow').length, maxConcurrent: subscriber.maxConcurrent('/slow') },
+      processes: apis.length + workers.length,
+    };
+    log(
+      `done in ${result.durationMs} ms: ${JSON.stringify({ ...result, perAccount: undefined })}; per account ` +
+        result.perAccount.map((a) => `${a.calls}@${a.rate.toFixed(2)}/s max ${a.busiestSecond}`).join(', '),
+    );
+    return result;
+  } finally {
+    for (const child of [...workers, ...apis]) await killAndWait(child, 'SIGKILL');
+    await graph.stop();
+    await subscriber.stop();
+    await db?.drop();
+    rmSync(logDir, { recursive: true, force: true });
+  }
+}
+
+/** What the run must show: every DM answered once, the account pacing and the endpoint's limit held. */
+export function expectEveryLimitHeld(result: ManyProcessesResult): void {
+  const { messages } = result;
+  expect(result.acknowledged).toBe(messages);
+  expect(result.final.events).toBe(messages);
+  expect(result.final.processed).toBe(messages);
+  expect(result.final.deadLettered).toBe(0);
+  // A reply whose request was in flight at the kill is `unknown` (never resent blindly); every other is sent.
+  // (At most the kill's in-flight sends, and Send API timeouts on a saturated machine.)
+  expect(result.final.repliesSent + result.final.repliesUnknown).toBe(messages);
+  expect(result.final.repliesUnknown).toBeLessThanOrEqual(messages * 0.02);
+  expect(result.overReplied).toEqual([]);
+  expect(result.graphCalls).toBeLessThanOrEqual(messages);
+  expect(result.graphCalls).toBeGreaterThanOrEqual(result.final.repliesSent);
+  expect(result.perAccount).toHaveLength(ACCOUNTS);
+  for (const account of result.perAccount) {
+    expect(account.busiestSecond).toBeLessThanOrEqual(SEND_RATE + SEND_BURST);
+    expect(Math.abs(account.rate - SEND_RATE) / SEND_RATE).toBeLessThan(0.05);
+  }
+  expect(result.endpoint.received).toBeGreaterThan(ENDPOINT_RATE * 10);
+  expect(result.endpoint.busiestSecond).toBeLessThanOrEqual(ENDPOINT_RATE + 1);
+  // The endpoint concurrency cap is per worker process: two workers may hold twice the cap.
+  expect(result.slowEndpoint.maxConcurrent).toBeLessThanOrEqual(2 * SLOW_ENDPOINT_CONCURRENCY);
+}
