@@ -15,6 +15,7 @@ export const LAYERS = [
   'accounts',
   'dead-letters',
   'inbound',
+  'messages',
   'outbound',
   'ops',
   'ui',
@@ -42,6 +43,7 @@ export const TABLE_OWNERS: Record<string, string> = {
   schema_migrations: 'platform/database',
   accounts: 'accounts',
   operations: 'platform/operations',
+  outgoing_messages: 'messages',
 };
 
 /** Rooms whose modules may be @Global(): what every process stands on. */

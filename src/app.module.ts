@@ -12,6 +12,8 @@ import { InboundWorkerModule } from './inbound/inbound-worker.module';
 import { InboundModule } from './inbound/inbound.module';
 import { InboundDeadLetterReplayer } from './inbound/replay/dead-letter.replayer';
 import { InboundReplayModule } from './inbound/replay/inbound-replay.module';
+import { MessagesApiModule } from './messages/messages-api.module';
+import { MessagesWorkerModule } from './messages/messages-worker.module';
 import { AdminModule } from './ops/admin/admin.module';
 import { ErasureModule } from './ops/erasure/erasure.module';
 import { HealthModule } from './ops/health/health.module';
@@ -73,6 +75,7 @@ const everyProcess = [
 /** The consumers: only a process that imports these takes jobs off the queues. */
 const consumers = [
   InboundWorkerModule.register(inboundPorts),
+  MessagesWorkerModule,
   OutboundWorkerModule,
   OpsWorkerModule.register({ accounts: accountPorts }),
   OperationsWorkerModule.register(operationKinds),
@@ -81,6 +84,7 @@ const consumers = [
 /** The API's HTTP surfaces. */
 const surfaces = [
   InboundModule.register(inboundPorts),
+  MessagesApiModule,
   DeadLettersApiModule.register(deadLetterPorts),
   AdminModule.register({ accounts: accountPorts }),
   AuditLogModule,

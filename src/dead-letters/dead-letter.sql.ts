@@ -86,6 +86,16 @@ export function deliveryLetterParams(letter: DeliveryLetter): unknown[] {
   ];
 }
 
+/** A message sent through POST /messages that failed for good (ids, category, status codes: no text), 7 parameters. */
+export function upsertMessageLetter(first: number): string {
+  const p = (offset: number) => `$${first + offset}`;
+  return `INSERT INTO dead_letters (id, source, message_id, provider, correlation_id, category, error, attempts, job_id)
+         VALUES (${p(0)}, 'message', ${p(1)}::uuid, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}, ${p(1)}::uuid::text)
+         ON CONFLICT (message_id) WHERE status = 'pending' AND message_id IS NOT NULL DO UPDATE
+            SET category = EXCLUDED.category, error = EXCLUDED.error, attempts = EXCLUDED.attempts,
+                last_failed_at = now()`;
+}
+
 /** The pending dead letters of deliveries put back to pending (`deliveries`: a relation with their `id`). */
 export function markDeliveryLettersReplayed(deliveries: string): string {
   return `UPDATE dead_letters SET status = 'replayed', replayed_at = now(), replay_count = replay_count + 1

@@ -73,6 +73,8 @@ export interface OutgoingText {
   text: string;
   /** The account's own token; unset: the provider's environment token (an account not in the accounts table). */
   accessToken?: string;
+  /** Meta's message tag: `HUMAN_AGENT` lets a person answer up to 7 days after the patient wrote (Instagram, Messenger). */
+  tag?: 'HUMAN_AGENT';
 }
 
 export interface SendResult {

@@ -446,7 +446,10 @@ export class ConversationRepository {
   async recordEcho(input: OutgoingEcho): Promise<RecordedEcho> {
     const row = await this.db.one<{ reconciled: string | null; handoff: boolean; in_flight: boolean; conv: string }>(
       `WITH ours AS (
-         SELECT EXISTS (SELECT 1 FROM replies r WHERE r.provider = $2 AND r.provider_message_id = $8) AS known,
+         -- Ours: an auto-reply's or a POST /messages message's id (the latter started a handoff when it was sent).
+         SELECT (EXISTS (SELECT 1 FROM replies r WHERE r.provider = $2 AND r.provider_message_id = $8)
+                 OR EXISTS (SELECT 1 FROM outgoing_messages m WHERE m.provider = $2 AND m.provider_message_id = $8))
+                  AS known,
                 EXISTS (SELECT 1 FROM replies r JOIN conversations c ON c.id = r.conversation_id
                          WHERE c.provider = $2 AND c.account_id = $3 AND c.participant_id = $4
                            AND r.status IN ('unknown', 'sending')) AS unsettled,

@@ -48,3 +48,11 @@ export const deleteConversation = `DELETE FROM conversations WHERE id = $1`;
 
 /** Erasure: conversations $1 now name fingerprint $2 as their participant. */
 export const pseudonymiseConversations = `UPDATE conversations SET participant_id = $2 WHERE id = ANY($1::uuid[])`;
+
+/**
+ * A message sent through POST /messages: conversation `conversation` (SQL expression) is in a staff handoff from
+ * `at` on (`when`: an SQL condition, e.g. that the message row was inserted).
+ */
+export function startHandoff(conversation: string, at: string, when = 'true'): string {
+  return `UPDATE conversations SET handoff_at = greatest(handoff_at, ${at}) WHERE id = ${conversation} AND ${when}`;
+}

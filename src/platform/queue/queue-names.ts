@@ -4,6 +4,7 @@ export enum QueueName {
   OutboundDeliveries = 'outbound-deliveries',
   Maintenance = 'maintenance',
   Operations = 'operations',
+  OutgoingMessages = 'outgoing-messages',
 }
 
 export const JobName = {
@@ -13,7 +14,13 @@ export const JobName = {
   RunRetention: 'run-retention',
   RefreshAccountTokens: 'refresh-account-tokens',
   RunOperation: 'run-operation',
+  SendMessage: 'send-message',
 } as const;
+
+/** A message of POST /messages to send: its row holds the rest (the text sealed). */
+export interface SendMessageJob {
+  messageId: string;
+}
 
 export interface ProcessInboundEventJob {
   eventId: string;

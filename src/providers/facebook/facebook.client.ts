@@ -23,13 +23,15 @@ export class FacebookClient extends GraphSendClient {
     );
   }
 
-  async sendText({ recipientId, text, accessToken }: OutgoingText): Promise<SendResult> {
+  async sendText({ recipientId, text, accessToken, tag }: OutgoingText): Promise<SendResult> {
     const { status, body } = await this.post<{ message_id?: unknown }>({
       path: '/me/messages',
       token: accessToken ?? this.config.facebook.pageAccessToken,
       tokenVariable: 'FACEBOOK_PAGE_ACCESS_TOKEN',
-      // The auto-reply answers a message the person just sent, inside the 24-hour window.
-      body: { recipient: { id: recipientId }, messaging_type: 'RESPONSE', message: { text } },
+      // The auto-reply answers a message the person just sent, inside the 24-hour window; a tagged one goes later.
+      body: tag
+        ? { recipient: { id: recipientId }, messaging_type: 'MESSAGE_TAG', tag, message: { text } }
+        : { recipient: { id: recipientId }, messaging_type: 'RESPONSE', message: { text } },
     });
     return { providerMessageId: typeof body?.message_id === 'string' ? body.message_id : null, httpStatus: status };
   }

@@ -23,12 +23,14 @@ export class InstagramClient extends GraphSendClient {
     );
   }
 
-  async sendText({ recipientId, text, accessToken }: OutgoingText): Promise<SendResult> {
+  async sendText({ recipientId, text, accessToken, tag }: OutgoingText): Promise<SendResult> {
     const { status, body } = await this.post<{ message_id?: unknown }>({
       path: '/me/messages',
       token: accessToken ?? this.config.instagram.accessToken,
       tokenVariable: 'INSTAGRAM_ACCESS_TOKEN',
-      body: { recipient: { id: recipientId }, message: { text } },
+      body: tag
+        ? { recipient: { id: recipientId }, messaging_type: 'MESSAGE_TAG', tag, message: { text } }
+        : { recipient: { id: recipientId }, message: { text } },
     });
     return { providerMessageId: typeof body?.message_id === 'string' ? body.message_id : null, httpStatus: status };
   }

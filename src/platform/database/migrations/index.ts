@@ -17,6 +17,7 @@ import { EventPayloadInReceipt1763800005000 } from './1763800005000-event-payloa
 import { AuditFoldedSteps1763800005100 } from './1763800005100-audit-folded-steps';
 import { DropUnusedReceivedAtIndexes1763800005200 } from './1763800005200-drop-unused-received-at-indexes';
 import { ConversationPolicy1763800006000 } from './1763800006000-conversation-policy';
+import { OutgoingMessages1763800006100 } from './1763800006100-outgoing-messages';
 
 /** Every migration, in order. A new migration is added here in the same commit as its file. */
 export const MIGRATIONS = [
@@ -39,4 +40,5 @@ export const MIGRATIONS = [
   AuditFoldedSteps1763800005100,
   DropUnusedReceivedAtIndexes1763800005200,
   ConversationPolicy1763800006000,
+  OutgoingMessages1763800006100,
 ];
