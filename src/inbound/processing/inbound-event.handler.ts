@@ -304,7 +304,8 @@ export class InboundEventHandler {
         await this.conversations.deferReply(event.id, new Date(slotAt));
         throw new SendDeferred(Date.now() + waitMs - SEND_WAKE_EARLY_MS);
       }
-      if (waitMs > 0) await sleep(waitMs);
+      // Near its slot, the gate alone decides: waiting for the slot first and then for the gate would hold the
+      // reply `sending` twice as long (a kill meanwhile leaves it `unknown`).
       const gate = await this.pacer.admit(event.provider, accountId, PACING_SLEEP_LIMIT_MS);
       if (gate.reserved) {
         if (gate.waitMs > 0) await sleep(gate.waitMs);

@@ -12,9 +12,10 @@ export interface SendSlot {
 
 /**
  * A parked reply wakes this long before its slot, and waits out the rest in the worker: a job that BullMQ
- * promotes or a worker picks up a little late still sends in its own slot instead of giving it up.
+ * promotes or a worker picks up a little late still sends in its own slot. Short, because the reply waits
+ * as `sending`: a worker killed meanwhile leaves it `unknown` (never resent), although nothing went out.
  */
-export const SEND_WAKE_EARLY_MS = 100;
+export const SEND_WAKE_EARLY_MS = 50;
 
 /**
  * Paces replies per provider account across all worker processes (the Send API allows about
