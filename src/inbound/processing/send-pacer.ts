@@ -13,9 +13,10 @@ export interface SendSlot {
 
 /**
  * A parked reply wakes this long before its slot, and waits out the rest in the worker: a job that BullMQ
- * promotes or a worker picks up a little late still sends in its own slot instead of giving it up.
+ * promotes or a worker picks up a little late still sends in its own slot. Short, because the reply waits
+ * as `sending`: a worker killed meanwhile leaves it `unknown` (never resent), although nothing went out.
  */
-export const SEND_WAKE_EARLY_MS = 100;
+export const SEND_WAKE_EARLY_MS = 50;
 
 /** Waits for a send slot shorter than this are slept through in the worker; longer ones park the job. */
 export const PACING_SLEEP_LIMIT_MS = 250;
@@ -87,7 +88,8 @@ export class SendPacer {
     for (;;) {
       const waitMs = slotAt - Date.now();
       if (waitMs > PACING_SLEEP_LIMIT_MS) await park(slotAt, Date.now() + waitMs - SEND_WAKE_EARLY_MS);
-      if (waitMs > 0) await sleep(waitMs);
+      // Near its slot, the gate alone decides: waiting for the slot first and then for the gate would hold the
+      // reply `sending` twice as long (a kill meanwhile leaves it `unknown`).
       const gate = await this.admit(provider, accountId, PACING_SLEEP_LIMIT_MS);
       if (gate.reserved) {
         if (gate.waitMs > 0) await sleep(gate.waitMs);
