@@ -14,6 +14,8 @@ import { InboundDeadLetterReplayer } from './inbound/replay/dead-letter.replayer
 import { InboundReplayModule } from './inbound/replay/inbound-replay.module';
 import { AdminModule } from './ops/admin/admin.module';
 import { ErasureModule } from './ops/erasure/erasure.module';
+import { KeysModule } from './ops/keys/keys.module';
+import { ReencryptOperation } from './ops/keys/reencrypt.operation';
 import { HealthModule } from './ops/health/health.module';
 import { MaintenanceModule } from './ops/maintenance/maintenance.module';
 import { OpsMetricsModule } from './ops/metrics/ops-metrics.module';
@@ -52,6 +54,7 @@ const deadLetterPorts: { replayer: PortBinding<DeadLetterReplayer> } = {
 const operationKinds: PortBinding<OperationKind>[] = [
   { module: DeadLetterOperationsModule.register(deadLetterPorts), use: DeadLetterReplayOperation },
   { module: OutboundCoreModule, use: DeliveryRetryOperation },
+  { module: KeysModule, use: ReencryptOperation },
 ];
 
 /** Every room tells of incidents through outbound (operational events to `switchboard.*` subscribers). */
@@ -87,6 +90,7 @@ const surfaces = [
   UiModule,
   MaintenanceModule,
   ErasureModule,
+  KeysModule,
   OutboundModule,
 ];
 

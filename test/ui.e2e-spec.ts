@@ -159,6 +159,7 @@ describe('web pages (headless Chromium)', () => {
     const dialog = page.getByRole('dialog');
     await dialog.getByText('Graph API answered 400 (code 10, subcode 2018278)').first().waitFor();
     await page.screenshot({ path: join(DOCS, 'ui-dead-letter-inspect.png') });
+    await dialog.getByLabel('Reason for opening it').fill('patient asked why no reply came');
     await dialog.getByRole('button', { name: 'Show payload' }).click();
     await dialog.locator('pre.payload').filter({ hasText: 'Is the clinic open on Sunday?' }).waitFor();
     // Escape closes the dialog and gives keyboard focus back to the button that opened it.
@@ -171,7 +172,8 @@ describe('web pages (headless Chromium)', () => {
       async () =>
         (
           await t.db.pool.query(
-            `SELECT 1 FROM audit_log WHERE action = 'deadletter.payload_viewed' AND actor = 'env:ops:1'`,
+            `SELECT 1 FROM audit_log WHERE action = 'deadletter.payload_viewed' AND actor = 'env:ops:1'
+                AND metadata->>'reason' = 'patient asked why no reply came'`,
           )
         ).rowCount === 1,
       { message: 'the payload view audited' },

@@ -184,10 +184,14 @@ export class DeadLetterRepository {
     );
   }
 
-  /** The sealed event payload, or the sealed receipt body for a dead letter without an event. */
-  async sealedContent(id: string): Promise<{ eventPayload: Buffer | null; receiptBody: Buffer | null } | undefined> {
+  /**
+   * The sealed event payload, or the sealed receipt body for a dead letter without an event, and the
+   * patient it concerns (the sender; the recipient of an echo).
+   */
+  async sealedContent(id: string): Promise<SealedDeadLetterContent | undefined> {
     return this.db.one(
-      `SELECT e.payload AS "eventPayload", CASE WHEN d.event_id IS NULL THEN w.body END AS "receiptBody"
+      `SELECT e.payload AS "eventPayload", CASE WHEN d.event_id IS NULL THEN w.body END AS "receiptBody",
+              CASE WHEN e.kind = 'message_echo' THEN e.recipient_id ELSE e.sender_id END AS "participantId"
          FROM dead_letters d
          LEFT JOIN inbound_events e ON e.id = d.event_id
          LEFT JOIN webhook_receipts w ON w.id = d.receipt_id
@@ -211,4 +215,10 @@ export class DeadLetterRepository {
       if (n < batch) return total;
     }
   }
+}
+
+export interface SealedDeadLetterContent {
+  eventPayload: Buffer | null;
+  receiptBody: Buffer | null;
+  participantId: string | null;
 }

@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { AuditAction } from '../audit/audit-actions';
 import { AuditService } from '../audit/audit.service';
 import { Actor } from '../platform/auth/api-key';
-import { DataCipher } from '../platform/crypto/data-cipher';
+import { DataCipher, sealedIn } from '../platform/crypto/data-cipher';
 import { AppConfig } from '../platform/config/app-config';
 import { OperationError } from '../platform/operations/operation.errors';
 import { OperationRecord } from '../platform/operations/operation-record';
@@ -97,8 +97,11 @@ export class DeadLetterService {
     return record;
   }
 
-  /** Decrypts the stored content. The audit entry is committed before anything is returned. */
-  async payload(id: string, actor: Actor): Promise<DeadLetterPayload> {
+  /**
+   * Decrypts the stored content, for a stated reason. The audit entry (the reason, the patient's
+   * fingerprint) is committed before anything is opened or returned.
+   */
+  async payload(id: string, reason: string, actor: Actor): Promise<DeadLetterPayload> {
     const record = await this.detail(id);
     const sealed = await this.deadLetters.sealedContent(id);
     await this.audit.record({
@@ -108,14 +111,24 @@ export class DeadLetterService {
       eventId: record.eventId,
       correlationId: record.correlationId,
       actor: actor.name,
-      metadata: { deadLetterId: id },
+      metadata: {
+        deadLetterId: id,
+        reason,
+        ...(sealed?.participantId ? { participant: this.cipher.fingerprint(sealed.participantId) } : {}),
+      },
     });
     return {
       id,
       eventId: record.eventId,
       receiptId: record.receiptId,
-      payload: sealed?.eventPayload ? this.cipher.decryptJson<unknown>(sealed.eventPayload) : null,
-      receiptBody: sealed?.receiptBody ? this.cipher.decryptText(sealed.receiptBody) : null,
+      payload:
+        sealed?.eventPayload && record.eventId
+          ? this.cipher.decryptJson<unknown>(sealed.eventPayload, sealedIn('inbound_events.payload', record.eventId))
+          : null,
+      receiptBody:
+        sealed?.receiptBody && record.receiptId
+          ? this.cipher.decryptText(sealed.receiptBody, sealedIn('webhook_receipts.body', record.receiptId))
+          : null,
     };
   }
 

@@ -1,3 +1,4 @@
+import { SealedColumn } from '../../platform/crypto/sealed-column';
 import { RowBatch } from '../../platform/database/row-batch';
 
 /** SQL for writing conversations, messages and replies from other statements (a dead letter, a replay, retention, erasure), processing being their only author. */
@@ -48,3 +49,18 @@ export const deleteConversation = `DELETE FROM conversations WHERE id = $1`;
 
 /** Erasure: conversations $1 now name fingerprint $2 as their participant. */
 export const pseudonymiseConversations = `UPDATE conversations SET participant_id = $2 WHERE id = ANY($1::uuid[])`;
+
+/** Message text (both directions), bound to provider and Meta id, for re-encryption. */
+export const messageSealedColumns: SealedColumn[] = [
+  {
+    field: 'messages.content',
+    table: 'messages',
+    column: 'content',
+    key: 't.id',
+    keyType: 'uuid',
+    rowId: `t.provider || ':' || t.meta_message_id`,
+    array: false,
+    reseal: `UPDATE messages t SET content = u.new FROM unnest($1::uuid[], $2::bytea[], $3::bytea[]) AS u(id, old, new)
+              WHERE t.id = u.id AND t.content = u.old`,
+  },
+];

@@ -5,7 +5,7 @@ import { AccountService } from '../../accounts/account.service';
 import { AccountCredential, AccountTokens } from '../../accounts/account-tokens';
 import { AuditAction, AuditEntry } from '../../audit/audit-actions';
 import { AuditService } from '../../audit/audit.service';
-import { DataCipher } from '../../platform/crypto/data-cipher';
+import { DataCipher, messageContentIn, sealedIn } from '../../platform/crypto/data-cipher';
 import { ClassifiedFailure, classifyUnexpected } from '../../platform/failure';
 import { uuidv7 } from '../../platform/crypto/ids';
 import { AppConfig } from '../../platform/config/app-config';
@@ -141,11 +141,12 @@ export class InboundEventHandler {
         return this.complete(event);
       case 'message_edit': {
         const edit = this.payload(event).message_edit ?? {};
-        const sealed = this.cipher.encryptJson({ text: edit.text ?? null });
         // The stored id, not the payload's: it is the form the message was stored under (ids are cleaned at ingest).
+        const metaMessageId = event.metaMessageId ?? '';
+        const sealed = this.cipher.encryptJson({ text: edit.text ?? null }, messageContentIn(event.provider, metaMessageId));
         await this.conversations.recordEdit(
           event.provider,
-          event.metaMessageId ?? '',
+          metaMessageId,
           sealed,
           editCount(edit.num_edit),
         );
@@ -174,15 +175,19 @@ export class InboundEventHandler {
     }
     const attachments = Array.isArray(message.attachments) ? message.attachments : [];
     const standby = event.channel === 'standby';
+    const metaMessageId = event.metaMessageId ?? event.id;
     const recorded = await this.conversations.recordIncomingMessage({
       eventId: event.id,
       provider: event.provider,
       accountId,
       participantId,
-      metaMessageId: event.metaMessageId ?? event.id,
+      metaMessageId,
       sentAt: metaTime(event),
       receivedAt: event.receivedAt,
-      sealedContent: this.cipher.encryptJson({ text: message.text ?? null, attachments }),
+      sealedContent: this.cipher.encryptJson(
+        { text: message.text ?? null, attachments },
+        messageContentIn(event.provider, metaMessageId),
+      ),
       attachmentCount: attachments.length,
       replyWanted: !standby,
       skipReason: standby ? 'standby' : null,
@@ -349,15 +354,19 @@ export class InboundEventHandler {
     const accountId = event.accountId ?? event.senderId;
     const entries: AuditEntry[] = [];
     if (accountId && event.recipientId) {
+      const metaMessageId = event.metaMessageId ?? event.id;
       const { reconciledReplyId } = await this.conversations.recordEcho({
         eventId: event.id,
         provider: event.provider,
         accountId,
         participantId: event.recipientId,
-        metaMessageId: event.metaMessageId ?? event.id,
+        metaMessageId,
         sentAt: metaTime(event),
         receivedAt: event.receivedAt,
-        sealedContent: this.cipher.encryptJson({ text: message.text ?? null, attachments }),
+        sealedContent: this.cipher.encryptJson(
+          { text: message.text ?? null, attachments },
+          messageContentIn(event.provider, metaMessageId),
+        ),
         attachmentCount: attachments.length,
         newIds: { conversation: uuidv7(), message: uuidv7() },
       });
@@ -370,7 +379,7 @@ export class InboundEventHandler {
 
   /** Sent, delivered and read are recorded; a failed status marks the auto-reply it concerns as failed. */
   private async handleDeliveryStatus(event: ClaimedEvent): Promise<void> {
-    const status = this.cipher.decryptJson<DeliveryStatusPayload>(event.sealedPayload);
+    const status = this.cipher.decryptJson<DeliveryStatusPayload>(event.sealedPayload, sealedIn('inbound_events.payload', event.id));
     if (status.status !== 'failed' || !event.metaMessageId) return this.complete(event);
     const error = Array.isArray(status.errors) ? status.errors[0] : undefined;
     const category = this.provider(event.provider).classifyError(error);
@@ -437,7 +446,7 @@ export class InboundEventHandler {
   }
 
   private payload(event: ClaimedEvent): MessagingPayload {
-    return this.cipher.decryptJson<MessagingPayload>(event.sealedPayload);
+    return this.cipher.decryptJson<MessagingPayload>(event.sealedPayload, sealedIn('inbound_events.payload', event.id));
   }
 
   private entry(
