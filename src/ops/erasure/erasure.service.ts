@@ -42,7 +42,7 @@ export class ErasureService {
       provider,
       actor: actor.name,
       correlationId: actor.correlationId,
-      metadata: { fingerprint, participant: fingerprint, counts: found },
+      metadata: { fingerprint, counts: found },
     }));
     this.logger.log({
       msg: 'participant erased',

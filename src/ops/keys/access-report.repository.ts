@@ -37,7 +37,9 @@ export class AccessReportRepository {
          FROM audit_log a
         WHERE a.action = ANY($4::text[])
           AND (a.provider = $1 OR a.provider IS NULL)
-          AND (a.metadata->>'participant' = $3 OR a.event_id IN (SELECT id FROM theirs))
+          AND (a.metadata->>'participant' = $3
+               OR (a.action = 'participant.erased' AND a.metadata->>'fingerprint' = $3)
+               OR a.event_id IN (SELECT id FROM theirs))
         ORDER BY a.occurred_at DESC, a.id DESC
         LIMIT $5`,
       [provider, ids, fingerprint, actions, limit],

@@ -13,6 +13,7 @@ import { WebhookRejectionTallies1763800001500 } from './1763800001500-webhook-re
 import { Accounts1763800002000 } from './1763800002000-accounts';
 import { Operations1763800003000 } from './1763800003000-operations';
 import { OutboundEventTrace1763800003100 } from './1763800003100-outbound-event-trace';
+import { AuditAccess1763800007000 } from './1763800007000-audit-access';
 
 /** Every migration, in order. A new migration is added here in the same commit as its file. */
 export const MIGRATIONS = [
@@ -31,4 +32,5 @@ export const MIGRATIONS = [
   Accounts1763800002000,
   Operations1763800003000,
   OutboundEventTrace1763800003100,
+  AuditAccess1763800007000,
 ];
