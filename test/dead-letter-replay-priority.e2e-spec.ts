@@ -29,7 +29,10 @@ describe('dead letters: a replayed malformed body keeps what a fresh delivery wo
        SELECT '00000000-0000-7000-8000-0000000001b1', 'inbound', id, 'instagram', 'corr-vip-reparse', 'malformed',
               'not_an_envelope'
          FROM receipt`,
-      [body.length, t.app.get(DataCipher).encrypt(body, sealedIn('webhook_receipts.body', '00000000-0000-7000-8000-0000000001c1'))],
+      [
+        body.length,
+        t.app.get(DataCipher).encrypt(body, sealedIn('webhook_receipts.body', '00000000-0000-7000-8000-0000000001c1')),
+      ],
     );
 
     const res = await request(t.url)

@@ -137,7 +137,10 @@ describe('hostile input on the webhook route (test/hostile-corpus)', () => {
     for (const { item, hostile } of results.filter((r) => r.item.expect.status === 200)) {
       const receipt = await receiptOf(hostile.correlationId);
       expect([item.name, receipt !== undefined]).toEqual([item.name, true]);
-      expect([item.name, cipher.decrypt(receipt.body!, sealedIn('webhook_receipts.body', receipt.id)).equals(item.body)]).toEqual([item.name, true]);
+      expect([
+        item.name,
+        cipher.decrypt(receipt.body!, sealedIn('webhook_receipts.body', receipt.id)).equals(item.body),
+      ]).toEqual([item.name, true]);
       expect([item.name, receipt.malformed]).toEqual([
         item.name,
         item.expect.malformed ? [item.expect.malformed] : null,

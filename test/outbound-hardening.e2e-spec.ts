@@ -133,7 +133,13 @@ describe('outbound hardening: stored headers, subscriber answers, secret rotatio
       const cipher = new DataCipher(t.config.keyring);
       await t.db.pool.query(
         `UPDATE outbound_endpoints SET headers_sealed = $2, sealed_version = sealed_version + 1 WHERE id = $1`,
-        [bad.id, cipher.encryptJson({ expect: '100-continue', upgrade: 'h2c' }, sealedIn('outbound_endpoints.headers', bad.id))],
+        [
+          bad.id,
+          cipher.encryptJson(
+            { expect: '100-continue', upgrade: 'h2c' },
+            sealedIn('outbound_endpoints.headers', bad.id),
+          ),
+        ],
       );
       const healthy = await createEndpoint('/wedge/good', ['wedge.good']);
 

@@ -194,7 +194,9 @@ describe('retention (real Postgres and Redis)', () => {
     await expect(sql(`DELETE FROM audit_log WHERE correlation_id = 'ret-audit-fresh'`)).rejects.toThrow(/append-only/);
     // The flag retention used to set is no longer a way in, and the function keeps a day's entries whatever it is asked.
     await expect(
-      sql(`DO $$ BEGIN SET LOCAL switchboard.audit_retention = 'on'; DELETE FROM audit_log WHERE correlation_id = 'ret-audit-fresh'; END $$`),
+      sql(
+        `DO $$ BEGIN SET LOCAL switchboard.audit_retention = 'on'; DELETE FROM audit_log WHERE correlation_id = 'ret-audit-fresh'; END $$`,
+      ),
     ).rejects.toThrow(/append-only/);
     await expect(sql(`SELECT audit_log_expire(now(), 10)`)).rejects.toThrow(/at least a day/);
     await expect(sql(`UPDATE audit_log SET actor = 'x' WHERE correlation_id = 'ret-audit-fresh'`)).rejects.toThrow(

@@ -68,7 +68,8 @@ export class AccountService {
   async update(provider: string, accountId: string, input: AccountChangesInput, actor: AccountActor) {
     const changes: AccountChanges = {
       displayName: input.displayName,
-      tokenSealed: input.accessToken === undefined ? undefined : sealToken(this.cipher, provider, accountId, input.accessToken),
+      tokenSealed:
+        input.accessToken === undefined ? undefined : sealToken(this.cipher, provider, accountId, input.accessToken),
       tokenExpiresAt: input.tokenExpiresAt ?? (input.accessToken === undefined ? undefined : null),
       timezone: input.timezone,
       businessHours: input.businessHours ? normaliseBusinessHours(input.businessHours) : input.businessHours,

@@ -102,7 +102,8 @@ export class DeadLettersController {
 
   @Get(':id/payload')
   @ApiOperation({
-    summary: 'The decrypted payload, for a stated reason. Every view is an audit entry with your key name and the reason.',
+    summary:
+      'The decrypted payload, for a stated reason. Every view is an audit entry with your key name and the reason.',
   })
   @ApiOkResponse({ type: DeadLetterPayloadDto })
   @ApiBadRequestResponse({ description: 'no reason given' })

@@ -145,9 +145,13 @@ export class EndpointService {
     const secret = generateEndpointSecret();
     const until = new Date(Date.now() + this.config.outbound.rotationGraceMs);
     this.found(
-      await this.endpoints.rotateSecret(id, this.cipher.encrypt(secret, sealedIn('outbound_endpoints.secret', id)), until, MAX_PREVIOUS_SECRETS, [
-        this.entry(AuditAction.OutboundSecretRotated, actor, id, { previousSecretExpiresAt: until.toISOString() }),
-      ]),
+      await this.endpoints.rotateSecret(
+        id,
+        this.cipher.encrypt(secret, sealedIn('outbound_endpoints.secret', id)),
+        until,
+        MAX_PREVIOUS_SECRETS,
+        [this.entry(AuditAction.OutboundSecretRotated, actor, id, { previousSecretExpiresAt: until.toISOString() })],
+      ),
     );
     return { secret, previousSecretExpiresAt: until.toISOString() };
   }
@@ -236,7 +240,10 @@ export class EndpointService {
       maxConcurrency: row.maxConcurrency,
       timeoutMs: row.timeoutMs,
       headers: row.headersSealed
-        ? this.cipher.decryptJson<Record<string, string>>(row.headersSealed, sealedIn('outbound_endpoints.headers', row.id))
+        ? this.cipher.decryptJson<Record<string, string>>(
+            row.headersSealed,
+            sealedIn('outbound_endpoints.headers', row.id),
+          )
         : {},
       previousSecretExpiresAt: signingUntil[0] ?? null,
       previousSecretsExpireAt: signingUntil,

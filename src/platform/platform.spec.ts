@@ -42,7 +42,13 @@ describe('DataCipher', () => {
     const b = Buffer.alloc(32, 2);
     const fingerprintKey = fingerprintKeyOf(a);
     const ringA = new DataCipher({ keys: [{ id: 'A', key: a }], fingerprintKey });
-    const ringBA = new DataCipher({ keys: [{ id: 'B', key: b }, { id: 'A', key: a }], fingerprintKey });
+    const ringBA = new DataCipher({
+      keys: [
+        { id: 'B', key: b },
+        { id: 'A', key: a },
+      ],
+      fingerprintKey,
+    });
     const ringB = new DataCipher({ keys: [{ id: 'B', key: b }], fingerprintKey });
     const underA = ringA.encrypt('x', here);
     expect(DataCipher.keyIdOf(underA)).toBe('A');
@@ -61,7 +67,13 @@ describe('DataCipher', () => {
     const body = Buffer.concat([legacy.update('before rings'), legacy.final()]);
     const v1 = Buffer.concat([Buffer.of(1), iv, legacy.getAuthTag(), body]);
     expect(cipher.decryptText(v1, here)).toBe('before rings');
-    const ring = new DataCipher({ keys: [{ id: 'k1', key: Buffer.alloc(32, 5) }, { id: 'k0', key: old }], fingerprintKey: fingerprintKeyOf(old) });
+    const ring = new DataCipher({
+      keys: [
+        { id: 'k1', key: Buffer.alloc(32, 5) },
+        { id: 'k0', key: old },
+      ],
+      fingerprintKey: fingerprintKeyOf(old),
+    });
     expect(ring.decryptText(v1, sealedIn('webhook_receipts.body', 'anything'))).toBe('before rings');
     expect(DataCipher.keyIdOf(v1)).toBe('k0');
     // The fingerprints of an install that had only DATA_ENCRYPTION_KEY stay what they were.

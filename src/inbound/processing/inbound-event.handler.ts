@@ -143,13 +143,11 @@ export class InboundEventHandler {
         const edit = this.payload(event).message_edit ?? {};
         // The stored id, not the payload's: it is the form the message was stored under (ids are cleaned at ingest).
         const metaMessageId = event.metaMessageId ?? '';
-        const sealed = this.cipher.encryptJson({ text: edit.text ?? null }, messageContentIn(event.provider, metaMessageId));
-        await this.conversations.recordEdit(
-          event.provider,
-          metaMessageId,
-          sealed,
-          editCount(edit.num_edit),
+        const sealed = this.cipher.encryptJson(
+          { text: edit.text ?? null },
+          messageContentIn(event.provider, metaMessageId),
         );
+        await this.conversations.recordEdit(event.provider, metaMessageId, sealed, editCount(edit.num_edit));
         return this.complete(event);
       }
       case 'read':
@@ -379,7 +377,10 @@ export class InboundEventHandler {
 
   /** Sent, delivered and read are recorded; a failed status marks the auto-reply it concerns as failed. */
   private async handleDeliveryStatus(event: ClaimedEvent): Promise<void> {
-    const status = this.cipher.decryptJson<DeliveryStatusPayload>(event.sealedPayload, sealedIn('inbound_events.payload', event.id));
+    const status = this.cipher.decryptJson<DeliveryStatusPayload>(
+      event.sealedPayload,
+      sealedIn('inbound_events.payload', event.id),
+    );
     if (status.status !== 'failed' || !event.metaMessageId) return this.complete(event);
     const error = Array.isArray(status.errors) ? status.errors[0] : undefined;
     const category = this.provider(event.provider).classifyError(error);

@@ -38,7 +38,11 @@ export class InboundDeadLetterReplayer extends DeadLetterReplayer {
     if (!provider) {
       throw new DeadLetterError('conflict', 'this dead letter holds no event and no readable webhook body to replay');
     }
-    const body = readWebhookBody(provider, this.cipher.decrypt(letter.sealedBody, sealedIn('webhook_receipts.body', letter.receiptId)), this.cipher);
+    const body = readWebhookBody(
+      provider,
+      this.cipher.decrypt(letter.sealedBody, sealedIn('webhook_receipts.body', letter.receiptId)),
+      this.cipher,
+    );
     if (body.parseError) {
       throw new DeadLetterError(
         'conflict',

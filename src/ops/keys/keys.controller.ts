@@ -13,7 +13,17 @@ export class KeysController {
 
   @Get('encryption')
   @ApiOperation({ summary: 'The primary key, and how many stored values each key id seals' })
-  @ApiOkResponse({ schema: { example: { primaryKeyId: 'k1', keys: [{ id: 'k1', values: 1200, inRing: true }, { id: 'k0', values: 0, inRing: true }] } } })
+  @ApiOkResponse({
+    schema: {
+      example: {
+        primaryKeyId: 'k1',
+        keys: [
+          { id: 'k1', values: 1200, inRing: true },
+          { id: 'k0', values: 0, inRing: true },
+        ],
+      },
+    },
+  })
   encryption(): Promise<EncryptionReport> {
     return this.keys.report();
   }

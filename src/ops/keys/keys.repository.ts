@@ -59,7 +59,10 @@ export class KeysRepository {
   }
 
   /** Compare-and-set of re-sealed values; returns how many rows changed. */
-  async reseal(column: SealedColumn, rows: readonly { key: string; old: Buffer[]; sealed: Buffer[] }[]): Promise<number> {
+  async reseal(
+    column: SealedColumn,
+    rows: readonly { key: string; old: Buffer[]; sealed: Buffer[] }[],
+  ): Promise<number> {
     if (rows.length === 0) return 0;
     if (!column.array) {
       const changed = await this.db.query(`${column.reseal} RETURNING 1`, [

@@ -56,7 +56,13 @@ export class KeysService {
 
   async accessReport(provider: string, participantId: string, limit: number): Promise<AccessReport> {
     const participant = this.cipher.fingerprint(participantId);
-    const items = await this.access.accesses(provider, [participantId, participant], participant, CONTENT_ACCESS_ACTIONS, limit);
+    const items = await this.access.accesses(
+      provider,
+      [participantId, participant],
+      participant,
+      CONTENT_ACCESS_ACTIONS,
+      limit,
+    );
     return { provider, participant, items };
   }
 }

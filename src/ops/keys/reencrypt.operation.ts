@@ -51,7 +51,11 @@ export class ReencryptOperation extends OperationKind<ReencryptFilter> {
   async runBatch(filter: ReencryptFilter, cursor: string | null, _run: OperationRun): Promise<OperationBatch> {
     if (filter.primaryKeyId !== this.cipher.primaryKeyId) {
       // Another primary since it started (a restart with a new ring): re-sealing goes on under the new one.
-      this.logger.warn({ msg: 'primary key changed during re-encryption', from: filter.primaryKeyId, to: this.cipher.primaryKeyId });
+      this.logger.warn({
+        msg: 'primary key changed during re-encryption',
+        from: filter.primaryKeyId,
+        to: this.cipher.primaryKeyId,
+      });
     }
     let { column, key } = decodeCursor(cursor);
     while (column < SEALED_COLUMNS.length) {
@@ -75,7 +79,12 @@ export class ReencryptOperation extends OperationKind<ReencryptFilter> {
           if (!(error instanceof DecryptionError)) throw error;
           // Left as it is (a key missing from the ring, or a value moved from another row): counted, never lost.
           failed += 1;
-          this.logger.warn({ msg: 'stored value not re-sealed', table: sealedColumn.table, column: sealedColumn.column, failure: error.failure });
+          this.logger.warn({
+            msg: 'stored value not re-sealed',
+            table: sealedColumn.table,
+            column: sealedColumn.column,
+            failure: error.failure,
+          });
         }
       }
       const done = await this.repository.reseal(sealedColumn, resealed);

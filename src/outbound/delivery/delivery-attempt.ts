@@ -80,7 +80,8 @@ export class DeliveryAttempt {
       if (response.statusCode < 200 || response.statusCode >= 300) {
         failure = classifyStatus(response.statusCode, response.retryAfter);
         // Whatever it holds (our own payload echoed, a NUL): bytes, sealed. A 2xx answer is not kept.
-        if (response.kept?.length) responseSealed = this.cipher.encrypt(response.kept, attemptResponseIn(target.id, target.attempts + 1));
+        if (response.kept?.length)
+          responseSealed = this.cipher.encrypt(response.kept, attemptResponseIn(target.id, target.attempts + 1));
       }
     } catch (error) {
       failure = classifyTransport(error);
@@ -115,12 +116,17 @@ export class DeliveryAttempt {
     const cached = this.openedEndpoints.get(endpointId);
     if (cached && cached.version >= sealed.sealedVersion) return cached;
     const custom = sealed.headersSealed
-      ? this.cipher.decryptJson<Record<string, string>>(sealed.headersSealed, sealedIn('outbound_endpoints.headers', endpointId))
+      ? this.cipher.decryptJson<Record<string, string>>(
+          sealed.headersSealed,
+          sealedIn('outbound_endpoints.headers', endpointId),
+        )
       : {};
     const secretOf = sealedIn('outbound_endpoints.secret', endpointId);
     const opened: OpenedEndpoint = {
       version: sealed.sealedVersion,
-      signing: [sealed.secretSealed, ...sealed.previousSecretsSealed].map((secret) => this.cipher.decryptText(secret, secretOf)),
+      signing: [sealed.secretSealed, ...sealed.previousSecretsSealed].map((secret) =>
+        this.cipher.decryptText(secret, secretOf),
+      ),
       previousUntil: sealed.previousSecretsUntilMs,
       signingUntil: Math.min(Infinity, ...sealed.previousSecretsUntilMs),
       headers: [

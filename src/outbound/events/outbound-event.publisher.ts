@@ -92,11 +92,11 @@ export class OutboundEventPublisher {
       requests.map((request) => {
         const id = uuidv7();
         return {
-        id,
-        dataSealed: this.cipher.encrypt(JSON.stringify(request.data ?? null), sealedIn('outbound_events.data', id)),
-        idempotencyKey: request.idempotencyKey,
-        correlationId: request.correlationId,
-        traceParent: request.traceParent ?? null,
+          id,
+          dataSealed: this.cipher.encrypt(JSON.stringify(request.data ?? null), sealedIn('outbound_events.data', id)),
+          idempotencyKey: request.idempotencyKey,
+          correlationId: request.correlationId,
+          traceParent: request.traceParent ?? null,
         };
       }),
       { eventType, priority, publisher: 'system', filters: filtersMatching(eventType), inlineFanout: INLINE_FANOUT },

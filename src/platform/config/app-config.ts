@@ -287,7 +287,10 @@ function parseKeyring(env: Environment, singleKey: () => string): Keyring {
     );
   }
   const keys: DataKey[] = [];
-  for (const entry of ring.split(',').map((part) => part.trim()).filter(Boolean)) {
+  for (const entry of ring
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)) {
     const colon = entry.indexOf(':');
     const id = colon > 0 ? entry.slice(0, colon) : '';
     if (!KEY_ID_PATTERN.test(id)) {

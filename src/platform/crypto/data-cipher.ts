@@ -79,7 +79,10 @@ export class DataCipher {
     const kid = Buffer.from(first.id, 'latin1');
     this.primary = { id: first.id, key: first.key, header: Buffer.concat([Buffer.of(KEYED_FORMAT, kid.length), kid]) };
     const legacy = this.byId.get(LEGACY_KEY_ID);
-    this.legacyOrder = [...(legacy ? [legacy] : []), ...ring.keys.filter((k) => k.id !== LEGACY_KEY_ID).map((k) => k.key)];
+    this.legacyOrder = [
+      ...(legacy ? [legacy] : []),
+      ...ring.keys.filter((k) => k.id !== LEGACY_KEY_ID).map((k) => k.key),
+    ];
     this.fingerprintKey = ring.fingerprintKey;
   }
 
@@ -164,7 +167,9 @@ export class DataCipher {
         // the next key
       }
     }
-    throw this.byId.has(LEGACY_KEY_ID) ? new DecryptionError('not_this_row') : new DecryptionError('unknown_key', LEGACY_KEY_ID);
+    throw this.byId.has(LEGACY_KEY_ID)
+      ? new DecryptionError('not_this_row')
+      : new DecryptionError('unknown_key', LEGACY_KEY_ID);
   }
 }
 

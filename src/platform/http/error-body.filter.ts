@@ -50,7 +50,12 @@ export class ErrorBodyFilter implements ExceptionFilter {
       // A value moved from another row is a conflict in the data, not a server fault; a missing key is.
       status = exception.failure === 'not_this_row' ? HttpStatus.CONFLICT : HttpStatus.INTERNAL_SERVER_ERROR;
       message = exception.message;
-      this.logger.error({ msg: 'stored data did not open', correlationId, failure: exception.failure, keyId: exception.keyId });
+      this.logger.error({
+        msg: 'stored data did not open',
+        correlationId,
+        failure: exception.failure,
+        keyId: exception.keyId,
+      });
     } else if (isFastifyError(exception)) {
       status = exception.statusCode;
       message = exception.message;

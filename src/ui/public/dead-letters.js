@@ -476,7 +476,11 @@ async function inspect(id) {
           const reason = reasonInput.value.trim();
           if (!reason) {
             payloadArea.replaceChildren(
-              el('p', { className: 'status', 'data-kind': 'error' }, 'Say why you open it: the reason goes into the audit log.'),
+              el(
+                'p',
+                { className: 'status', 'data-kind': 'error' },
+                'Say why you open it: the reason goes into the audit log.',
+              ),
             );
             reasonInput.focus();
             return;
