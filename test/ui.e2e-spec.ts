@@ -291,6 +291,16 @@ describe('web pages (headless Chromium)', () => {
     expect(await page.content()).not.toContain(token);
   });
 
+  it("shows a patient's access report: the payload view, its reason, and the replay", async () => {
+    await page.getByRole('link', { name: 'Access report' }).click();
+    await page.getByLabel('Patient id (as Meta sends it)').fill('ui-patient');
+    await page.getByRole('button', { name: 'Show accesses' }).click();
+    const viewed = page.locator('#rows tr').filter({ hasText: 'Payload viewed' });
+    await viewed.filter({ hasText: 'patient asked why no reply came' }).waitFor();
+    expect(await viewed.first().textContent()).toContain('env:ops:1');
+    await page.screenshot({ path: join(DOCS, 'ui-access-report.png'), fullPage: true });
+  });
+
   it('shows a running bulk replay with its progress and cancels it', async () => {
     // 3,000 dead letters, and no inbound worker taking jobs: the paced replay holds at its high water.
     await t.db.pool.query(
