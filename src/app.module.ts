@@ -16,6 +16,8 @@ import { MessagesApiModule } from './messages/messages-api.module';
 import { MessagesWorkerModule } from './messages/messages-worker.module';
 import { AdminModule } from './ops/admin/admin.module';
 import { ErasureModule } from './ops/erasure/erasure.module';
+import { KeysModule } from './ops/keys/keys.module';
+import { ReencryptOperation } from './ops/keys/reencrypt.operation';
 import { HealthModule } from './ops/health/health.module';
 import { MaintenanceModule } from './ops/maintenance/maintenance.module';
 import { OpsMetricsModule } from './ops/metrics/ops-metrics.module';
@@ -54,6 +56,7 @@ const deadLetterPorts: { replayer: PortBinding<DeadLetterReplayer> } = {
 const operationKinds: PortBinding<OperationKind>[] = [
   { module: DeadLetterOperationsModule.register(deadLetterPorts), use: DeadLetterReplayOperation },
   { module: OutboundCoreModule, use: DeliveryRetryOperation },
+  { module: KeysModule, use: ReencryptOperation },
 ];
 
 /** Every room tells of incidents through outbound (operational events to `switchboard.*` subscribers). */
@@ -91,6 +94,7 @@ const surfaces = [
   UiModule,
   MaintenanceModule,
   ErasureModule,
+  KeysModule,
   OutboundModule,
 ];
 

@@ -1,5 +1,6 @@
 import { runAccountsCli } from '../src/cli/accounts';
 import { AppConfig } from '../src/platform/config/app-config';
+import { openToken } from '../src/accounts/account-tokens';
 import { DataCipher } from '../src/platform/crypto/data-cipher';
 import { createTestDatabase, TestDatabase } from './support/test-database';
 
@@ -61,7 +62,7 @@ describe('npm run accounts (against a test database)', () => {
     expect(added).toMatchObject({ code: 0, stderr: '' });
     expect(added.stdout).toBe('Added instagram account 17841400000000555 (active); its token is sealed.\n');
     const [row] = (await db.pool.query(`SELECT token_sealed, token_expires_at FROM accounts`)).rows;
-    expect(new DataCipher(key).decryptText(row.token_sealed)).toBe(token);
+    expect(openToken(new DataCipher(key), 'instagram', '17841400000000555', row.token_sealed)).toBe(token);
     expect(row.token_expires_at.toISOString()).toBe('2031-05-01T00:00:00.000Z');
     const audit = (await db.pool.query(`SELECT action, actor, metadata::text AS metadata FROM audit_log`)).rows;
     expect(audit).toEqual([expect.objectContaining({ action: 'account.created', actor: 'cli' })]);

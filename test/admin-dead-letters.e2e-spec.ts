@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { ApiKeyRepository } from '../src/platform/auth/api-key.repository';
-import { DataCipher } from '../src/platform/crypto/data-cipher';
+import { DataCipher, sealedIn } from '../src/platform/crypto/data-cipher';
 import { ACCOUNT_ID, instagramEnvelope, messagingItem, sign } from './support/meta-payloads';
 import { startTestApp, TEST_APP_SECRET, TestApp } from './support/test-app';
 import { waitFor } from './support/wait';
@@ -67,7 +67,7 @@ describe('admin: dead letters (real Postgres, Redis and a fake Graph API)', () =
       ['GET /admin/dead-letters/:id', (k) => as(k).get('/admin/dead-letters/00000000-0000-7000-8000-000000000000')],
       [
         'GET /admin/dead-letters/:id/payload',
-        (k) => as(k).get('/admin/dead-letters/00000000-0000-7000-8000-000000000000/payload'),
+        (k) => as(k).get('/admin/dead-letters/00000000-0000-7000-8000-000000000000/payload?reason=test'),
       ],
       [
         'POST /admin/dead-letters/:id/replay',
@@ -130,15 +130,19 @@ describe('admin: dead letters (real Postgres, Redis and a fake Graph API)', () =
       reply: { status: 'failed', lastHttpStatus: null },
     });
 
-    const payload = await ops.get(`/admin/dead-letters/${deadLetterId}/payload`);
+    const payload = await ops.get(`/admin/dead-letters/${deadLetterId}/payload?reason=ticket%201`);
     expect(payload.status).toBe(200);
     expect(payload.body.payload.message.text).toBe('private words');
-    await ops.get(`/admin/dead-letters/${deadLetterId}/payload`);
-    const views = await rows<{ actor: string }>(
-      `SELECT actor FROM audit_log WHERE action = 'deadletter.payload_viewed' AND metadata->>'deadLetterId' = $1`,
+    await ops.get(`/admin/dead-letters/${deadLetterId}/payload?reason=ticket%202`);
+    const views = await rows<{ actor: string; reason: string }>(
+      `SELECT actor, metadata->>'reason' AS reason FROM audit_log
+        WHERE action = 'deadletter.payload_viewed' AND metadata->>'deadLetterId' = $1 ORDER BY id`,
       [deadLetterId],
     );
-    expect(views.map((v) => v.actor)).toEqual(['env:ops:1', 'env:ops:1']);
+    expect(views).toEqual([
+      { actor: 'env:ops:1', reason: 'ticket 1' },
+      { actor: 'env:ops:1', reason: 'ticket 2' },
+    ]);
 
     expect((await ops.get('/admin/dead-letters/not-a-uuid')).status).toBe(400);
     expect((await ops.get('/admin/dead-letters/00000000-0000-7000-8000-000000000000')).status).toBe(404);
@@ -235,7 +239,7 @@ describe('admin: dead letters (real Postgres, Redis and a fake Graph API)', () =
       const res = await ops.post(`/admin/dead-letters/${letter.id}/replay`);
       expect(res.status).toBe(409);
       expect(res.body.message).toMatch(/no event to replay/);
-      const payload = await ops.get(`/admin/dead-letters/${letter.id}/payload`);
+      const payload = await ops.get(`/admin/dead-letters/${letter.id}/payload?reason=test`);
       expect(payload.body).toMatchObject({ payload: null, receiptBody: body });
     });
 
@@ -301,7 +305,7 @@ describe('admin: dead letters (real Postgres, Redis and a fake Graph API)', () =
        INSERT INTO dead_letters (id, source, receipt_id, provider, correlation_id, category, error)
        SELECT '00000000-0000-7000-8000-0000000000b1', 'inbound', id, 'instagram', 'corr-reparse', 'malformed', 'not_an_envelope'
          FROM receipt`,
-      [body.length, cipher.encrypt(body)],
+      [body.length, cipher.encrypt(body, sealedIn('webhook_receipts.body', '00000000-0000-7000-8000-0000000000c1'))],
     );
     const res = await ops.post('/admin/dead-letters/00000000-0000-7000-8000-0000000000b1/replay');
     expect(res.status).toBe(202);

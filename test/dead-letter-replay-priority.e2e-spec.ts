@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { DataCipher } from '../src/platform/crypto/data-cipher';
+import { DataCipher, sealedIn } from '../src/platform/crypto/data-cipher';
 import { instagramEnvelope, messagingItem } from './support/meta-payloads';
 import { startTestApp, TestApp } from './support/test-app';
 import { waitFor } from './support/wait';
@@ -29,7 +29,10 @@ describe('dead letters: a replayed malformed body keeps what a fresh delivery wo
        SELECT '00000000-0000-7000-8000-0000000001b1', 'inbound', id, 'instagram', 'corr-vip-reparse', 'malformed',
               'not_an_envelope'
          FROM receipt`,
-      [body.length, t.app.get(DataCipher).encrypt(body)],
+      [
+        body.length,
+        t.app.get(DataCipher).encrypt(body, sealedIn('webhook_receipts.body', '00000000-0000-7000-8000-0000000001c1')),
+      ],
     );
 
     const res = await request(t.url)

@@ -1,5 +1,8 @@
 import request from 'supertest';
-import { DataCipher } from '../src/platform/crypto/data-cipher';
+import { SEALED_COLUMNS } from '../src/ops/keys/sealed-columns';
+import { DataCipher, sealedIn } from '../src/platform/crypto/data-cipher';
+import { uuidv7 } from '../src/platform/crypto/ids';
+import { openStored, storedValues } from './support/sealed';
 import { ACCOUNT_ID, instagramEnvelope, messagingItem, sign } from './support/meta-payloads';
 import { startTestApp, TEST_APP_SECRET, TestApp } from './support/test-app';
 import { waitFor } from './support/wait';
@@ -17,7 +20,7 @@ describe('erasure (real Postgres and Redis)', () => {
 
   beforeAll(async () => {
     t = await startTestApp({ env: { OPS_API_KEYS: OPS_KEY, STAFF_API_KEYS: STAFF_KEY } });
-    cipher = new DataCipher(t.config.encryptionKey);
+    cipher = new DataCipher(t.config.keyring);
   });
   afterAll(async () => {
     await t?.close();
@@ -39,24 +42,22 @@ describe('erasure (real Postgres and Redis)', () => {
       .set('authorization', `Bearer ${key}`)
       .send(body as object);
 
-  /** Every sealed value in every bytea column of every table, decrypted where it decrypts. */
+  /** Every sealed value, decrypted where it decrypts, and every other bytea value as it is. */
   async function decryptEverything(): Promise<string[]> {
+    const plain = (await storedValues(t.db.pool)).map((stored) => {
+      const opened = openStored(cipher, stored);
+      return (opened instanceof Buffer ? opened : stored.value).toString('utf8');
+    });
+    const sealed = new Set(SEALED_COLUMNS.map((column) => `${column.table}.${column.column}`));
     const columns = await sql<{ table_name: string; column_name: string }>(
       `SELECT table_name, column_name FROM information_schema.columns
         WHERE table_schema = 'public' AND data_type = 'bytea'`,
     );
-    const plain: string[] = [];
-    for (const { table_name, column_name } of columns) {
+    for (const { table_name, column_name } of columns.filter((c) => !sealed.has(`${c.table_name}.${c.column_name}`))) {
       const rows = await sql<{ v: Buffer }>(
         `SELECT "${column_name}" AS v FROM "${table_name}" WHERE "${column_name}" IS NOT NULL`,
       );
-      for (const { v } of rows) {
-        try {
-          plain.push(cipher.decrypt(v).toString('utf8'));
-        } catch {
-          plain.push(v.toString('utf8'));
-        }
-      }
+      plain.push(...rows.map(({ v }) => v.toString('utf8')));
     }
     return plain;
   }
@@ -146,10 +147,15 @@ describe('erasure (real Postgres and Redis)', () => {
       `SELECT id FROM inbound_events WHERE sender_id = $1 AND kind = 'message' LIMIT 1`,
       [PATIENT],
     );
+    const outboundEventId = uuidv7();
     const [{ id: outboundEvent }] = await sql<{ id: string }>(
       `INSERT INTO outbound_events (id, event_type, priority, data_sealed, publisher, idempotency_key)
-       VALUES (gen_random_uuid(), 'instagram.message.received', 5, $1, 'system', $2) RETURNING id`,
-      [cipher.encrypt(JSON.stringify({ senderId: PATIENT })), `instagram.message.received:${patientEvent}`],
+       VALUES ($3, 'instagram.message.received', 5, $1, 'system', $2) RETURNING id`,
+      [
+        cipher.encrypt(JSON.stringify({ senderId: PATIENT }), sealedIn('outbound_events.data', outboundEventId)),
+        `instagram.message.received:${patientEvent}`,
+        outboundEventId,
+      ],
     );
     await sql(
       `WITH delivery AS (

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { request as undiciRequest } from 'undici';
-import { DataCipher } from '../src/platform/crypto/data-cipher';
+import { DataCipher, sealedIn } from '../src/platform/crypto/data-cipher';
 import { uuidv7 } from '../src/platform/crypto/ids';
 import { InboundEventRepository, ReceiptToStore } from '../src/inbound/store/inbound-event.repository';
 import { baseMessage, HostileCase, loadCorpus, SignatureKind } from './hostile-corpus/corpus';
@@ -76,6 +76,7 @@ describe('hostile input on the webhook route (test/hostile-corpus)', () => {
   };
 
   interface ReceiptRow {
+    id: string;
     body: Buffer | null;
     parse_error: string | null;
     events: number;
@@ -85,7 +86,7 @@ describe('hostile input on the webhook route (test/hostile-corpus)', () => {
   const receiptOf = async (correlationId: string) =>
     (
       await sql<ReceiptRow>(
-        `SELECT r.body, r.parse_error,
+        `SELECT r.id, r.body, r.parse_error,
                 (SELECT count(*)::int FROM inbound_events e WHERE e.receipt_id = r.id) AS events,
                 (SELECT array_agg(e.kind ORDER BY e.id) FROM inbound_events e WHERE e.receipt_id = r.id) AS kinds,
                 (SELECT array_agg(d.error) FROM dead_letters d
@@ -136,7 +137,10 @@ describe('hostile input on the webhook route (test/hostile-corpus)', () => {
     for (const { item, hostile } of results.filter((r) => r.item.expect.status === 200)) {
       const receipt = await receiptOf(hostile.correlationId);
       expect([item.name, receipt !== undefined]).toEqual([item.name, true]);
-      expect([item.name, cipher.decrypt(receipt.body!).equals(item.body)]).toEqual([item.name, true]);
+      expect([
+        item.name,
+        cipher.decrypt(receipt.body!, sealedIn('webhook_receipts.body', receipt.id)).equals(item.body),
+      ]).toEqual([item.name, true]);
       expect([item.name, receipt.malformed]).toEqual([
         item.name,
         item.expect.malformed ? [item.expect.malformed] : null,
@@ -215,16 +219,16 @@ describe('hostile input on the webhook route (test/hostile-corpus)', () => {
 
   it('audits a key that two receipts of one statement share as a duplicate of the event stored', async () => {
     const cipher = t.app.get(DataCipher);
-    const receipt = (correlationId: string): ReceiptToStore => ({
-      id: uuidv7(),
+    const receipt = (correlationId: string, id = uuidv7(), eventId = uuidv7()): ReceiptToStore => ({
+      id,
       provider: 'instagram',
       correlationId,
-      sealedBody: cipher.encrypt('{}'),
+      sealedBody: cipher.encrypt('{}', sealedIn('webhook_receipts.body', id)),
       bodyBytes: 2,
       parseError: null,
       events: [
         {
-          id: uuidv7(),
+          id: eventId,
           kind: 'reaction',
           channel: 'messaging',
           idempotencyKey: 'instagram:reaction:m_shared_statement',
@@ -233,7 +237,7 @@ describe('hostile input on the webhook route (test/hostile-corpus)', () => {
           recipientId: null,
           metaMessageId: null,
           occurredAt: null,
-          sealedPayload: cipher.encryptJson({}),
+          sealedPayload: cipher.encryptJson({}, sealedIn('inbound_events.payload', eventId)),
         },
       ],
     });

@@ -39,7 +39,7 @@ describe('durable operations: a bulk replay started on one instance, run by anot
       db: api.db,
       prefix: api.prefix,
       graph: api.graph,
-      env: { OPS_API_KEYS: OPS, DATA_ENCRYPTION_KEY: api.config.encryptionKey.toString('base64') },
+      env: { OPS_API_KEYS: OPS, DATA_ENCRYPTION_KEY: api.config.keyring.keys[0].key.toString('base64') },
     });
     inbound = openQueue(api, 'inbound-events');
     // The relay's first pass re-enqueues every unfinished event when Redis has no marker yet: let it run first.

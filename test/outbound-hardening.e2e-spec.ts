@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Pool } from 'pg';
 import request from 'supertest';
 import { QueryRunner } from 'typeorm';
-import { DataCipher } from '../src/platform/crypto/data-cipher';
+import { DataCipher, sealedIn } from '../src/platform/crypto/data-cipher';
 import { OutboundAnswersSealed1763800001300 } from '../src/platform/database/migrations/1763800001300-outbound-answers-sealed';
 import { EndpointPreviousSecrets1763800001400 } from '../src/platform/database/migrations/1763800001400-endpoint-previous-secrets';
 import { startTestApp, TestApp } from './support/test-app';
@@ -130,10 +130,16 @@ describe('outbound hardening: stored headers, subscriber answers, secret rotatio
     it('keeps delivering to a healthy endpoint that shares its origin with one holding a header undici refuses', async () => {
       // As an older install may hold it: stored before the headers were checked.
       const bad = await createEndpoint('/wedge/bad', ['wedge.bad']);
-      const cipher = new DataCipher(t.config.encryptionKey);
+      const cipher = new DataCipher(t.config.keyring);
       await t.db.pool.query(
         `UPDATE outbound_endpoints SET headers_sealed = $2, sealed_version = sealed_version + 1 WHERE id = $1`,
-        [bad.id, cipher.encryptJson({ expect: '100-continue', upgrade: 'h2c' })],
+        [
+          bad.id,
+          cipher.encryptJson(
+            { expect: '100-continue', upgrade: 'h2c' },
+            sealedIn('outbound_endpoints.headers', bad.id),
+          ),
+        ],
       );
       const healthy = await createEndpoint('/wedge/good', ['wedge.good']);
 

@@ -198,6 +198,13 @@ describe('retention (real Postgres and Redis)', () => {
 
   it('still refuses a plain DELETE or UPDATE on the audit log (only a declared retention transaction may delete)', async () => {
     await expect(sql(`DELETE FROM audit_log WHERE correlation_id = 'ret-audit-fresh'`)).rejects.toThrow(/append-only/);
+    // The flag retention used to set is no longer a way in, and the function keeps a day's entries whatever it is asked.
+    await expect(
+      sql(
+        `DO $$ BEGIN SET LOCAL switchboard.audit_retention = 'on'; DELETE FROM audit_log WHERE correlation_id = 'ret-audit-fresh'; END $$`,
+      ),
+    ).rejects.toThrow(/append-only/);
+    await expect(sql(`SELECT audit_log_expire(now(), 10)`)).rejects.toThrow(/at least a day/);
     await expect(sql(`UPDATE audit_log SET actor = 'x' WHERE correlation_id = 'ret-audit-fresh'`)).rejects.toThrow(
       /append-only/,
     );

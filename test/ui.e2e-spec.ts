@@ -159,6 +159,7 @@ describe('web pages (headless Chromium)', () => {
     const dialog = page.getByRole('dialog');
     await dialog.getByText('Graph API answered 400 (code 10, subcode 2018278)').first().waitFor();
     await page.screenshot({ path: join(DOCS, 'ui-dead-letter-inspect.png') });
+    await dialog.getByLabel('Reason for opening it').fill('patient asked why no reply came');
     await dialog.getByRole('button', { name: 'Show payload' }).click();
     await dialog.locator('pre.payload').filter({ hasText: 'Is the clinic open on Sunday?' }).waitFor();
     // Escape closes the dialog and gives keyboard focus back to the button that opened it.
@@ -171,7 +172,8 @@ describe('web pages (headless Chromium)', () => {
       async () =>
         (
           await t.db.pool.query(
-            `SELECT 1 FROM audit_log WHERE action = 'deadletter.payload_viewed' AND actor = 'env:ops:1'`,
+            `SELECT 1 FROM audit_log WHERE action = 'deadletter.payload_viewed' AND actor = 'env:ops:1'
+                AND metadata->>'reason' = 'patient asked why no reply came'`,
           )
         ).rowCount === 1,
       { message: 'the payload view audited' },
@@ -287,6 +289,16 @@ describe('web pages (headless Chromium)', () => {
       'Set a new token for Lisbon branch',
     );
     expect(await page.content()).not.toContain(token);
+  });
+
+  it("shows a patient's access report: the payload view, its reason, and the replay", async () => {
+    await page.getByRole('link', { name: 'Access report' }).click();
+    await page.getByLabel('Patient id (as Meta sends it)').fill('ui-patient');
+    await page.getByRole('button', { name: 'Show accesses' }).click();
+    const viewed = page.locator('#rows tr').filter({ hasText: 'Payload viewed' });
+    await viewed.filter({ hasText: 'patient asked why no reply came' }).waitFor();
+    expect(await viewed.first().textContent()).toContain('env:ops:1');
+    await page.screenshot({ path: join(DOCS, 'ui-access-report.png'), fullPage: true });
   });
 
   it('shows a running bulk replay with its progress and cancels it', async () => {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
-import { DataCipher } from '../platform/crypto/data-cipher';
+import { DataCipher, RowBinding, sealedIn } from '../platform/crypto/data-cipher';
 import { AccountRepository } from './account.repository';
 
 /** The token a send uses: the account's own, or none (the provider's environment token) with version 0. */
@@ -11,12 +11,17 @@ export interface AccountCredential {
 }
 
 /** How an account token is kept: sealed with the data cipher. Sealing and opening live here only. */
-export function sealToken(cipher: DataCipher, token: string): Buffer {
-  return cipher.encrypt(token);
+export function sealToken(cipher: DataCipher, provider: string, accountId: string, token: string): Buffer {
+  return cipher.encrypt(token, accountTokenIn(provider, accountId));
 }
 
-export function openToken(cipher: DataCipher, sealed: Buffer): string {
-  return cipher.decryptText(sealed);
+export function openToken(cipher: DataCipher, provider: string, accountId: string, sealed: Buffer): string {
+  return cipher.decryptText(sealed, accountTokenIn(provider, accountId));
+}
+
+/** An account's row is named by its provider and account id (its primary key). */
+export function accountTokenIn(provider: string, accountId: string): RowBinding {
+  return sealedIn('accounts.token', `${provider}:${accountId}`);
 }
 
 /** Accounts are few (a clinic has a handful): this bounds memory, not the hit rate. */
@@ -42,7 +47,7 @@ export class AccountTokens {
       fetchMethod: async (_key, _stale, { context }) => {
         const row = await repository.token(context.provider, context.accountId);
         return {
-          accessToken: row?.sealed ? openToken(cipher, row.sealed) : undefined,
+          accessToken: row?.sealed ? openToken(cipher, context.provider, context.accountId, row.sealed) : undefined,
           version: row?.version ?? 0,
         };
       },

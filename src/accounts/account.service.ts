@@ -53,7 +53,7 @@ export class AccountService {
         provider: input.provider,
         accountId: input.accountId,
         displayName: input.displayName ?? null,
-        tokenSealed: this.sealToken(input.accessToken),
+        tokenSealed: sealToken(this.cipher, input.provider, input.accountId, input.accessToken),
         tokenExpiresAt: input.tokenExpiresAt ?? null,
         timezone: input.timezone ?? null,
         businessHours: input.businessHours ? normaliseBusinessHours(input.businessHours) : null,
@@ -71,7 +71,8 @@ export class AccountService {
   async update(provider: string, accountId: string, input: AccountChangesInput, actor: AccountActor) {
     const changes: AccountChanges = {
       displayName: input.displayName,
-      tokenSealed: input.accessToken === undefined ? undefined : this.sealToken(input.accessToken),
+      tokenSealed:
+        input.accessToken === undefined ? undefined : sealToken(this.cipher, provider, accountId, input.accessToken),
       tokenExpiresAt: input.tokenExpiresAt ?? (input.accessToken === undefined ? undefined : null),
       timezone: input.timezone,
       businessHours: input.businessHours ? normaliseBusinessHours(input.businessHours) : input.businessHours,
@@ -147,10 +148,6 @@ export class AccountService {
       });
     }
     return incident.currentVersion === credential.version ? 'needs_token' : 'replaced';
-  }
-
-  private sealToken(token: string): Buffer {
-    return sealToken(this.cipher, token);
   }
 }
 

@@ -76,7 +76,7 @@ export class TokenRefresher {
     }
     let refreshed;
     try {
-      refreshed = await this.client.refresh(openToken(this.cipher, stored.sealed));
+      refreshed = await this.client.refresh(openToken(this.cipher, provider, accountId, stored.sealed));
     } catch (error) {
       const failure = classifyUnexpected(error);
       await this.failed(account, stored.version, failure.category, failure.httpStatus ?? null, actor, correlationId);
@@ -88,7 +88,7 @@ export class TokenRefresher {
       provider,
       accountId,
       stored.version,
-      { sealed: sealToken(this.cipher, refreshed.accessToken), expiresAt, refreshedAt: now },
+      { sealed: sealToken(this.cipher, provider, accountId, refreshed.accessToken), expiresAt, refreshedAt: now },
       {
         action: AuditAction.AccountTokenRefreshed,
         outcome: 'success',

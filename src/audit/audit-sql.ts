@@ -52,11 +52,8 @@ export function insertAudit(...selects: string[]): string {
          ${selects.join('\n         UNION ALL\n         ')}`;
 }
 
-/** audit_log is append-only: its trigger lets a transaction delete only after this (retention, nothing else). */
-export const DECLARE_AUDIT_RETENTION = `SET LOCAL switchboard.audit_retention = 'on'`;
-
-/** Retention: audit entries that occurred before the cutoff (in a transaction that ran DECLARE_AUDIT_RETENTION). */
-export const expireAuditEntries: RowBatch = {
-  pick: `SELECT id FROM audit_log WHERE occurred_at < $1 ORDER BY occurred_at`,
-  change: `DELETE FROM audit_log a USING doomed WHERE a.id = doomed.id`,
-};
+/**
+ * Retention of audit entries: the one database function that may delete them (SECURITY DEFINER, at most
+ * $2 rows older than $1, never younger than a day), so the application needs no DELETE right on audit_log.
+ */
+export const expireAuditEntries = `SELECT audit_log_expire($1, $2) AS n`;

@@ -104,7 +104,7 @@ export async function runAccountsCli(args: readonly string[], io: CliIo, config:
         provider: command.provider,
         accountId: command.accountId,
         displayName: command.displayName,
-        tokenSealed: sealToken(new DataCipher(settings.encryptionKey), token),
+        tokenSealed: sealToken(new DataCipher(settings.keyring), command.provider, command.accountId, token),
         tokenExpiresAt: command.expiresAt,
         timezone: null,
         businessHours: null,

@@ -197,15 +197,16 @@ export class DeadLetterRepository {
   }
 
   /**
-   * The sealed event payload, or the sealed receipt body: for a dead letter without an event, and for an event
-   * that was its receipt's only item (the body is its payload, stored once).
+   * The sealed event payload, or the sealed receipt body (for a dead letter without an event, and for an event
+   * that was its receipt's only item: the body is its payload, stored once), the receipt the body is bound to,
+   * and the patient it concerns (the sender; the recipient of an echo).
    */
-  async sealedContent(
-    id: string,
-  ): Promise<{ eventPayload: Buffer | null; receiptBody: Buffer | null; payloadInReceipt: boolean } | undefined> {
+  async sealedContent(id: string): Promise<SealedDeadLetterContent | undefined> {
     return this.db.one(
       `SELECT e.payload AS "eventPayload", coalesce(e.payload_in_receipt, false) AS "payloadInReceipt",
-              CASE WHEN d.event_id IS NULL OR e.payload_in_receipt THEN w.body END AS "receiptBody"
+              CASE WHEN d.event_id IS NULL OR e.payload_in_receipt THEN w.body END AS "receiptBody",
+              w.id AS "bodyReceiptId",
+              CASE WHEN e.kind = 'message_echo' THEN e.recipient_id ELSE e.sender_id END AS "participantId"
          FROM dead_letters d
          LEFT JOIN inbound_events e ON e.id = d.event_id
          LEFT JOIN webhook_receipts w ON w.id = coalesce(d.receipt_id, e.receipt_id)
@@ -229,4 +230,14 @@ export class DeadLetterRepository {
       if (n < batch) return total;
     }
   }
+}
+
+export interface SealedDeadLetterContent {
+  eventPayload: Buffer | null;
+  /** The event was its receipt's only item: `receiptBody` is its payload. */
+  payloadInReceipt: boolean;
+  receiptBody: Buffer | null;
+  /** The receipt whose row the body is sealed for. */
+  bodyReceiptId: string | null;
+  participantId: string | null;
 }

@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { AuditAction } from '../audit/audit-actions';
 import { AuditService } from '../audit/audit.service';
 import { Actor } from '../platform/auth/api-key';
-import { DataCipher } from '../platform/crypto/data-cipher';
+import { DataCipher, sealedIn } from '../platform/crypto/data-cipher';
 import { AppConfig } from '../platform/config/app-config';
 import { OperationError } from '../platform/operations/operation.errors';
 import { OperationRecord } from '../platform/operations/operation-record';
@@ -18,6 +18,7 @@ import {
   DeadLetterPosition,
   DeadLetterRecord,
   DeadLetterRepository,
+  SealedDeadLetterContent,
 } from './dead-letter.repository';
 import { ChannelProviders } from '../providers/channel-providers';
 import { payloadOfOnlyEvent } from '../providers/meta/payload-reading';
@@ -114,8 +115,11 @@ export class DeadLetterService {
     return record;
   }
 
-  /** Decrypts the stored content. The audit entry is committed before anything is returned. */
-  async payload(id: string, actor: Actor): Promise<DeadLetterPayload> {
+  /**
+   * Decrypts the stored content, for a stated reason. The audit entry (the reason, the patient's
+   * fingerprint) is committed before anything is opened or returned.
+   */
+  async payload(id: string, reason: string, actor: Actor): Promise<DeadLetterPayload> {
     const record = await this.detail(id);
     const sealed = await this.deadLetters.sealedContent(id);
     await this.audit.record({
@@ -125,28 +129,37 @@ export class DeadLetterService {
       eventId: record.eventId,
       correlationId: record.correlationId,
       actor: actor.name,
-      metadata: { deadLetterId: id },
+      metadata: {
+        deadLetterId: id,
+        reason,
+        ...(sealed?.participantId ? { participant: this.cipher.fingerprint(sealed.participantId) } : {}),
+      },
     });
     return {
       id,
       eventId: record.eventId,
       receiptId: record.receiptId,
-      payload: this.openPayload(record.provider, sealed),
-      receiptBody: sealed?.receiptBody && !sealed.payloadInReceipt ? this.cipher.decryptText(sealed.receiptBody) : null,
+      payload: this.openPayload(record.provider, record.eventId, sealed),
+      receiptBody:
+        sealed?.receiptBody && !sealed.payloadInReceipt && sealed.bodyReceiptId
+          ? this.cipher.decryptText(sealed.receiptBody, sealedIn('webhook_receipts.body', sealed.bodyReceiptId))
+          : null,
     };
   }
 
   /** The event's payload: its own sealed copy, or (its receipt's only event) read from the receipt's body. */
   private openPayload(
     provider: string | null,
-    sealed: { eventPayload: Buffer | null; receiptBody: Buffer | null; payloadInReceipt: boolean } | undefined,
+    eventId: string | null,
+    sealed: SealedDeadLetterContent | undefined,
   ): unknown {
-    if (sealed?.eventPayload) return this.cipher.decryptJson<unknown>(sealed.eventPayload);
+    if (sealed?.eventPayload && eventId) {
+      return this.cipher.decryptJson<unknown>(sealed.eventPayload, sealedIn('inbound_events.payload', eventId));
+    }
     const parser = provider ? this.providers.get(provider) : undefined;
-    if (!sealed?.payloadInReceipt || !sealed.receiptBody || !parser) return null;
-    return payloadOfOnlyEvent(parser, this.cipher.decrypt(sealed.receiptBody), (value) =>
-      this.cipher.fingerprint(value),
-    );
+    if (!sealed?.payloadInReceipt || !sealed.receiptBody || !sealed.bodyReceiptId || !parser) return null;
+    const body = this.cipher.decrypt(sealed.receiptBody, sealedIn('webhook_receipts.body', sealed.bodyReceiptId));
+    return payloadOfOnlyEvent(parser, body, (value) => this.cipher.fingerprint(value));
   }
 
   /** Replays one dead letter: `not_found` when unknown, `conflict` when it is not pending or has no event to replay. */

@@ -19,6 +19,7 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
+import { AccessReasonQuery } from '../audit/access-reason.dto';
 import { Actor } from '../platform/auth/api-key';
 import { CurrentActor, Roles } from '../platform/auth/roles.decorator';
 import { DeadLetterFilter, DeadLetterRecord } from './dead-letter.repository';
@@ -100,11 +101,20 @@ export class DeadLettersController {
   }
 
   @Get(':id/payload')
-  @ApiOperation({ summary: 'The decrypted payload. Every view is an audit entry with your key name.' })
+  @ApiOperation({
+    summary:
+      'The decrypted payload, for a stated reason. Every view is an audit entry with your key name and the reason.',
+  })
   @ApiOkResponse({ type: DeadLetterPayloadDto })
+  @ApiBadRequestResponse({ description: 'no reason given' })
   @ApiNotFoundResponse()
-  payload(@Param() params: UuidParam, @CurrentActor() actor: Actor): Promise<DeadLetterPayloadDto> {
-    return this.deadLetters.payload(params.id, actor);
+  @ApiConflictResponse({ description: 'the stored value does not belong to this row (moved from another)' })
+  payload(
+    @Param() params: UuidParam,
+    @Query() query: AccessReasonQuery,
+    @CurrentActor() actor: Actor,
+  ): Promise<DeadLetterPayloadDto> {
+    return this.deadLetters.payload(params.id, query.reason, actor);
   }
 
   @Post(':id/replay')

@@ -4,7 +4,7 @@ import { AuditAction, AuditEntry } from '../audit/audit-actions';
 import { replyWindow } from '../inbound/processing/reply-policy';
 import { SendPacer } from '../inbound/processing/send-pacer';
 import { Clock } from '../platform/clock';
-import { DataCipher } from '../platform/crypto/data-cipher';
+import { DataCipher, sealedIn } from '../platform/crypto/data-cipher';
 import { uuidv7 } from '../platform/crypto/ids';
 import { ClassifiedFailure, classifyUnexpected } from '../platform/failure';
 import { ChannelProviders } from '../providers/channel-providers';
@@ -78,7 +78,7 @@ export class MessageSender {
       result = await provider.sendText({
         accountId: message.accountId,
         recipientId: message.recipientId,
-        text: this.cipher.decryptText(message.sealedText),
+        text: this.cipher.decryptText(message.sealedText, sealedIn('outgoing_messages.content', message.messageId)),
         accessToken: credential.accessToken,
         tag: message.tag ?? undefined,
       });
@@ -131,6 +131,8 @@ export class MessageSender {
       correlationId: message.correlationId,
       metadata: {
         messageId: message.messageId,
+        // The patient's one-way hash: the access report lists this send for them (ops/keys).
+        participant: this.cipher.fingerprint(message.recipientId),
         ...(outcome.category ? { category: outcome.category } : {}),
         ...(outcome.status === 'skipped' ? { reason: outcome.category } : {}),
         ...(outcome.httpStatus ? { httpStatus: outcome.httpStatus } : {}),

@@ -7,7 +7,7 @@ import { AuditAction } from '../audit/audit-actions';
 import { HUMAN_AGENT_PROVIDERS, replyWindow } from '../inbound/processing/reply-policy';
 import { Clock } from '../platform/clock';
 import { AppConfig } from '../platform/config/app-config';
-import { DataCipher } from '../platform/crypto/data-cipher';
+import { DataCipher, sealedIn } from '../platform/crypto/data-cipher';
 import { uuidv7 } from '../platform/crypto/ids';
 import { BACKOFF_TYPE, JobName, QueueName, SendMessageJob } from '../platform/queue/queue-names';
 import { MessageError } from './message.errors';
@@ -67,7 +67,7 @@ export class MessagesService {
         recipientId: request.recipientId,
         conversationId: conversation.id,
         tag: request.tag ?? null,
-        sealedText: this.cipher.encrypt(request.text),
+        sealedText: this.cipher.encrypt(request.text, sealedIn('outgoing_messages.content', id)),
         idempotencyKey: request.idempotencyKey,
         actor: request.actor,
         correlationId: request.correlationId,
@@ -80,7 +80,13 @@ export class MessagesService {
           provider: request.provider,
           correlationId: request.correlationId,
           actor: request.actor,
-          metadata: { messageId: id, conversationId: conversation.id, tag: request.tag ?? null, handoff: true },
+          metadata: {
+            messageId: id,
+            conversationId: conversation.id,
+            tag: request.tag ?? null,
+            handoff: true,
+            participant: this.cipher.fingerprint(request.recipientId),
+          },
         },
       ],
     );

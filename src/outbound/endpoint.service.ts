@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { isUUID } from 'class-validator';
 import { AuditAction, AuditEntry } from '../audit/audit-actions';
 import { Actor } from '../platform/auth/api-key';
-import { DataCipher } from '../platform/crypto/data-cipher';
+import { attemptResponseIn, DataCipher, sealedIn } from '../platform/crypto/data-cipher';
 import { uuidv7 } from '../platform/crypto/ids';
 import { AppConfig } from '../platform/config/app-config';
 import { DeliveryDispatcher } from './delivery/delivery.dispatcher';
@@ -73,8 +73,8 @@ export class EndpointService {
         description: input.description ?? null,
         eventTypes: [...new Set(input.events)],
         tenantId: input.tenantId ?? null,
-        secretSealed: this.cipher.encrypt(secret),
-        headersSealed: this.sealHeaders(input.headers),
+        secretSealed: this.cipher.encrypt(secret, sealedIn('outbound_endpoints.secret', id)),
+        headersSealed: this.sealHeaders(id, input.headers),
         rateLimitPerSecond: input.rateLimitPerSecond ?? null,
         maxConcurrency: input.maxConcurrency ?? null,
         timeoutMs: input.timeoutMs ?? null,
@@ -103,7 +103,7 @@ export class EndpointService {
       description: input.description,
       eventTypes: input.events ? [...new Set(input.events)] : undefined,
       tenantId: input.tenantId,
-      headersSealed: input.headers ? this.sealHeaders(input.headers) : undefined,
+      headersSealed: input.headers ? this.sealHeaders(id, input.headers) : undefined,
       rateLimitPerSecond: input.rateLimitPerSecond,
       maxConcurrency: input.maxConcurrency,
       timeoutMs: input.timeoutMs,
@@ -145,9 +145,13 @@ export class EndpointService {
     const secret = generateEndpointSecret();
     const until = new Date(Date.now() + this.config.outbound.rotationGraceMs);
     this.found(
-      await this.endpoints.rotateSecret(id, this.cipher.encrypt(secret), until, MAX_PREVIOUS_SECRETS, [
-        this.entry(AuditAction.OutboundSecretRotated, actor, id, { previousSecretExpiresAt: until.toISOString() }),
-      ]),
+      await this.endpoints.rotateSecret(
+        id,
+        this.cipher.encrypt(secret, sealedIn('outbound_endpoints.secret', id)),
+        until,
+        MAX_PREVIOUS_SECRETS,
+        [this.entry(AuditAction.OutboundSecretRotated, actor, id, { previousSecretExpiresAt: until.toISOString() })],
+      ),
     );
     return { secret, previousSecretExpiresAt: until.toISOString() };
   }
@@ -170,7 +174,7 @@ export class EndpointService {
     if (!row) throw new EndpointError('not_found', 'attempt not found');
     if (!row.responseSealed)
       throw new EndpointError('not_found', 'this attempt kept no answer (a success, or an empty one)');
-    const answer = this.cipher.decrypt(row.responseSealed);
+    const answer = this.cipher.decrypt(row.responseSealed, attemptResponseIn(row.deliveryId, row.attempt));
     return {
       id: row.id,
       responseCode: row.responseCode,
@@ -211,9 +215,9 @@ export class EndpointService {
   }
 
   /** Throws CustomHeaderError for a header undici would refuse (or one of ours). */
-  private sealHeaders(headers: Record<string, unknown> | undefined): Buffer | null {
+  private sealHeaders(id: string, headers: Record<string, unknown> | undefined): Buffer | null {
     if (!headers || Object.keys(headers).length === 0) return null;
-    return this.cipher.encryptJson(validateCustomHeaders(headers));
+    return this.cipher.encryptJson(validateCustomHeaders(headers), sealedIn('outbound_endpoints.headers', id));
   }
 
   private view(row: EndpointRow): EndpointDto {
@@ -235,7 +239,12 @@ export class EndpointService {
       rateLimitPerSecond: row.rateLimitPerSecond,
       maxConcurrency: row.maxConcurrency,
       timeoutMs: row.timeoutMs,
-      headers: row.headersSealed ? this.cipher.decryptJson<Record<string, string>>(row.headersSealed) : {},
+      headers: row.headersSealed
+        ? this.cipher.decryptJson<Record<string, string>>(
+            row.headersSealed,
+            sealedIn('outbound_endpoints.headers', row.id),
+          )
+        : {},
       previousSecretExpiresAt: signingUntil[0] ?? null,
       previousSecretsExpireAt: signingUntil,
       stats: {

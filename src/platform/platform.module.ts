@@ -28,7 +28,7 @@ import { RedisModule } from './redis/redis.module';
     {
       provide: DataCipher,
       inject: [AppConfig],
-      useFactory: (config: AppConfig) => new DataCipher(config.encryptionKey),
+      useFactory: (config: AppConfig) => new DataCipher(config.keyring),
     },
   ],
   exports: [DataCipher, Clock],

@@ -1,24 +1,83 @@
 import { AppConfig } from './config/app-config';
 import { retryDelay } from './queue/retry-delay';
-import { DataCipher, DecryptionError } from './crypto/data-cipher';
+import { createCipheriv } from 'node:crypto';
+import { DataCipher, DecryptionError, fingerprintKeyOf, sealedIn } from './crypto/data-cipher';
 import { classifyUnexpected, ClassifiedFailure } from './failure';
 import { uuidv7 } from './crypto/ids';
 
 describe('DataCipher', () => {
   const cipher = new DataCipher(Buffer.alloc(32, 7));
+  const here = sealedIn('messages.content', 'instagram:m1');
 
   it('round-trips and never stores the plaintext', () => {
-    const sealed = cipher.encrypt('patient text');
+    const sealed = cipher.encrypt('patient text', here);
     expect(sealed.includes(Buffer.from('patient text'))).toBe(false);
-    expect(cipher.decryptText(sealed)).toBe('patient text');
-    expect(cipher.decryptJson(cipher.encryptJson({ a: 1 }))).toEqual({ a: 1 });
+    expect(cipher.decryptText(sealed, here)).toBe('patient text');
+    expect(cipher.decryptJson(cipher.encryptJson({ a: 1 }, here), here)).toEqual({ a: 1 });
   });
 
   it('refuses tampered data and the wrong key', () => {
-    const sealed = cipher.encrypt('x');
+    const sealed = cipher.encrypt('x', here);
     sealed[sealed.length - 1] ^= 1;
-    expect(() => cipher.decrypt(sealed)).toThrow(DecryptionError);
-    expect(() => new DataCipher(Buffer.alloc(32, 8)).decrypt(cipher.encrypt('x'))).toThrow(DecryptionError);
+    expect(() => cipher.decrypt(sealed, here)).toThrow(DecryptionError);
+    const other = new DataCipher({ keys: [{ id: 'k0', key: Buffer.alloc(32, 8) }], fingerprintKey: Buffer.alloc(32) });
+    expect(() => other.decrypt(cipher.encrypt('x', here), here)).toThrow(DecryptionError);
+  });
+
+  it('binds a value to its row: moved to another, it does not open', () => {
+    const sealed = cipher.encrypt('patient A', here);
+    let failure: unknown;
+    try {
+      cipher.decrypt(sealed, sealedIn('messages.content', 'instagram:m2'));
+    } catch (error) {
+      failure = error;
+    }
+    expect(failure).toBeInstanceOf(DecryptionError);
+    expect((failure as DecryptionError).failure).toBe('not_this_row');
+    expect(() => cipher.decrypt(sealed, sealedIn('inbound_events.payload', 'instagram:m1'))).toThrow(DecryptionError);
+  });
+
+  it('names its key: the first of the ring seals, every one opens, a missing one is named', () => {
+    const a = Buffer.alloc(32, 1);
+    const b = Buffer.alloc(32, 2);
+    const fingerprintKey = fingerprintKeyOf(a);
+    const ringA = new DataCipher({ keys: [{ id: 'A', key: a }], fingerprintKey });
+    const ringBA = new DataCipher({
+      keys: [
+        { id: 'B', key: b },
+        { id: 'A', key: a },
+      ],
+      fingerprintKey,
+    });
+    const ringB = new DataCipher({ keys: [{ id: 'B', key: b }], fingerprintKey });
+    const underA = ringA.encrypt('x', here);
+    expect(DataCipher.keyIdOf(underA)).toBe('A');
+    expect(ringBA.decryptText(underA, here)).toBe('x');
+    const underB = ringBA.encrypt('y', here);
+    expect(DataCipher.keyIdOf(underB)).toBe('B');
+    expect(ringB.decryptText(underB, here)).toBe('y');
+    expect(() => ringB.decrypt(underA, here)).toThrow('sealed under key "A"');
+    expect(ringB.fingerprint('p')).toBe(ringA.fingerprint('p'));
+  });
+
+  it('opens values sealed before key ids (v1, unbound) with DATA_ENCRYPTION_KEY, k0 in a ring', () => {
+    const old = Buffer.alloc(32, 7);
+    const iv = Buffer.alloc(12, 3);
+    const legacy = createCipheriv('aes-256-gcm', old, iv);
+    const body = Buffer.concat([legacy.update('before rings'), legacy.final()]);
+    const v1 = Buffer.concat([Buffer.of(1), iv, legacy.getAuthTag(), body]);
+    expect(cipher.decryptText(v1, here)).toBe('before rings');
+    const ring = new DataCipher({
+      keys: [
+        { id: 'k1', key: Buffer.alloc(32, 5) },
+        { id: 'k0', key: old },
+      ],
+      fingerprintKey: fingerprintKeyOf(old),
+    });
+    expect(ring.decryptText(v1, sealedIn('webhook_receipts.body', 'anything'))).toBe('before rings');
+    expect(DataCipher.keyIdOf(v1)).toBe('k0');
+    // The fingerprints of an install that had only DATA_ENCRYPTION_KEY stay what they were.
+    expect(ring.fingerprint('p')).toBe(cipher.fingerprint('p'));
   });
 
   it('fingerprints deterministically per key', () => {

@@ -27,6 +27,7 @@ describe('UiAssets', () => {
     expect(UI_CONTENT_SECURITY_POLICY).not.toContain('unsafe-inline');
     const pages = readdirSync(assets.directory).filter((name) => name.endsWith('.html'));
     expect(pages.sort()).toEqual([
+      'access-report.html',
       'accounts.html',
       'audit.html',
       'dead-letters.html',

@@ -1,5 +1,6 @@
 import request from 'supertest';
-import { DataCipher } from '../../src/platform/crypto/data-cipher';
+import { DataCipher, sealedIn } from '../../src/platform/crypto/data-cipher';
+import { uuidv7 } from '../../src/platform/crypto/ids';
 import { ACCOUNT_ID, messagingItem } from '../support/meta-payloads';
 import { startTestApp, TestApp } from '../support/test-app';
 import { waitFor } from '../support/wait';
@@ -40,8 +41,12 @@ describe('a bulk replay survives the death of the process running it', () => {
   /** Messages whose processing failed for good: an event, no reply yet, a pending dead letter each. */
   async function seed(): Promise<void> {
     const cipher = t.app.get(DataCipher);
-    const payloads = Array.from({ length: LETTERS }, (_, i) =>
-      cipher.encryptJson(messagingItem({ mid: `oprst_${i}`, sender: `u-oprst_${i}`, text: 'hello' })),
+    const ids = Array.from({ length: LETTERS }, () => uuidv7());
+    const payloads = ids.map((id, i) =>
+      cipher.encryptJson(
+        messagingItem({ mid: `oprst_${i}`, sender: `u-oprst_${i}`, text: 'hello' }),
+        sealedIn('inbound_events.payload', id),
+      ),
     );
     await t.db.pool.query(
       `WITH receipt AS (
@@ -51,7 +56,7 @@ describe('a bulk replay survives the death of the process running it', () => {
          INSERT INTO inbound_events (id, receipt_id, provider, kind, channel, idempotency_key, account_id, sender_id,
                                      recipient_id, meta_message_id, occurred_at, payload, correlation_id, status,
                                      last_error_category)
-         SELECT gen_random_uuid(), receipt.id, 'instagram', 'message', 'messaging', 'message:oprst_' || (g - 1), $1,
+         SELECT ($4::uuid[])[g], receipt.id, 'instagram', 'message', 'messaging', 'message:oprst_' || (g - 1), $1,
                 'u-oprst_' || (g - 1), $1, 'oprst_' || (g - 1), now(), ($3::bytea[])[g], 'seed-' || g, 'failed',
                 'network'
            FROM receipt, generate_series(1, $2) g
@@ -60,7 +65,7 @@ describe('a bulk replay survives the death of the process running it', () => {
        INSERT INTO dead_letters (id, event_id, provider, correlation_id, category, error, attempts, job_id)
        SELECT gen_random_uuid(), id, 'instagram', correlation_id, 'network', 'Graph API unreachable (ECONNREFUSED)', 3, id
          FROM events`,
-      [ACCOUNT, LETTERS, payloads],
+      [ACCOUNT, LETTERS, payloads, ids],
     );
   }
 

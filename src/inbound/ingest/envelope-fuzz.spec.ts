@@ -163,7 +163,9 @@ describe('webhook body reading, fuzzed', () => {
           for (const column of [event.accountId, event.senderId, event.recipientId, event.metaMessageId]) {
             expectClean(column);
           }
-          expect(event.sealedPayload).toBeInstanceOf(Buffer);
+          // A body's only item has no sealed copy of its own: the receipt's sealed body is its payload.
+          if (read.events.length === 1 && read.itemCount === 1) expect(event.sealedPayload).toBeNull();
+          else expect(event.sealedPayload).toBeInstanceOf(Buffer);
         }
       }),
       { numRuns: 40 },

@@ -1,4 +1,5 @@
-import { DataCipher } from '../../platform/crypto/data-cipher';
+import { DataCipher, sealedIn } from '../../platform/crypto/data-cipher';
+import { uuidv7 } from '../../platform/crypto/ids';
 import {
   ChannelProvider,
   MalformedEnvelopeError,
@@ -9,6 +10,8 @@ import {
 import { readJsonBody } from '../../providers/meta/payload-reading';
 
 export interface SealedEvent extends ParsedEvent {
+  /** The row's id, made here: the payload is sealed for it. */
+  id: string;
   /** Null when the event is the body's only item: the sealed body is its payload (see payloadOfOnlyEvent). */
   sealedPayload: Buffer | null;
   /** How many more times the same idempotency key came in this body (folded into this event). */
@@ -45,6 +48,7 @@ export function readWebhookBody(
   if (envelope.events.length === 1 && unreadable === 0) {
     // The body is this event's payload: it is stored (sealed) once, as the receipt's body.
     const only = envelope.events[0] as SealedEvent;
+    only.id = uuidv7();
     only.sealedPayload = null;
     only.repeats = 0;
     return { events: [only], parseError: null, itemCount: 1 };
@@ -58,14 +62,16 @@ export function readWebhookBody(
       continue;
     }
     let sealedPayload: Buffer;
+    const id = uuidv7();
     try {
-      sealedPayload = cipher.encryptJson(event.payload);
+      sealedPayload = cipher.encryptJson(event.payload, sealedIn('inbound_events.payload', id));
     } catch {
       unreadable += 1;
       continue;
     }
     // Extended in place: a copy of each event would cost as much as reading it.
     const sealed = event as SealedEvent;
+    sealed.id = id;
     sealed.sealedPayload = sealedPayload;
     sealed.repeats = 0;
     events.push(sealed);

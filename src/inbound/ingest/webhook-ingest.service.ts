@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { RejectionTally } from '../../audit/rejection-tally';
 import { AppConfig } from '../../platform/config/app-config';
-import { DataCipher } from '../../platform/crypto/data-cipher';
+import { DataCipher, sealedIn } from '../../platform/crypto/data-cipher';
 import { uuidv7 } from '../../platform/crypto/ids';
 import { QUERY_TIMEOUT_MARGIN_MS } from '../../platform/database/data-source-options';
 import { describeDatabaseError } from '../../platform/database/database-errors';
@@ -121,18 +121,18 @@ export class WebhookIngestService {
     }
 
     const { events, parseError, itemCount } = readWebhookBody(provider, rawBody, this.cipher);
+    const receiptId = uuidv7();
     const receipt: ReceiptToStore = {
-      id: uuidv7(),
+      id: receiptId,
       provider: provider.name,
       correlationId,
-      sealedBody: this.cipher.encrypt(rawBody),
+      sealedBody: this.cipher.encrypt(rawBody, sealedIn('webhook_receipts.body', receiptId)),
       bodyBytes: rawBody.length,
       parseError,
       itemCount,
       // Only the sealed payload waits for the statement: the parsed one is left behind.
       events: events.map(({ payload: _parsed, ...event }) => ({
         ...event,
-        id: uuidv7(),
         priority: this.vip.priorityOf(provider.name, event.senderId),
       })),
     };

@@ -1,3 +1,4 @@
+import { SealedColumn } from '../../platform/crypto/sealed-column';
 import { RowBatch } from '../../platform/database/row-batch';
 
 /** SQL for writing conversations, messages and replies from other statements (a dead letter, a replay, retention, erasure), processing being their only author. */
@@ -56,3 +57,18 @@ export const pseudonymiseConversations = `UPDATE conversations SET participant_i
 export function startHandoff(conversation: string, at: string, when = 'true'): string {
   return `UPDATE conversations SET handoff_at = greatest(handoff_at, ${at}) WHERE id = ${conversation} AND ${when}`;
 }
+
+/** Message text (both directions), bound to provider and Meta id, for re-encryption. */
+export const messageSealedColumns: SealedColumn[] = [
+  {
+    field: 'messages.content',
+    table: 'messages',
+    column: 'content',
+    key: 't.id',
+    keyType: 'uuid',
+    rowId: `t.provider || ':' || t.meta_message_id`,
+    array: false,
+    reseal: `UPDATE messages t SET content = u.new FROM unnest($1::uuid[], $2::bytea[], $3::bytea[]) AS u(id, old, new)
+              WHERE t.id = u.id AND t.content = u.old`,
+  },
+];

@@ -4,7 +4,7 @@ import { AccountService } from '../../accounts/account.service';
 import { AccountCredential, AccountTokens } from '../../accounts/account-tokens';
 import { AuditAction, AuditEntry, foldProcessed } from '../../audit/audit-actions';
 import { AuditService } from '../../audit/audit.service';
-import { DataCipher } from '../../platform/crypto/data-cipher';
+import { DataCipher, messageContentIn, sealedIn } from '../../platform/crypto/data-cipher';
 import { ClassifiedFailure, classifyUnexpected } from '../../platform/failure';
 import { uuidv7 } from '../../platform/crypto/ids';
 import { AppConfig } from '../../platform/config/app-config';
@@ -146,14 +146,13 @@ export class InboundEventHandler {
         return this.complete(event);
       case 'message_edit': {
         const edit = this.payload(event).message_edit ?? {};
-        const sealed = this.cipher.encryptJson({ text: edit.text ?? null });
         // The stored id, not the payload's: it is the form the message was stored under (ids are cleaned at ingest).
-        await this.conversations.recordEdit(
-          event.provider,
-          event.metaMessageId ?? '',
-          sealed,
-          editCount(edit.num_edit),
+        const metaMessageId = event.metaMessageId ?? '';
+        const sealed = this.cipher.encryptJson(
+          { text: edit.text ?? null },
+          messageContentIn(event.provider, metaMessageId),
         );
+        await this.conversations.recordEdit(event.provider, metaMessageId, sealed, editCount(edit.num_edit));
         return this.complete(event);
       }
       case 'read':
@@ -181,15 +180,19 @@ export class InboundEventHandler {
     const standby = event.channel === 'standby';
     const decidedAt = this.clock.now();
     const choice = await this.policy.choose(event.provider, accountId, decidedAt);
+    const metaMessageId = event.metaMessageId ?? event.id;
     const recorded = await this.conversations.recordIncomingMessage({
       eventId: event.id,
       provider: event.provider,
       accountId,
       participantId,
-      metaMessageId: event.metaMessageId ?? event.id,
+      metaMessageId,
       sentAt: metaTime(event),
       receivedAt: event.receivedAt,
-      sealedContent: this.cipher.encryptJson({ text: message.text ?? null, attachments }),
+      sealedContent: this.cipher.encryptJson(
+        { text: message.text ?? null, attachments },
+        messageContentIn(event.provider, metaMessageId),
+      ),
       attachmentCount: attachments.length,
       replyWanted: !standby,
       skipReason: standby ? 'standby' : null,
@@ -383,15 +386,19 @@ export class InboundEventHandler {
     const accountId = event.accountId ?? event.senderId;
     const entries: AuditEntry[] = [];
     if (accountId && event.recipientId) {
+      const metaMessageId = event.metaMessageId ?? event.id;
       const echo = await this.conversations.recordEcho({
         eventId: event.id,
         provider: event.provider,
         accountId,
         participantId: event.recipientId,
-        metaMessageId: event.metaMessageId ?? event.id,
+        metaMessageId,
         sentAt: metaTime(event),
         receivedAt: event.receivedAt,
-        sealedContent: this.cipher.encryptJson({ text: message.text ?? null, attachments }),
+        sealedContent: this.cipher.encryptJson(
+          { text: message.text ?? null, attachments },
+          messageContentIn(event.provider, metaMessageId),
+        ),
         attachmentCount: attachments.length,
         newIds: { conversation: uuidv7(), message: uuidv7() },
       });
@@ -488,10 +495,12 @@ export class InboundEventHandler {
   }
 
   private payload<T = MessagingPayload>(event: ClaimedEvent): T {
-    if (!event.payloadInReceipt) return this.cipher.decryptJson<T>(event.sealedPayload);
+    if (!event.payloadInReceipt) {
+      return this.cipher.decryptJson<T>(event.sealedPayload, sealedIn('inbound_events.payload', event.id));
+    }
     const payload = payloadOfOnlyEvent(
       this.provider(event.provider),
-      this.cipher.decrypt(event.sealedPayload),
+      this.cipher.decrypt(event.sealedPayload, sealedIn('webhook_receipts.body', event.receiptId)),
       (value) => this.cipher.fingerprint(value),
     );
     if (payload === null)

@@ -7,8 +7,7 @@ import {
   ReplyWindow,
 } from '../../dead-letters/dead-letter-replayer.port';
 import { replyWindow } from '../processing/reply-policy';
-import { DataCipher } from '../../platform/crypto/data-cipher';
-import { uuidv7 } from '../../platform/crypto/ids';
+import { DataCipher, sealedIn } from '../../platform/crypto/data-cipher';
 import { ChannelProviders } from '../../providers/channel-providers';
 import { readWebhookBody } from '../ingest/webhook-body';
 import { VipSenders } from '../priority/vip-senders';
@@ -45,7 +44,11 @@ export class InboundDeadLetterReplayer extends DeadLetterReplayer {
     if (!provider) {
       throw new DeadLetterError('conflict', 'this dead letter holds no event and no readable webhook body to replay');
     }
-    const body = readWebhookBody(provider, this.cipher.decrypt(letter.sealedBody), this.cipher);
+    const body = readWebhookBody(
+      provider,
+      this.cipher.decrypt(letter.sealedBody, sealedIn('webhook_receipts.body', letter.receiptId)),
+      this.cipher,
+    );
     if (body.parseError) {
       throw new DeadLetterError(
         'conflict',
@@ -55,7 +58,6 @@ export class InboundDeadLetterReplayer extends DeadLetterReplayer {
     const correlationId = letter.correlationId ?? 'replay';
     const events: EventRow[] = body.events.map((event) => ({
       ...event,
-      id: uuidv7(),
       receiptId: letter.receiptId,
       provider: provider.name,
       correlationId,

@@ -53,7 +53,7 @@ export class ErasureRepository {
     provider: string,
     participantId: string,
     fingerprint: string,
-    mentions: (sealedBody: Buffer) => boolean,
+    mentions: (receiptId: string, sealedBody: Buffer) => boolean,
     audit: (counts: ErasureCounts) => AuditEntry,
   ): Promise<ErasureCounts> {
     // Read before the transaction, so its row locks are held only for the updates.
@@ -131,7 +131,7 @@ export class ErasureRepository {
    */
   private async unlinkedReceiptsMentioning(
     provider: string,
-    mentions: (sealedBody: Buffer) => boolean,
+    mentions: (receiptId: string, sealedBody: Buffer) => boolean,
   ): Promise<string[]> {
     const found: string[] = [];
     let afterId: string | null = null;
@@ -144,7 +144,7 @@ export class ErasureRepository {
           ORDER BY r.id LIMIT $3`,
         [provider, afterId, UNLINKED_PAGE],
       );
-      found.push(...page.filter((row) => mentions(row.body)).map((row) => row.id));
+      found.push(...page.filter((row) => mentions(row.id, row.body)).map((row) => row.id));
       if (page.length < UNLINKED_PAGE) return found;
       afterId = page[page.length - 1].id;
     }

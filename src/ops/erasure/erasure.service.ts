@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AuditAction } from '../../audit/audit-actions';
 import { Actor } from '../../platform/auth/api-key';
-import { DataCipher } from '../../platform/crypto/data-cipher';
+import { DataCipher, sealedIn } from '../../platform/crypto/data-cipher';
 import { Provider } from '../../providers/channel-provider';
 import { ErasureCounts, ErasureRepository } from './erasure.repository';
 
@@ -29,9 +29,9 @@ export class ErasureService {
     const fingerprint = this.cipher.fingerprint(participantId);
     // Meta sends ids as JSON strings: a body that mentions the participant holds the quoted id.
     const quoted = Buffer.from(JSON.stringify(participantId));
-    const mentions = (sealedBody: Buffer) => {
+    const mentions = (receiptId: string, sealedBody: Buffer) => {
       try {
-        return this.cipher.decrypt(sealedBody).includes(quoted);
+        return this.cipher.decrypt(sealedBody, sealedIn('webhook_receipts.body', receiptId)).includes(quoted);
       } catch {
         return false;
       }

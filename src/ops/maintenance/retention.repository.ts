@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { PoolClient } from 'pg';
-import { DECLARE_AUDIT_RETENTION, expireAuditEntries } from '../../audit/audit-sql';
+import { expireAuditEntries } from '../../audit/audit-sql';
 import { expireDeadLetters } from '../../dead-letters/dead-letter.sql';
 import { expireMessageContent } from '../../inbound/processing/conversation.sql';
 import {
@@ -55,10 +54,7 @@ export class RetentionRepository {
   }
 
   deleteAuditEntries(occurredBefore: Date, limit: number): Promise<number> {
-    return this.db.transaction(async (client) => {
-      await client.query(DECLARE_AUDIT_RETENTION);
-      return this.batch(expireAuditEntries, [occurredBefore, limit], client);
-    });
+    return this.db.query<{ n: number }>(expireAuditEntries, [occurredBefore, limit]).then((rows) => rows[0]?.n ?? 0);
   }
 
   deleteOutboundAttempts(createdBefore: Date, limit: number): Promise<number> {
@@ -79,13 +75,11 @@ export class RetentionRepository {
   }
 
   /** The one statement every step is: the owner's `pick` (at most $2 rows, skipping locked ones), then its `change`. */
-  private async batch({ pick, change }: RowBatch, values: [Date, number], client?: PoolClient): Promise<number> {
+  private async batch({ pick, change }: RowBatch, values: [Date, number]): Promise<number> {
     const text = `WITH doomed AS (${pick} LIMIT $2 FOR UPDATE SKIP LOCKED),
                        changed AS (${change} RETURNING 1)
                   SELECT count(*)::int AS n FROM changed`;
-    const rows = client
-      ? (await client.query<{ n: number }>(text, values)).rows
-      : await this.db.query<{ n: number }>(text, values);
+    const rows = await this.db.query<{ n: number }>(text, values);
     return rows[0]?.n ?? 0;
   }
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
-import { DataCipher } from '../../platform/crypto/data-cipher';
+import { attemptResponseIn, DataCipher, sealedIn } from '../../platform/crypto/data-cipher';
 import { signDelivery } from '../endpoints/endpoint-secret';
 import { DeliveryClient } from './delivery.client';
 import { AttemptFailure, classifyStatus, classifyTransport } from './delivery-outcome';
@@ -80,7 +80,8 @@ export class DeliveryAttempt {
       if (response.statusCode < 200 || response.statusCode >= 300) {
         failure = classifyStatus(response.statusCode, response.retryAfter);
         // Whatever it holds (our own payload echoed, a NUL): bytes, sealed. A 2xx answer is not kept.
-        if (response.kept?.length) responseSealed = this.cipher.encrypt(response.kept);
+        if (response.kept?.length)
+          responseSealed = this.cipher.encrypt(response.kept, attemptResponseIn(target.id, target.attempts + 1));
       }
     } catch (error) {
       failure = classifyTransport(error);
@@ -114,10 +115,18 @@ export class DeliveryAttempt {
     // started before a newer version was opened does not replace it.
     const cached = this.openedEndpoints.get(endpointId);
     if (cached && cached.version >= sealed.sealedVersion) return cached;
-    const custom = sealed.headersSealed ? this.cipher.decryptJson<Record<string, string>>(sealed.headersSealed) : {};
+    const custom = sealed.headersSealed
+      ? this.cipher.decryptJson<Record<string, string>>(
+          sealed.headersSealed,
+          sealedIn('outbound_endpoints.headers', endpointId),
+        )
+      : {};
+    const secretOf = sealedIn('outbound_endpoints.secret', endpointId);
     const opened: OpenedEndpoint = {
       version: sealed.sealedVersion,
-      signing: [sealed.secretSealed, ...sealed.previousSecretsSealed].map((secret) => this.cipher.decryptText(secret)),
+      signing: [sealed.secretSealed, ...sealed.previousSecretsSealed].map((secret) =>
+        this.cipher.decryptText(secret, secretOf),
+      ),
       previousUntil: sealed.previousSecretsUntilMs,
       signingUntil: Math.min(Infinity, ...sealed.previousSecretsUntilMs),
       headers: [
@@ -150,7 +159,7 @@ export class DeliveryAttempt {
 
   private async loadBody(target: DeliveryTarget): Promise<string> {
     const sealed = await this.deliveries.eventData(target.eventId);
-    const data = sealed ? this.cipher.decryptText(sealed) : 'null';
+    const data = sealed ? this.cipher.decryptText(sealed, sealedIn('outbound_events.data', target.eventId)) : 'null';
     const body = `{"type":${JSON.stringify(target.eventType)},"timestamp":${JSON.stringify(
       new Date(target.eventCreatedMs).toISOString(),
     )},"data":${data}}`;

@@ -137,6 +137,8 @@ export interface AttemptRow {
 
 export interface AttemptResponseRow {
   id: string;
+  deliveryId: string;
+  attempt: number;
   responseCode: number | null;
   responseBytes: number | null;
   responseSealed: Buffer | null;
@@ -623,8 +625,8 @@ export class DeliveryRepository {
   ): Promise<AttemptResponseRow | undefined> {
     return this.db.one<AttemptResponseRow>(
       `WITH found AS (
-         SELECT id, response_code AS "responseCode", response_bytes AS "responseBytes",
-                response_sealed AS "responseSealed" FROM outbound_attempts
+         SELECT id, delivery_id::text AS "deliveryId", attempt, response_code AS "responseCode",
+                response_bytes AS "responseBytes", response_sealed AS "responseSealed" FROM outbound_attempts
           WHERE endpoint_id = $1 AND id = $2
        ), audited AS (${auditInsert(3)} WHERE EXISTS (SELECT 1 FROM found WHERE "responseSealed" IS NOT NULL))
        SELECT * FROM found`,

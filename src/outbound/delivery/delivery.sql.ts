@@ -1,3 +1,4 @@
+import { SealedColumn } from '../../platform/crypto/sealed-column';
 import { RowBatch } from '../../platform/database/row-batch';
 
 /**
@@ -34,3 +35,30 @@ export const eraseEventAttempts = `DELETE FROM outbound_attempts
 
 /** Erasure: the deliveries of events $1. */
 export const eraseEventDeliveries = `DELETE FROM outbound_deliveries WHERE event_id = ANY($1::uuid[])`;
+
+/** Outbound event data and subscribers' kept answers, for re-encryption. */
+export const deliverySealedColumns: SealedColumn[] = [
+  {
+    field: 'outbound_events.data',
+    table: 'outbound_events',
+    column: 'data_sealed',
+    key: 't.id',
+    keyType: 'uuid',
+    rowId: 't.id::text',
+    array: false,
+    reseal: `UPDATE outbound_events t SET data_sealed = u.new FROM unnest($1::uuid[], $2::bytea[], $3::bytea[]) AS u(id, old, new)
+              WHERE t.id = u.id AND t.data_sealed = u.old`,
+  },
+  {
+    field: 'outbound_attempts.response',
+    table: 'outbound_attempts',
+    column: 'response_sealed',
+    key: 't.id',
+    keyType: 'bigint',
+    rowId: `t.delivery_id::text || ':' || t.attempt::text`,
+    array: false,
+    reseal: `UPDATE outbound_attempts t SET response_sealed = u.new
+               FROM unnest($1::bigint[], $2::bytea[], $3::bytea[]) AS u(id, old, new)
+              WHERE t.id = u.id AND t.response_sealed = u.old`,
+  },
+];

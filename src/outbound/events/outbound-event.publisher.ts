@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AuditAction } from '../../audit/audit-actions';
-import { DataCipher } from '../../platform/crypto/data-cipher';
+import { DataCipher, sealedIn } from '../../platform/crypto/data-cipher';
 import { uuidv7 } from '../../platform/crypto/ids';
 import { DeliveryDispatcher } from '../delivery/delivery.dispatcher';
 import { DeliveryRepository, StoredFanout, TriggerResult } from '../delivery/delivery.repository';
@@ -54,7 +54,7 @@ export class OutboundEventPublisher {
         tenantId: request.tenantId ?? null,
         priority,
         deliverAt: request.deliverAt ?? null,
-        dataSealed: this.cipher.encrypt(JSON.stringify(request.data ?? null)),
+        dataSealed: this.cipher.encrypt(JSON.stringify(request.data ?? null), sealedIn('outbound_events.data', id)),
         publisher: request.publisher,
         idempotencyKey: request.idempotencyKey ?? null,
         correlationId: request.correlationId ?? null,
@@ -89,13 +89,16 @@ export class OutboundEventPublisher {
   async publishMany(eventType: string, requests: readonly SystemEventRequest[]): Promise<StoredFanout[]> {
     const priority = PRIORITIES.normal;
     const stored = await this.deliveries.triggerMany(
-      requests.map((request) => ({
-        id: uuidv7(),
-        dataSealed: this.cipher.encrypt(JSON.stringify(request.data ?? null)),
-        idempotencyKey: request.idempotencyKey,
-        correlationId: request.correlationId,
-        traceParent: request.traceParent ?? null,
-      })),
+      requests.map((request) => {
+        const id = uuidv7();
+        return {
+          id,
+          dataSealed: this.cipher.encrypt(JSON.stringify(request.data ?? null), sealedIn('outbound_events.data', id)),
+          idempotencyKey: request.idempotencyKey,
+          correlationId: request.correlationId,
+          traceParent: request.traceParent ?? null,
+        };
+      }),
       { eventType, priority, publisher: 'system', filters: filtersMatching(eventType), inlineFanout: INLINE_FANOUT },
     );
     const inline = stored.filter((event) => event.deliveryIds !== null && event.endpointCount > 0);

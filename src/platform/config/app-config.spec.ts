@@ -148,3 +148,54 @@ describe('AppConfig: the conversation policy', () => {
     expect(() => AppConfig.fromEnvironment(env)).toThrow(message);
   });
 });
+
+describe('AppConfig: the data keyring', () => {
+  const a = randomBytes(32).toString('base64');
+  const b = randomBytes(32).toString('base64');
+  const fp = randomBytes(32).toString('base64');
+
+  it('makes DATA_ENCRYPTION_KEY alone the ring k0, its fingerprint key derived as before rings', () => {
+    const { keyring } = AppConfig.fromEnvironment({ DATA_ENCRYPTION_KEY: a });
+    expect(keyring.keys.map((key) => key.id)).toEqual(['k0']);
+    expect(keyring.fingerprintKey).toHaveLength(32);
+  });
+
+  it('reads DATA_ENCRYPTION_KEYS in order, the first sealing', () => {
+    const { keyring } = AppConfig.fromEnvironment({
+      DATA_ENCRYPTION_KEYS: `k1:${b}, k0:${a}`,
+      DATA_FINGERPRINT_KEY: fp,
+    });
+    expect(keyring.keys.map((key) => [key.id, key.key.toString('base64')])).toEqual([
+      ['k1', b],
+      ['k0', a],
+    ]);
+    expect(keyring.fingerprintKey.toString('base64')).toBe(fp);
+  });
+
+  it.each([
+    [{ DATA_ENCRYPTION_KEYS: `k1:${b}` }, /DATA_FINGERPRINT_KEY: is required with DATA_ENCRYPTION_KEYS/],
+    [{ DATA_ENCRYPTION_KEYS: `k1:${b}`, DATA_ENCRYPTION_KEY: a, DATA_FINGERPRINT_KEY: fp }, /not both/],
+    [
+      { DATA_ENCRYPTION_KEYS: `bad id!:${b}`, DATA_FINGERPRINT_KEY: fp },
+      /DATA_ENCRYPTION_KEYS: each entry is kid:base64key/,
+    ],
+    [{ DATA_ENCRYPTION_KEYS: `k1:${b},k1:${a}`, DATA_FINGERPRINT_KEY: fp }, /key id "k1" appears twice/],
+    [
+      { DATA_ENCRYPTION_KEYS: 'k1:c2hvcnQ=', DATA_FINGERPRINT_KEY: fp },
+      /DATA_ENCRYPTION_KEYS \(key "k1"\): must be 32 bytes/,
+    ],
+    [{ DATA_ENCRYPTION_KEYS: `k1:${b}`, DATA_FINGERPRINT_KEY: 'c2hvcnQ=' }, /DATA_FINGERPRINT_KEY: must be 32 bytes/],
+  ])('refuses %p, naming the variable', (env, message) => {
+    expect(() => AppConfig.fromEnvironment(env)).toThrow(message);
+  });
+
+  it('never prints a key in its message', () => {
+    let message = '';
+    try {
+      AppConfig.fromEnvironment({ DATA_ENCRYPTION_KEYS: `k1:${b},k1:${b}`, DATA_FINGERPRINT_KEY: fp });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).not.toContain(b);
+  });
+});

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { BusinessHours, businessHoursProblem, timezoneProblem } from '../time/business-hours';
 import { ConfigurationError, Environment, validateEnvironment } from './environment';
+import { DataKey, fingerprintKeyOf, KEY_ID_PATTERN, Keyring, LEGACY_KEY_ID } from '../crypto/data-cipher';
 
 /** Bearer credentials (bootstrap API keys, METRICS_TOKEN) shorter than this are refused at boot. */
 export const MIN_BEARER_TOKEN_LENGTH = 32;
@@ -55,7 +56,8 @@ export class AppConfig {
   /** Per-account credentials: how long before its expiry an account's token is refreshed. */
   readonly accounts: { refreshBeforeDays: number };
   readonly sendPacing: { ratePerSecond: number; burst: number; throttlePenaltyMs: number };
-  readonly encryptionKey: Buffer;
+  /** The data keys (the first seals) and the fingerprint key. */
+  readonly keyring: Keyring;
   readonly workers: { enabled: boolean; concurrency: number; healthPort?: number };
   readonly useQueue: boolean;
   readonly retry: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number };
@@ -165,7 +167,7 @@ export class AppConfig {
       burst: env.SEND_BURST,
       throttlePenaltyMs: env.SEND_THROTTLE_PENALTY_SECONDS * 1000,
     };
-    this.encryptionKey = parseEncryptionKey(
+    this.keyring = parseKeyring(env, () =>
       required('DATA_ENCRYPTION_KEY', env.DATA_ENCRYPTION_KEY, DEVELOPMENT_ENCRYPTION_KEY),
     );
     this.workers = {
@@ -299,11 +301,11 @@ function parseBusinessHours(value: string | undefined): BusinessHours | null {
   return parsed as BusinessHours;
 }
 
-function parseEncryptionKey(value: string): Buffer {
+function parseKey(name: string, value: string): Buffer {
   const key = Buffer.from(value, 'base64');
   if (key.length !== 32) {
     throw new ConfigurationError(
-      'Invalid configuration:\n  DATA_ENCRYPTION_KEY: must be 32 bytes encoded as base64 (generate one with `openssl rand -base64 32`)',
+      `Invalid configuration:\n  ${name}: must be 32 bytes encoded as base64 (generate one with \`openssl rand -base64 32\`)`,
     );
   }
   return key;
@@ -315,6 +317,49 @@ function parseClusterNodes(value: string | undefined): { host: string; port: num
     const [host, port] = node.trim().split(':');
     return { host, port: Number(port) };
   });
+}
+
+/**
+ * DATA_ENCRYPTION_KEYS (`kid:key,…`), or DATA_ENCRYPTION_KEY alone as the one-key ring `k0`. Fingerprints
+ * keep the key they had: DATA_FINGERPRINT_KEY, or the one derived from DATA_ENCRYPTION_KEY as before rings.
+ */
+function parseKeyring(env: Environment, singleKey: () => string): Keyring {
+  const invalid = (name: string, why: string) => new ConfigurationError(`Invalid configuration:\n  ${name}: ${why}`);
+  const fingerprintKey = env.DATA_FINGERPRINT_KEY?.trim()
+    ? parseKey('DATA_FINGERPRINT_KEY', env.DATA_FINGERPRINT_KEY.trim())
+    : undefined;
+  const ring = env.DATA_ENCRYPTION_KEYS?.trim();
+  if (!ring) {
+    const key = parseKey('DATA_ENCRYPTION_KEY', singleKey());
+    return { keys: [{ id: LEGACY_KEY_ID, key }], fingerprintKey: fingerprintKey ?? fingerprintKeyOf(key) };
+  }
+  if (env.DATA_ENCRYPTION_KEY?.trim()) {
+    throw invalid(
+      'DATA_ENCRYPTION_KEY',
+      `set DATA_ENCRYPTION_KEYS or DATA_ENCRYPTION_KEY, not both (put this key in the ring as "${LEGACY_KEY_ID}:…")`,
+    );
+  }
+  if (!fingerprintKey) {
+    throw invalid(
+      'DATA_FINGERPRINT_KEY',
+      'is required with DATA_ENCRYPTION_KEYS (`npm run keys -- fingerprint-key` prints the one your install has; docs/keys.md)',
+    );
+  }
+  const keys: DataKey[] = [];
+  for (const entry of ring
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)) {
+    const colon = entry.indexOf(':');
+    const id = colon > 0 ? entry.slice(0, colon) : '';
+    if (!KEY_ID_PATTERN.test(id)) {
+      throw invalid('DATA_ENCRYPTION_KEYS', 'each entry is kid:base64key, kid of [A-Za-z0-9_-]{1,16}');
+    }
+    if (keys.some((key) => key.id === id)) throw invalid('DATA_ENCRYPTION_KEYS', `key id "${id}" appears twice`);
+    keys.push({ id, key: parseKey(`DATA_ENCRYPTION_KEYS (key "${id}")`, entry.slice(colon + 1)) });
+  }
+  if (keys.length === 0) throw invalid('DATA_ENCRYPTION_KEYS', 'holds no key');
+  return { keys, fingerprintKey };
 }
 
 function parseRedisUrl(value: string): Omit<RedisConnectionSettings, 'clusterNodes'> {

@@ -143,6 +143,16 @@ export class Environment {
   @IsString()
   DATA_ENCRYPTION_KEY?: string;
 
+  /** `kid:base64key,…`: the first seals, every one opens (docs/keys.md). */
+  @IsOptional()
+  @IsString()
+  DATA_ENCRYPTION_KEYS?: string;
+
+  /** 32 bytes, base64: the HMAC key of fingerprints (default: derived from DATA_ENCRYPTION_KEY). */
+  @IsOptional()
+  @IsString()
+  DATA_FINGERPRINT_KEY?: string;
+
   @Transform(toBoolean)
   @IsBoolean()
   WORKERS_ENABLED = true;
@@ -408,6 +418,8 @@ const SECRET_VARIABLES = new Set([
   'FACEBOOK_PAGE_ACCESS_TOKEN',
   'WHATSAPP_ACCESS_TOKEN',
   'DATA_ENCRYPTION_KEY',
+  'DATA_ENCRYPTION_KEYS',
+  'DATA_FINGERPRINT_KEY',
   'DATABASE_URL',
   'REDIS_URL',
   'METRICS_TOKEN',

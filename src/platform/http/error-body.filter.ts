@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES } from 'node:http';
+import { DecryptionError } from '../crypto/data-cipher';
 
 export interface ErrorBody {
   statusCode: number;
@@ -45,6 +46,16 @@ export class ErrorBodyFilter implements ExceptionFilter {
         typeof response === 'string'
           ? response
           : ((response as { message?: string | string[] }).message ?? exception.message);
+    } else if (exception instanceof DecryptionError) {
+      // A value moved from another row is a conflict in the data, not a server fault; a missing key is.
+      status = exception.failure === 'not_this_row' ? HttpStatus.CONFLICT : HttpStatus.INTERNAL_SERVER_ERROR;
+      message = exception.message;
+      this.logger.error({
+        msg: 'stored data did not open',
+        correlationId,
+        failure: exception.failure,
+        keyId: exception.keyId,
+      });
     } else if (isFastifyError(exception)) {
       status = exception.statusCode;
       message = exception.message;

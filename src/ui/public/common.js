@@ -136,6 +136,7 @@ const PAGES = [
   { id: 'queues', href: '/ui/queues', label: 'Queues', roles: ['ops'] },
   { id: 'accounts', href: '/ui/accounts', label: 'Accounts', roles: ['ops'] },
   { id: 'operations', href: '/ui/operations', label: 'Operations', roles: ['ops'] },
+  { id: 'access-report', href: '/ui/access-report', label: 'Access report', roles: ['ops'] },
 ];
 
 /**

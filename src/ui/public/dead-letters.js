@@ -459,6 +459,13 @@ async function inspect(id) {
     const letter = await api(`/admin/dead-letters/${encodeURIComponent(id)}`);
     const job = await jobSection(letter);
     const payloadArea = el('div', { 'aria-live': 'polite' });
+    const reasonInput = el('input', {
+      id: 'payload-reason',
+      type: 'text',
+      maxLength: 500,
+      required: true,
+      placeholder: 'e.g. ticket 4411: the reply never arrived',
+    });
     const showPayload = el(
       'button',
       {
@@ -466,9 +473,23 @@ async function inspect(id) {
         className: 'secondary',
         'aria-describedby': 'payload-warning',
         onclick: async () => {
+          const reason = reasonInput.value.trim();
+          if (!reason) {
+            payloadArea.replaceChildren(
+              el(
+                'p',
+                { className: 'status', 'data-kind': 'error' },
+                'Say why you open it: the reason goes into the audit log.',
+              ),
+            );
+            reasonInput.focus();
+            return;
+          }
           showPayload.disabled = true;
           try {
-            const content = await api(`/admin/dead-letters/${encodeURIComponent(id)}/payload`);
+            const content = await api(
+              `/admin/dead-letters/${encodeURIComponent(id)}/payload?reason=${encodeURIComponent(reason)}`,
+            );
             const text =
               content?.payload !== undefined && content?.payload !== null
                 ? JSON.stringify(content.payload, null, 2)
@@ -501,8 +522,10 @@ async function inspect(id) {
       el(
         'p',
         { id: 'payload-warning', className: 'warning' },
-        'The payload may contain patient message text. Opening it is recorded in the audit log under your key’s name; open it only when you need it.',
+        'The payload may contain patient message text. Opening it is recorded in the audit log under your key’s name, with your reason; open it only when you need it.',
       ),
+      el('label', { for: 'payload-reason' }, 'Reason for opening it'),
+      reasonInput,
       el(
         'div',
         { className: 'actions' },

@@ -18,6 +18,7 @@ import { AuditFoldedSteps1763800005100 } from './1763800005100-audit-folded-step
 import { DropUnusedReceivedAtIndexes1763800005200 } from './1763800005200-drop-unused-received-at-indexes';
 import { ConversationPolicy1763800006000 } from './1763800006000-conversation-policy';
 import { OutgoingMessages1763800006100 } from './1763800006100-outgoing-messages';
+import { AuditAccess1763800007000 } from './1763800007000-audit-access';
 
 /** Every migration, in order. A new migration is added here in the same commit as its file. */
 export const MIGRATIONS = [
@@ -41,4 +42,5 @@ export const MIGRATIONS = [
   DropUnusedReceivedAtIndexes1763800005200,
   ConversationPolicy1763800006000,
   OutgoingMessages1763800006100,
+  AuditAccess1763800007000,
 ];
