@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AccountTokens } from '../accounts/account-tokens';
 import { AuditAction, AuditEntry } from '../audit/audit-actions';
 import { replyWindow } from '../inbound/processing/reply-policy';
-import { SendPacer } from '../inbound/processing/send-pacer';
+import { SEND_WAKE_EARLY_MS, SendPacer } from '../inbound/processing/send-pacer';
 import { Clock } from '../platform/clock';
 import { DataCipher } from '../platform/crypto/data-cipher';
 import { uuidv7 } from '../platform/crypto/ids';
@@ -66,12 +66,7 @@ export class MessageSender {
       return this.finish(message, { status: 'skipped', category: 'window_closed' });
     }
 
-    const wait = await this.pacer.reserve(message.provider, message.accountId);
-    if (wait > PACING_SLEEP_LIMIT_MS) {
-      await this.repository.release(message.messageId, 'retrying', { paced: true });
-      throw new MessageDeferred(Date.now() + wait);
-    }
-    if (wait > 0) await sleep(wait);
+    await this.sendSlot(message);
 
     let result;
     try {
@@ -109,6 +104,29 @@ export class MessageSender {
       providerMessageId: result.providerMessageId,
       httpStatus: result.httpStatus,
     });
+  }
+
+  /**
+   * Returns when the message may go now (the account's schedule, then its gate right before the request, as
+   * for replies), or parks it until its slot (MessageDeferred, the attempt given back). A parked message
+   * reserves again when it wakes: one slot more per wait, a handful of messages against a reply backlog.
+   */
+  private async sendSlot(message: ClaimedMessage): Promise<void> {
+    let slotAt = (await this.pacer.reserve(message.provider, message.accountId)).slotAt;
+    for (;;) {
+      const waitMs = slotAt - Date.now();
+      if (waitMs > PACING_SLEEP_LIMIT_MS) {
+        await this.repository.release(message.messageId, 'retrying', { paced: true });
+        throw new MessageDeferred(Date.now() + waitMs - SEND_WAKE_EARLY_MS);
+      }
+      if (waitMs > 0) await sleep(waitMs);
+      const gate = await this.pacer.admit(message.provider, message.accountId, PACING_SLEEP_LIMIT_MS);
+      if (gate.reserved) {
+        if (gate.waitMs > 0) await sleep(gate.waitMs);
+        return;
+      }
+      slotAt = (await this.pacer.reserve(message.provider, message.accountId)).slotAt;
+    }
   }
 
   private async finish(
