@@ -1,9 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { AccountTokens } from '../accounts/account-tokens';
 import { AuditAction, AuditEntry } from '../audit/audit-actions';
 import { replyWindow } from '../inbound/processing/reply-policy';
-import { SEND_WAKE_EARLY_MS, SendPacer } from '../inbound/processing/send-pacer';
+import { SendPacer } from '../inbound/processing/send-pacer';
 import { Clock } from '../platform/clock';
 import { DataCipher } from '../platform/crypto/data-cipher';
 import { uuidv7 } from '../platform/crypto/ids';
@@ -11,8 +10,6 @@ import { ClassifiedFailure, classifyUnexpected } from '../platform/failure';
 import { ChannelProviders } from '../providers/channel-providers';
 import { ClaimedMessage, OutgoingMessageRepository } from './outgoing-message.repository';
 
-/** Waits for a send slot shorter than this are slept through; longer ones park the job. */
-const PACING_SLEEP_LIMIT_MS = 250;
 /** A message whose account holds its sends is looked at again this often. */
 const HELD_RECHECK_MS = 5000;
 
@@ -66,7 +63,12 @@ export class MessageSender {
       return this.finish(message, { status: 'skipped', category: 'window_closed' });
     }
 
-    await this.sendSlot(message);
+    // The same turn as a reply's (the account's schedule, then its gate right before the request); a message
+    // parked for its slot takes a fresh one when it wakes (the gate keeps a late one from bunching up).
+    await this.pacer.takeTurn(message.provider, message.accountId, null, async (_slotAt, wakeAt) => {
+      await this.repository.release(message.messageId, 'retrying', { paced: true });
+      throw new MessageDeferred(wakeAt);
+    });
 
     let result;
     try {
@@ -104,29 +106,6 @@ export class MessageSender {
       providerMessageId: result.providerMessageId,
       httpStatus: result.httpStatus,
     });
-  }
-
-  /**
-   * Returns when the message may go now (the account's schedule, then its gate right before the request, as
-   * for replies), or parks it until its slot (MessageDeferred, the attempt given back). A parked message
-   * reserves again when it wakes: one slot more per wait, a handful of messages against a reply backlog.
-   */
-  private async sendSlot(message: ClaimedMessage): Promise<void> {
-    let slotAt = (await this.pacer.reserve(message.provider, message.accountId)).slotAt;
-    for (;;) {
-      const waitMs = slotAt - Date.now();
-      if (waitMs > PACING_SLEEP_LIMIT_MS) {
-        await this.repository.release(message.messageId, 'retrying', { paced: true });
-        throw new MessageDeferred(Date.now() + waitMs - SEND_WAKE_EARLY_MS);
-      }
-      if (waitMs > 0) await sleep(waitMs);
-      const gate = await this.pacer.admit(message.provider, message.accountId, PACING_SLEEP_LIMIT_MS);
-      if (gate.reserved) {
-        if (gate.waitMs > 0) await sleep(gate.waitMs);
-        return;
-      }
-      slotAt = (await this.pacer.reserve(message.provider, message.accountId)).slotAt;
-    }
   }
 
   private async finish(

@@ -1,5 +1,4 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { HoldReason } from '../../accounts/account';
 import { AccountService } from '../../accounts/account.service';
 import { AccountCredential, AccountTokens } from '../../accounts/account-tokens';
@@ -15,7 +14,7 @@ import { MetricsService } from '../../platform/metrics/metrics.service';
 import { ChannelProvider } from '../../providers/channel-provider';
 import { ChannelProviders } from '../../providers/channel-providers';
 import { MessageStoredListener } from './message-stored.port';
-import { SEND_WAKE_EARLY_MS, SendPacer } from './send-pacer';
+import { SendPacer } from './send-pacer';
 import { payloadOfOnlyEvent } from '../../providers/meta/payload-reading';
 import { Clock } from '../../platform/clock';
 import { ReplyPolicy } from './reply-policy';
@@ -31,8 +30,6 @@ export interface AttemptContext {
 /** `held`: the reply waits for its account (paused, or needing a token); the event stays unfinished. */
 export type HandleOutcome = 'processed' | 'already-finished' | 'held';
 
-/** Waits shorter than this are slept through in the worker; longer ones park the job. */
-const PACING_SLEEP_LIMIT_MS = 250;
 /** How many times throttling may defer one event before it counts as a failed attempt again. */
 const THROTTLE_DEFERRALS = 10;
 /** A send refused with a token that was replaced meanwhile tries again this soon, with the new one. */
@@ -321,23 +318,11 @@ export class InboundEventHandler {
    * (SendPacer) right before it goes, however long ago its slot was reserved: a reply that waited past its
    * slot gets a gate slot at most a moment ahead, or, when the gate is taken further ahead, a new slot.
    */
-  private async sendSlot(event: ClaimedEvent, accountId: string, heldSlot: Date | null): Promise<void> {
-    let slotAt = heldSlot?.getTime() ?? (await this.pacer.reserve(event.provider, accountId)).slotAt;
-    for (;;) {
-      // Slots are on Redis's clock; a skew with this host's clock only moves when the gate is asked.
-      const waitMs = slotAt - Date.now();
-      if (waitMs > PACING_SLEEP_LIMIT_MS) {
-        await this.conversations.deferReply(event.id, new Date(slotAt));
-        throw new SendDeferred(Date.now() + waitMs - SEND_WAKE_EARLY_MS);
-      }
-      if (waitMs > 0) await sleep(waitMs);
-      const gate = await this.pacer.admit(event.provider, accountId, PACING_SLEEP_LIMIT_MS);
-      if (gate.reserved) {
-        if (gate.waitMs > 0) await sleep(gate.waitMs);
-        return;
-      }
-      slotAt = (await this.pacer.reserve(event.provider, accountId)).slotAt;
-    }
+  private sendSlot(event: ClaimedEvent, accountId: string, heldSlot: Date | null): Promise<void> {
+    return this.pacer.takeTurn(event.provider, accountId, heldSlot?.getTime() ?? null, async (slotAt, wakeAt) => {
+      await this.conversations.deferReply(event.id, new Date(slotAt));
+      throw new SendDeferred(wakeAt);
+    });
   }
 
   /**

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { AppConfig } from '../../platform/config/app-config';
 import { Gcra } from '../../platform/redis/gcra';
 import { RedisConnections } from '../../platform/redis/redis-connections';
@@ -12,9 +13,19 @@ export interface SendSlot {
 
 /**
  * A parked reply wakes this long before its slot, and waits out the rest in the worker: a job that BullMQ
- * promotes or a worker picks up a little late still sends in its own slot instead of giving it up.
+ * promotes or a worker picks up a little late still sends in its own slot. Short, because the reply waits
+ * as `sending`: a worker killed meanwhile leaves it `unknown` (never resent), although nothing went out.
  */
-export const SEND_WAKE_EARLY_MS = 100;
+export const SEND_WAKE_EARLY_MS = 50;
+
+/** Waits for a send slot shorter than this are slept through in the worker; longer ones park the job. */
+export const PACING_SLEEP_LIMIT_MS = 250;
+
+/**
+ * Parks a send whose slot is further ahead than PACING_SLEEP_LIMIT_MS: records what it needs and throws (the
+ * job is delayed until `wakeAt`, without using an attempt). `slotAt`: the slot it keeps.
+ */
+export type ParkSend = (slotAt: number, wakeAt: number) => Promise<never>;
 
 /**
  * Paces replies per provider account across all worker processes (the Send API allows about
@@ -64,6 +75,28 @@ export class SendPacer {
       maxWaitMs,
     });
     return { slotAt, waitMs: slotAt - now, reserved };
+  }
+
+  /**
+   * Returns when a send of the account may go: in its slot (`heldSlotAt`, one an earlier run reserved, or a new
+   * one), through the gate last, so nothing slow comes between the gate and the Send API. A slot too far ahead
+   * is handed to `park`, which throws. Slots are on Redis's clock; a skew with this host's clock only moves
+   * when the gate is asked.
+   */
+  async takeTurn(provider: string, accountId: string, heldSlotAt: number | null, park: ParkSend): Promise<void> {
+    let slotAt = heldSlotAt ?? (await this.reserve(provider, accountId)).slotAt;
+    for (;;) {
+      const waitMs = slotAt - Date.now();
+      if (waitMs > PACING_SLEEP_LIMIT_MS) await park(slotAt, Date.now() + waitMs - SEND_WAKE_EARLY_MS);
+      // Near its slot, the gate alone decides: waiting for the slot first and then for the gate would hold the
+      // reply `sending` twice as long (a kill meanwhile leaves it `unknown`).
+      const gate = await this.admit(provider, accountId, PACING_SLEEP_LIMIT_MS);
+      if (gate.reserved) {
+        if (gate.waitMs > 0) await sleep(gate.waitMs);
+        return;
+      }
+      slotAt = (await this.reserve(provider, accountId)).slotAt;
+    }
   }
 
   /** Graph throttled this account: halve its rate for a while instead of burning retries. */

@@ -53,6 +53,8 @@ export interface ClaimedEvent {
   /** The sealed payload; with `payloadInReceipt`, the receipt's sealed body (its only event's payload). */
   sealedPayload: Buffer;
   payloadInReceipt: boolean;
+  /** The receipt that carried it (the row a receipt's sealed body belongs to). */
+  receiptId: string;
   correlationId: string;
   attempts: number;
 }
@@ -189,7 +191,7 @@ export class InboundEventRepository {
             SET status = 'processing', attempts = attempts + 1, started_at = now()
           WHERE id = ANY($1::uuid[]) AND status IN ('received', 'processing')
           RETURNING id, provider, kind, channel, account_id, sender_id, recipient_id, meta_message_id, occurred_at,
-                    received_at, correlation_id, attempts, payload_in_receipt,
+                    received_at, correlation_id, attempts, payload_in_receipt, receipt_id,
                     CASE WHEN payload_in_receipt
                          THEN (SELECT body FROM webhook_receipts r WHERE r.id = inbound_events.receipt_id)
                          ELSE payload END AS payload`,
@@ -283,6 +285,7 @@ function toClaimedEvent(row: Record<string, unknown>): ClaimedEvent {
     receivedAt: row.received_at as Date,
     sealedPayload: row.payload as Buffer,
     payloadInReceipt: row.payload_in_receipt as boolean,
+    receiptId: row.receipt_id as string,
     correlationId: row.correlation_id as string,
     attempts: row.attempts as number,
   };
