@@ -285,7 +285,7 @@ export class InboundEventHandler {
       result = await this.provider(event.provider).sendText({
         accountId,
         recipientId,
-        text: choice.text ?? this.config.autoReply.text,
+        text: choice.text ?? choice.inHoursText,
         accessToken: credential.accessToken,
       });
     } catch (error) {

@@ -38,17 +38,21 @@ export interface ReplyChoice {
   kind: ReplyTextKind;
   /** The text to send; null for the kinds that send nothing. */
   text: string | null;
+  /** The account's (or the environment's) in-hours text, whatever the hours now. */
+  inHoursText: string;
 }
 
 /** Picks the auto-reply text for an account at an instant (pure: the settings and the environment's defaults). */
 export function chooseReply(settings: ReplySettings, defaults: AppConfig['autoReply'], at: Date): ReplyChoice {
   const own = settings.autoReply ?? {};
-  if (own.enabled === false) return { kind: 'disabled', text: null };
   const text = own.text ?? defaults.text;
+  if (own.enabled === false) return { kind: 'disabled', text: null, inHoursText: text };
   const open = isOpen(settings.businessHours ?? defaults.businessHours, settings.timezone ?? defaults.timezone, at);
-  if (open) return { kind: 'in_hours', text };
+  if (open) return { kind: 'in_hours', text, inHoursText: text };
   const afterHours = own.afterHoursText ?? defaults.afterHoursText ?? text;
-  return afterHours === '' ? { kind: 'after_hours_disabled', text: null } : { kind: 'after_hours', text: afterHours };
+  return afterHours === ''
+    ? { kind: 'after_hours_disabled', text: null, inHoursText: text }
+    : { kind: 'after_hours', text: afterHours, inHoursText: text };
 }
 
 /** The auto-reply an account's settings (or the environment's) call for at an instant. */
