@@ -50,6 +50,7 @@ export const AuditAction = {
   AccountTokenRefreshFailed: 'account.token_refresh_failed',
   OperationCancelled: 'operation.cancelled',
   ParticipantErased: 'participant.erased',
+  EncryptionReencrypted: 'encryption.reencrypted',
 } as const;
 export type AuditActionName = (typeof AuditAction)[keyof typeof AuditAction] | (string & {});
 

@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { AuditAction } from '../../audit/audit-actions';
 import { AuditService } from '../../audit/audit.service';
 import { DataCipher, DecryptionError, sealedIn } from '../../platform/crypto/data-cipher';
 import { OperationBatch, OperationKind, OperationRun, OperationStatus } from '../../platform/operations/operation-kind';
@@ -97,7 +98,7 @@ export class ReencryptOperation extends OperationKind<ReencryptFilter> {
   override async finished(run: OperationRun, status: OperationStatus, done: number): Promise<void> {
     await this.audit
       .record({
-        action: 'encryption.reencrypted',
+        action: AuditAction.EncryptionReencrypted,
         outcome: status === 'completed' ? 'success' : 'failure',
         actor: run.actor,
         metadata: { operationId: run.id, status, done, primaryKeyId: this.cipher.primaryKeyId },
