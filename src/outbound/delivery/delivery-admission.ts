@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { AppConfig } from '../../platform/config/app-config';
 import { DeliverySlots } from './delivery-slots';
 import { DeliveryTarget } from './delivery.repository';
@@ -79,9 +80,13 @@ export class DeliveryAdmission {
       return { kind: 'later', delayMs: this.busyDelay(target.endpointId, times, cap), busy: times } satisfies Later;
     }
     if (!target.rateLimitPerSecond) return undefined;
-    return this.limiter.reserve(target.endpointId, target.rateLimitPerSecond, slotAt, RATE_SLEEP_LIMIT_MS).then(
-      (rate): Later | undefined => {
+    return this.limiter.reserve(target.endpointId, target.rateLimitPerSecond, slotAt).then(
+      async (rate): Promise<Later | undefined> => {
         if (rate.verdict === 'go') return undefined;
+        if (rate.waitMs <= RATE_SLEEP_LIMIT_MS) {
+          await sleep(rate.waitMs);
+          return undefined;
+        }
         this.release(target.endpointId);
         return { kind: 'later', delayMs: rate.waitMs - RATE_WAKE_EARLY_MS, slotAt: rate.slotAt };
       },
