@@ -45,4 +45,16 @@ describe('RateLimiter across processes (two limiters on one Redis)', () => {
     // Someone else now waits for the next slot.
     expect((await limiters[1].reserve('endpoint-b', 10)).verdict).toBe('wait');
   });
+
+  it('jobs that come back long after their slots do not go out together: one passes, the rest get new slots', async () => {
+    const held = await Promise.all(Array.from({ length: 10 }, (_, i) => limiters[i % 2].reserve('endpoint-c', 20)));
+    const slots = held.flatMap((d) => (d.verdict === 'wait' ? [d.slotAt] : []));
+    expect(slots).toHaveLength(9);
+    // Every slot passed long ago (the workers were busy); all ten jobs come back at once.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const late = await Promise.all(slots.map((slot, i) => limiters[i % 2].reserve('endpoint-c', 20, slot)));
+    expect(late.filter((d) => d.verdict === 'go')).toHaveLength(1);
+    const renewed = late.flatMap((d) => (d.verdict === 'wait' ? [d.slotAt] : [])).sort((a, b) => a - b);
+    for (let i = 1; i < renewed.length; i++) expect(renewed[i] - renewed[i - 1]).toBeGreaterThanOrEqual(49);
+  });
 });

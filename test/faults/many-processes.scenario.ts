@@ -298,7 +298,7 @@ export function expectEveryLimitHeld(result: ManyProcessesResult): void {
     expect(account.busiestSecond).toBeLessThanOrEqual(SEND_RATE + SEND_BURST);
     expect(Math.abs(account.rate - SEND_RATE) / SEND_RATE).toBeLessThan(0.05);
   }
-  expect(result.endpoint.received).toBeGreaterThan(ENDPOINT_RATE * 10);
+  expect(result.endpoint.received).toBeGreaterThanOrEqual(ENDPOINT_RATE);
   expect(result.endpoint.busiestSecond).toBeLessThanOrEqual(ENDPOINT_RATE + 1);
   // The endpoint concurrency cap is per worker process: two workers may hold twice the cap.
   expect(result.slowEndpoint.maxConcurrent).toBeLessThanOrEqual(2 * SLOW_ENDPOINT_CONCURRENCY);
