@@ -13,14 +13,6 @@ export interface Later {
   busy?: number;
 }
 
-/** A rate-limit slot this close is waited for in the worker; a later one parks the job. */
-const RATE_SLEEP_LIMIT_MS = 250;
-/**
- * A job parked for a rate-limit slot comes back this much before it and waits out the rest: one that BullMQ
- * promotes or a worker picks up late would otherwise give its slot up for one at the end of the backlog, and
- * a backlog on a busy machine would then drain far below the endpoint's rate.
- */
-const RATE_WAKE_EARLY_MS = 100;
 /** An endpoint answering within this (its recent average) is waited for by a batch when it is at its cap. */
 const FAST_ENDPOINT_MS = 100;
 /** The longest a batch's delivery waits for such an endpoint before it is handed off after all. */
@@ -79,11 +71,11 @@ export class DeliveryAdmission {
       return { kind: 'later', delayMs: this.busyDelay(target.endpointId, times, cap), busy: times } satisfies Later;
     }
     if (!target.rateLimitPerSecond) return undefined;
-    return this.limiter.reserve(target.endpointId, target.rateLimitPerSecond, slotAt, RATE_SLEEP_LIMIT_MS).then(
+    return this.limiter.reserve(target.endpointId, target.rateLimitPerSecond, slotAt).then(
       (rate): Later | undefined => {
         if (rate.verdict === 'go') return undefined;
         this.release(target.endpointId);
-        return { kind: 'later', delayMs: rate.waitMs - RATE_WAKE_EARLY_MS, slotAt: rate.slotAt };
+        return { kind: 'later', delayMs: rate.waitMs, slotAt: rate.slotAt };
       },
       (error: unknown) => {
         this.release(target.endpointId);

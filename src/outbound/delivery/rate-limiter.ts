@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { AppConfig } from '../../platform/config/app-config';
 import { Gcra } from '../../platform/redis/gcra';
 import { RedisConnections } from '../../platform/redis/redis-connections';
@@ -7,12 +6,9 @@ import { RedisConnections } from '../../platform/redis/redis-connections';
 export type RateDecision = { verdict: 'go' } | { verdict: 'wait'; slotAt: number; waitMs: number };
 
 /**
- * Per-endpoint deliveries-per-second limit, held across every worker process, in two parts at the same rate
- * (GCRA without burst), like send pacing: the schedule reserves the next free slot even when it lies in the
- * future (a job sleeps or is parked until its own slot instead of polling), and the gate is passed right
- * before the request. A job that comes back late for its slot (a busy machine, a backlog) goes when the gate
- * has room instead of in its stale slot, or takes a new slot in the schedule; so no second holds more than
- * the limit (+1 for the time between the gate and the request), and late jobs do not cost the endpoint rate.
+ * Per-endpoint deliveries-per-second limit, held across every worker process (GCRA without burst): the
+ * next free slot is reserved even when it lies in the future, and a job that comes back within one
+ * interval of its slot holds it.
  */
 @Injectable()
 export class RateLimiter {
@@ -26,41 +22,19 @@ export class RateLimiter {
     this.prefix = `${config.queuePrefix}:outbound:rate`;
   }
 
-  /**
-   * `heldSlotAt`: the slot this job reserved before it was delayed. A slot at most `sleepLimitMs` ahead is
-   * waited for here; a later one is the caller's to wait for (`wait`).
-   */
-  async reserve(endpointId: string, perSecond: number, heldSlotAt?: number, sleepLimitMs = 0): Promise<RateDecision> {
-    const intervalMs = 1000 / perSecond;
-    let slotAt = heldSlotAt;
-    for (;;) {
-      let waitMs: number;
-      if (slotAt === undefined) {
-        const reserved = await this.gcra.reserve({ key: `${this.prefix}:${endpointId}`, intervalMs });
-        slotAt = reserved.slotAt;
-        waitMs = reserved.slotAt - reserved.now;
-      } else {
-        // A held slot is on Redis's clock; a skew with this host's only moves when the gate is asked.
-        waitMs = slotAt - Date.now();
-      }
-      if (waitMs > sleepLimitMs) return { verdict: 'wait', slotAt, waitMs };
-      if (waitMs > 0) await sleep(waitMs);
-      const gate = await this.gcra.reserve({
-        key: `${this.prefix}:${endpointId}:gate`,
-        intervalMs,
-        maxWaitMs: sleepLimitMs,
-      });
-      if (gate.reserved) {
-        if (gate.slotAt > gate.now) await sleep(gate.slotAt - gate.now);
-        return { verdict: 'go' };
-      }
-      slotAt = undefined;
-    }
+  /** `heldSlotAt`: the slot this job reserved before it was delayed. */
+  async reserve(endpointId: string, perSecond: number, heldSlotAt?: number): Promise<RateDecision> {
+    const { slotAt, now } = await this.gcra.reserve({
+      key: `${this.prefix}:${endpointId}`,
+      intervalMs: 1000 / perSecond,
+      heldSlotAt,
+    });
+    return slotAt > now ? { verdict: 'wait', slotAt, waitMs: slotAt - now } : { verdict: 'go' };
   }
 
   /** Forgets reserved slots (an endpoint re-enabled or given a new limit starts afresh). */
   async reset(endpointId: string): Promise<void> {
-    await this.redis.commands.del(`${this.prefix}:${endpointId}`, `${this.prefix}:${endpointId}:gate`);
+    await this.redis.commands.del(`${this.prefix}:${endpointId}`);
   }
 }
 
