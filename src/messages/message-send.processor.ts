@@ -3,10 +3,9 @@ import { BeforeApplicationShutdown, OnApplicationBootstrap } from '@nestjs/commo
 import { DelayedError, Job, UnrecoverableError } from 'bullmq';
 import { AppConfig } from '../platform/config/app-config';
 import { Sql } from '../platform/database/sql';
-import { ClassifiedFailure } from '../platform/failure';
-import { BACKOFF_TYPE, QueueName, SendMessageJob } from '../platform/queue/queue-names';
+import { QueueName, SendMessageJob } from '../platform/queue/queue-names';
 import { QueueWorkerHost } from '../platform/queue/queue-worker-host';
-import { retryDelay } from '../platform/queue/retry-delay';
+import { retryBackoff } from '../platform/queue/retry-delay';
 import { MessageDeferred, MessageFailedForGood, MessageSender } from './message-sender';
 
 /** The consumer of POST /messages' sends, with the inbound consumer's retry schedule. */
@@ -21,19 +20,7 @@ export class MessageSendProcessor extends QueueWorkerHost implements OnApplicati
   }
 
   onApplicationBootstrap(): void {
-    const { baseDelayMs, maxDelayMs } = this.config.retry;
-    this.worker.opts.settings = {
-      ...this.worker.opts.settings,
-      backoffStrategy: (attemptsMade: number, type?: string, error?: Error) =>
-        type === BACKOFF_TYPE
-          ? retryDelay(
-              attemptsMade,
-              baseDelayMs,
-              maxDelayMs,
-              error instanceof ClassifiedFailure ? error.retryAfterMs : undefined,
-            )
-          : 0,
-    };
+    this.worker.opts.settings = { ...this.worker.opts.settings, backoffStrategy: retryBackoff(this.config.retry) };
     this.worker.concurrency = Math.min(50, this.config.workers.concurrency);
   }
 

@@ -1,12 +1,11 @@
 import { Processor } from '@nestjs/bullmq';
 import { BeforeApplicationShutdown, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { DelayedError, Job, UnrecoverableError } from 'bullmq';
-import { ClassifiedFailure } from '../../platform/failure';
 import { AppConfig } from '../../platform/config/app-config';
 import { Sql } from '../../platform/database/sql';
-import { BACKOFF_TYPE, ProcessInboundEventJob, QueueName } from '../../platform/queue/queue-names';
+import { ProcessInboundEventJob, QueueName } from '../../platform/queue/queue-names';
 import { QueueWorkerHost } from '../../platform/queue/queue-worker-host';
-import { retryDelay } from '../../platform/queue/retry-delay';
+import { retryBackoff } from '../../platform/queue/retry-delay';
 import { InboundEventHandler, PermanentFailure, SendDeferred } from './inbound-event.handler';
 
 @Processor(QueueName.InboundEvents)
@@ -26,19 +25,7 @@ export class InboundEventProcessor
 
   /** Settings that come from configuration (the decorator's options are fixed when the file loads). */
   onApplicationBootstrap(): void {
-    const { baseDelayMs, maxDelayMs } = this.config.retry;
-    this.worker.opts.settings = {
-      ...this.worker.opts.settings,
-      backoffStrategy: (attemptsMade: number, type?: string, error?: Error) =>
-        type === BACKOFF_TYPE
-          ? retryDelay(
-              attemptsMade,
-              baseDelayMs,
-              maxDelayMs,
-              error instanceof ClassifiedFailure ? error.retryAfterMs : undefined,
-            )
-          : 0,
-    };
+    this.worker.opts.settings = { ...this.worker.opts.settings, backoffStrategy: retryBackoff(this.config.retry) };
     this.worker.concurrency = this.config.workers.concurrency;
   }
 

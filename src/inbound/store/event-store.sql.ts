@@ -1,4 +1,4 @@
-import { SealedColumn } from '../../platform/crypto/sealed-column';
+import { SealedColumn, uuidKeyedColumn } from '../../platform/crypto/sealed-column';
 import { RowBatch } from '../../platform/database/row-batch';
 import { EventChannel, EventKind } from '../../providers/channel-provider';
 
@@ -162,26 +162,6 @@ export const pseudonymiseEvents = `UPDATE inbound_events
 
 /** The sealed columns of the inbound store, for re-encryption (platform/crypto/sealed-column.ts). */
 export const inboundStoreSealedColumns: SealedColumn[] = [
-  {
-    field: 'webhook_receipts.body',
-    table: 'webhook_receipts',
-    column: 'body',
-    key: 't.id',
-    keyType: 'uuid',
-    rowId: 't.id::text',
-    array: false,
-    reseal: `UPDATE webhook_receipts t SET body = u.new FROM unnest($1::uuid[], $2::bytea[], $3::bytea[]) AS u(id, old, new)
-              WHERE t.id = u.id AND t.body = u.old`,
-  },
-  {
-    field: 'inbound_events.payload',
-    table: 'inbound_events',
-    column: 'payload',
-    key: 't.id',
-    keyType: 'uuid',
-    rowId: 't.id::text',
-    array: false,
-    reseal: `UPDATE inbound_events t SET payload = u.new FROM unnest($1::uuid[], $2::bytea[], $3::bytea[]) AS u(id, old, new)
-              WHERE t.id = u.id AND t.payload = u.old`,
-  },
+  uuidKeyedColumn('webhook_receipts.body', 'webhook_receipts', 'body'),
+  uuidKeyedColumn('inbound_events.payload', 'inbound_events', 'payload'),
 ];

@@ -1,4 +1,4 @@
-import { SealedColumn } from '../../platform/crypto/sealed-column';
+import { SealedColumn, uuidKeyedColumn } from '../../platform/crypto/sealed-column';
 import { RowBatch } from '../../platform/database/row-batch';
 
 /**
@@ -38,17 +38,7 @@ export const eraseEventDeliveries = `DELETE FROM outbound_deliveries WHERE event
 
 /** Outbound event data and subscribers' kept answers, for re-encryption. */
 export const deliverySealedColumns: SealedColumn[] = [
-  {
-    field: 'outbound_events.data',
-    table: 'outbound_events',
-    column: 'data_sealed',
-    key: 't.id',
-    keyType: 'uuid',
-    rowId: 't.id::text',
-    array: false,
-    reseal: `UPDATE outbound_events t SET data_sealed = u.new FROM unnest($1::uuid[], $2::bytea[], $3::bytea[]) AS u(id, old, new)
-              WHERE t.id = u.id AND t.data_sealed = u.old`,
-  },
+  uuidKeyedColumn('outbound_events.data', 'outbound_events', 'data_sealed'),
   {
     field: 'outbound_attempts.response',
     table: 'outbound_attempts',

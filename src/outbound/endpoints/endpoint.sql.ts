@@ -1,19 +1,8 @@
-import { SealedColumn } from '../../platform/crypto/sealed-column';
+import { SealedColumn, uuidKeyedColumn } from '../../platform/crypto/sealed-column';
 
 /** An endpoint's signing secrets and custom headers, for re-encryption. The plaintext does not change: no version bump. */
 export const endpointSealedColumns: SealedColumn[] = [
-  {
-    field: 'outbound_endpoints.secret',
-    table: 'outbound_endpoints',
-    column: 'secret_sealed',
-    key: 't.id',
-    keyType: 'uuid',
-    rowId: 't.id::text',
-    array: false,
-    reseal: `UPDATE outbound_endpoints t SET secret_sealed = u.new
-               FROM unnest($1::uuid[], $2::bytea[], $3::bytea[]) AS u(id, old, new)
-              WHERE t.id = u.id AND t.secret_sealed = u.old`,
-  },
+  uuidKeyedColumn('outbound_endpoints.secret', 'outbound_endpoints', 'secret_sealed'),
   {
     field: 'outbound_endpoints.secret',
     table: 'outbound_endpoints',
@@ -25,16 +14,5 @@ export const endpointSealedColumns: SealedColumn[] = [
     reseal: `UPDATE outbound_endpoints SET previous_secrets_sealed = $3::bytea[]
               WHERE id = $1::uuid AND previous_secrets_sealed = $2::bytea[]`,
   },
-  {
-    field: 'outbound_endpoints.headers',
-    table: 'outbound_endpoints',
-    column: 'headers_sealed',
-    key: 't.id',
-    keyType: 'uuid',
-    rowId: 't.id::text',
-    array: false,
-    reseal: `UPDATE outbound_endpoints t SET headers_sealed = u.new
-               FROM unnest($1::uuid[], $2::bytea[], $3::bytea[]) AS u(id, old, new)
-              WHERE t.id = u.id AND t.headers_sealed = u.old`,
-  },
+  uuidKeyedColumn('outbound_endpoints.headers', 'outbound_endpoints', 'headers_sealed'),
 ];

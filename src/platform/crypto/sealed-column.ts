@@ -16,3 +16,21 @@ export interface SealedColumn {
   array: boolean;
   reseal: string;
 }
+
+/**
+ * The common case: a scalar column of a table keyed by a uuid `id`, each value bound to that id. The reseal
+ * is still the owner's statement, written here once for all of them.
+ */
+export function uuidKeyedColumn(field: SealedField, table: string, column: string): SealedColumn {
+  return {
+    field,
+    table,
+    column,
+    key: 't.id',
+    keyType: 'uuid',
+    rowId: 't.id::text',
+    array: false,
+    reseal: `UPDATE ${table} t SET ${column} = u.new FROM unnest($1::uuid[], $2::bytea[], $3::bytea[]) AS u(id, old, new)
+              WHERE t.id = u.id AND t.${column} = u.old`,
+  };
+}

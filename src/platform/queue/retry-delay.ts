@@ -1,3 +1,6 @@
+import { ClassifiedFailure } from '../failure';
+import { BACKOFF_TYPE } from './queue-names';
+
 const LONGEST_RETRY_AFTER_MS = 60 * 60 * 1000;
 
 /**
@@ -14,4 +17,20 @@ export function retryDelay(
   if (retryAfterMs !== undefined && retryAfterMs >= 0) return Math.min(retryAfterMs, LONGEST_RETRY_AFTER_MS);
   const exponential = Math.min(maxDelayMs, baseDelayMs * 2 ** Math.max(0, attemptsMade - 1));
   return Math.round(exponential * (0.5 + random() * 0.5));
+}
+
+/**
+ * A BullMQ worker's `backoffStrategy` for jobs added with the custom backoff type: retryDelay over the
+ * configured schedule, honouring a ClassifiedFailure's Retry-After.
+ */
+export function retryBackoff(retry: { baseDelayMs: number; maxDelayMs: number }) {
+  return (attemptsMade: number, type?: string, error?: Error): number =>
+    type === BACKOFF_TYPE
+      ? retryDelay(
+          attemptsMade,
+          retry.baseDelayMs,
+          retry.maxDelayMs,
+          error instanceof ClassifiedFailure ? error.retryAfterMs : undefined,
+        )
+      : 0;
 }
