@@ -94,13 +94,13 @@ describe('conversation policy: the 24 h window, staff handoff, business hours', 
     expect(t.graph.repliesTo('win-held')).toHaveLength(0);
     expect(await reply('m_win_held')).toMatchObject({
       status: 'skipped',
-      skip_reason: 'paused_then_expired',
+      skip_reason: 'window_closed',
       attempts: 0,
     });
     expect(await skippedAudit('m_win_held')).toEqual([
       expect.objectContaining({
         outcome: 'skipped',
-        metadata: expect.objectContaining({ reason: 'paused_then_expired' }),
+        metadata: expect.objectContaining({ reason: 'window_closed' }),
       }),
     ]);
     expect(JSON.stringify(await skippedAudit('m_win_held'))).not.toContain('hello');

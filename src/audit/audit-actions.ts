@@ -84,7 +84,6 @@ export const REPLY_REASONS = [
   'window_closed',
   'cooldown',
   'after_hours_disabled',
-  'paused_then_expired',
   'disabled',
   'standby',
   'paused',

@@ -72,7 +72,7 @@ export interface ClaimDecision {
 /** A reply taken for another try (`sending`), found held by its account, or skipped by the policy now. */
 export interface ClaimedReply {
   status: 'sending' | 'held' | 'skipped';
-  /** Why it is skipped now (`handoff`, `window_closed`, `paused_then_expired`, …). */
+  /** Why it is skipped now (`handoff`, `window_closed`, …). */
   skipReason: string | null;
   /** The send slot an earlier run reserved (pacing, or the release of held replies). */
   notBefore: Date | null;
@@ -276,7 +276,7 @@ export class ConversationRepository {
   /**
    * Takes a reply left `retrying` (or `held`) for another try, unless its account holds its sends now: then
    * it is `held`, with no attempt used. The policy is asked again, as the time has moved on: a handoff since,
-   * the window closed (`paused_then_expired` for a reply its account held), or no text after hours now
+   * the window closed (also for a reply its account held that long: the contract's `window_closed`), or no text after hours now
    * make it `skipped`. `notBefore` is set when an earlier run deferred it to a reserved send slot (pacing, or
    * a release of held replies): the send keeps that slot unless it went stale meanwhile.
    */
@@ -292,7 +292,7 @@ export class ConversationRepository {
          SELECT r.id, r.status AS was, ${accountHold('c.provider', 'c.account_id')} AS hold,
                 CASE WHEN c.handoff_at > $2::timestamptz - make_interval(mins => $3::int) THEN 'handoff'
                      WHEN e.received_at <= $2::timestamptz - interval '${WINDOW_HOURS} hours'
-                       THEN CASE WHEN r.status = 'held' THEN 'paused_then_expired' ELSE 'window_closed' END
+                       THEN 'window_closed'
                      WHEN $4::text IN ('after_hours_disabled', 'disabled') THEN $4::text
                 END AS reason
            FROM replies r
