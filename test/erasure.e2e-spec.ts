@@ -19,7 +19,9 @@ describe('erasure (real Postgres and Redis)', () => {
   let cipher: DataCipher;
 
   beforeAll(async () => {
-    t = await startTestApp({ env: { OPS_API_KEYS: OPS_KEY, STAFF_API_KEYS: STAFF_KEY } });
+    // No staff handoff: the staff echo below would otherwise silence the reply to the patient's second message
+    // whenever it is processed first (its jobs run concurrently), and the count of sent replies would race.
+    t = await startTestApp({ env: { OPS_API_KEYS: OPS_KEY, STAFF_API_KEYS: STAFF_KEY, HANDOFF_MINUTES: '0' } });
     cipher = new DataCipher(t.config.keyring);
   });
   afterAll(async () => {
