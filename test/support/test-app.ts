@@ -123,16 +123,25 @@ export function openQueue<T = unknown>(t: Pick<TestApp, 'config' | 'prefix'>, na
   return new Queue<T>(name, { connection: redisConnection(t.config, { failFast: false }), prefix: t.prefix });
 }
 
-/** Deletes every key under a prefix (also what a Redis restarted without persistence leaves of it). */
+/**
+ * Deletes every key under a prefix, at once (what a Redis restarted without persistence leaves of it). One
+ * MULTI, not a DEL per SCAN page: a relay repairing the loss between two pages would have its repair deleted
+ * while the marker it checks had already gone, which no real restart does.
+ */
 export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
   try {
     if (redis.status === 'wait') await redis.connect();
+    const keys: string[] = [];
     let cursor = '0';
     do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      if (keys.length) await redis.del(...keys);
+      const [next, page] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      keys.push(...page);
       cursor = next;
     } while (cursor !== '0');
+    if (keys.length === 0) return;
+    const multi = redis.multi();
+    for (let i = 0; i < keys.length; i += 1000) multi.del(...keys.slice(i, i + 1000));
+    await multi.exec();
   } catch {
     // Redis unreachable at the end of a test that cut it: nothing to clean.
   }
