@@ -1,5 +1,6 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../../platform/config/app-config';
+import { PeriodicPass } from '../../platform/periodic-pass';
 import { HeldReplies } from './held-replies';
 
 /**
@@ -8,33 +9,19 @@ import { HeldReplies } from './held-replies';
  * deletion, or a release's jobs never reached Redis). Cheap when nothing is held: one partial-index scan.
  */
 @Injectable()
-export class HeldReplySweeper implements OnApplicationBootstrap, OnModuleDestroy {
-  private readonly logger = new Logger(HeldReplySweeper.name);
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
-
+export class HeldReplySweeper extends PeriodicPass {
   constructor(
     private readonly config: AppConfig,
     private readonly held: HeldReplies,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.runOnce(), this.config.relayIntervalMs);
-    this.timer.unref();
+  ) {
+    super();
   }
 
-  async onModuleDestroy(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
+  protected get intervalMs(): number {
+    return this.config.relayIntervalMs;
   }
 
-  /** One pass; concurrent calls share it. */
-  runOnce(): Promise<void> {
-    this.running ??= this.held
-      .releaseDue()
-      .then(() => undefined)
-      .catch((error: unknown) => this.logger.debug({ msg: 'held-reply sweep skipped', error: (error as Error)?.name }))
-      .finally(() => (this.running = undefined));
-    return this.running;
+  protected pass(): Promise<unknown> {
+    return this.held.releaseDue();
   }
 }

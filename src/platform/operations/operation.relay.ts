@@ -1,6 +1,7 @@
 import { InjectQueue } from '@nestjs/bullmq';
-import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { Queue } from 'bullmq';
+import { PeriodicPass } from '../periodic-pass';
 import { JobName, QueueName, RunOperationJob } from '../queue/queue-names';
 import { operationJobOptions } from './operation-jobs';
 import { OperationRepository } from './operation.repository';
@@ -12,29 +13,17 @@ const EVERY_MS = 5000;
  * its data) is queued again; one whose job failed for good is marked failed. Runs in the worker processes.
  */
 @Injectable()
-export class OperationRelay implements OnApplicationBootstrap, OnModuleDestroy {
-  private readonly logger = new Logger(OperationRelay.name);
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
+export class OperationRelay extends PeriodicPass {
+  protected readonly intervalMs = EVERY_MS;
 
   constructor(
     private readonly operations: OperationRepository,
     @InjectQueue(QueueName.Operations) private readonly queue: Queue<RunOperationJob>,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.runOnce(), EVERY_MS);
-    this.timer.unref();
+  ) {
+    super();
   }
 
-  runOnce(): Promise<void> {
-    this.running ??= this.pass()
-      .catch(() => undefined)
-      .finally(() => (this.running = undefined));
-    return this.running;
-  }
-
-  private async pass(): Promise<void> {
+  protected async pass(): Promise<void> {
     for (const id of await this.operations.runningIds(100)) {
       const job = await this.queue.getJob(id);
       if (!job) {
@@ -44,10 +33,5 @@ export class OperationRelay implements OnApplicationBootstrap, OnModuleDestroy {
         await this.operations.finish(id, 'failed', 'job_failed');
       }
     }
-  }
-
-  async onModuleDestroy(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
   }
 }
