@@ -16,6 +16,8 @@ export interface SealedEvent extends ParsedEvent {
   sealedPayload: Buffer | null;
   /** How many more times the same idempotency key came in this body (folded into this event). */
   repeats: number;
+  /** BullMQ priority (VIP senders), set by the caller. */
+  priority?: number;
 }
 
 export interface ReadWebhookBody {

@@ -102,7 +102,7 @@ export class WebhookIngestService {
   }
 
   /**
-   * `verdict` is verify()'s. `abandoned` aborts when the client has gone: a receipt not yet in a statement
+   * `verdict` is verify()'s. `gone` says whether the client has hung up: a receipt not yet in a statement
    * is then dropped, and the memory it holds freed.
    */
   async receive(
@@ -110,7 +110,7 @@ export class WebhookIngestService {
     rawBody: Buffer,
     verdict: SignatureVerdict,
     correlationId: string,
-    abandoned?: AbortSignal,
+    gone?: () => boolean,
   ): Promise<IngestResult> {
     this.metrics.webhooksReceived.inc({ provider: provider.name });
     if (verdict !== 'valid') {
@@ -130,16 +130,17 @@ export class WebhookIngestService {
       bodyBytes: rawBody.length,
       parseError,
       itemCount,
-      // Only the sealed payload waits for the statement: the parsed one is left behind.
-      events: events.map(({ payload: _parsed, ...event }) => ({
-        ...event,
-        priority: this.vip.priorityOf(provider.name, event.senderId),
-      })),
+      events,
     };
+    for (const event of events) {
+      // Only the sealed payload waits for the statement: the parsed one is left behind.
+      event.payload = undefined;
+      event.priority = this.vip.priorityOf(provider.name, event.senderId);
+    }
 
     let inserted: Set<string>;
     try {
-      inserted = await this.store.submit(receipt, abandoned);
+      inserted = await this.store.submit(receipt, gone);
     } catch (error) {
       // The client has gone (nobody reads the answer), or the bound was reached (the batcher logs that).
       if (!(error instanceof GroupCommitAbortedError || error instanceof GroupCommitFullError)) {

@@ -36,7 +36,8 @@ export class VipSenders implements OnApplicationBootstrap, OnModuleDestroy {
 
   priorityOf(provider: string, senderId: string | null): number {
     if (!senderId) return 0;
-    return this.configured.has(senderId) || this.stored.has(`${provider}:${senderId}`) ? VIP_PRIORITY : 0;
+    if (this.configured.has(senderId)) return VIP_PRIORITY;
+    return this.stored.size > 0 && this.stored.has(`${provider}:${senderId}`) ? VIP_PRIORITY : 0;
   }
 
   async refresh(): Promise<void> {

@@ -81,6 +81,60 @@ const SAME_KEY_JOINS = `LEFT JOIN inserted n ON n.id = i.id
                                                AND original.idempotency_key = i.idempotency_key`;
 
 /**
+ * Receipts, their events, malformed-body dead letters and the audit entries, in one statement (its text is
+ * made once). Not a named prepared statement: its generic plan, made while the tables are small, stays in use
+ * as they grow and costs more with every row (bench/JOURNAL.md).
+ */
+const STORE_RECEIPTS = `WITH receipts AS (
+     INSERT INTO webhook_receipts (id, provider, correlation_id, body_bytes, event_count, body, parse_error)
+     SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::int[], $6::bytea[], $7::text[])
+   ), ${storeEvents(8)}, malformed AS (
+     SELECT * FROM unnest($22::uuid[], $23::uuid[], $24::text[], $25::text[], $26::text[])
+            AS m(id, receipt_id, provider, correlation_id, error)
+   ), letters AS (
+     ${insertMalformedLetters('malformed')}
+   ), audited AS (
+     ${insertAudit(
+       auditRows(
+         {
+           action: `CASE WHEN n.id IS NULL THEN '${AuditAction.EventDuplicate}' ELSE '${AuditAction.EventReceived}' END`,
+           outcome: `CASE WHEN n.id IS NULL THEN 'duplicate' ELSE 'success' END`,
+           provider: 'i.provider',
+           event_id: 'coalesce(n.id, same.id, original.id)',
+           correlation_id: 'i.correlation_id',
+           metadata: `jsonb_build_object('kind', i.kind, 'channel', i.channel, 'receiptId', i.receipt_id)`,
+         },
+         `FROM incoming i ${SAME_KEY_JOINS}`,
+       ),
+       auditRows(
+         {
+           action: `'${AuditAction.EventDuplicate}'`,
+           outcome: `'duplicate'`,
+           provider: 'i.provider',
+           event_id: 'coalesce(n.id, same.id, original.id)',
+           correlation_id: 'i.correlation_id',
+           metadata: `jsonb_build_object('kind', i.kind, 'channel', i.channel, 'receiptId', i.receipt_id,
+                                         'repeats', r.repeats)`,
+         },
+         `FROM unnest($8::uuid[], $27::int[]) AS r(id, repeats)
+          JOIN incoming i ON i.id = r.id ${SAME_KEY_JOINS}
+          WHERE r.repeats > 0`,
+       ),
+       auditRows(
+         {
+           action: `'${AuditAction.WebhookMalformed}'`,
+           outcome: `'failure'`,
+           provider: 'm.provider',
+           correlation_id: 'm.correlation_id',
+           metadata: `jsonb_build_object('receiptId', m.receipt_id, 'reason', m.error, 'deadLetterId', m.id)`,
+         },
+         'FROM malformed m',
+       ),
+     )}
+   )
+   SELECT id FROM inserted`;
+
+/**
  * The inbound event store. Idempotency lives here: an event's key is unique, so a second delivery of
  * the same Meta event inserts nothing and is reported as a duplicate.
  */
@@ -107,72 +161,22 @@ export class InboundEventRepository {
     const malformed = receipts.filter((receipt) => receipt.parseError !== null);
     const query = <T extends { id: string }>(text: string, values: unknown[]) =>
       timeoutMs === undefined ? this.db.query<T>(text, values) : this.db.queryWithin<T>(timeoutMs, text, values);
-    const rows = await query<{ id: string }>(
-      `WITH receipts AS (
-         INSERT INTO webhook_receipts (id, provider, correlation_id, body_bytes, event_count, body, parse_error)
-         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::int[], $6::bytea[], $7::text[])
-       ), ${storeEvents(8)}, malformed AS (
-         SELECT * FROM unnest($22::uuid[], $23::uuid[], $24::text[], $25::text[], $26::text[])
-                AS m(id, receipt_id, provider, correlation_id, error)
-       ), letters AS (
-         ${insertMalformedLetters('malformed')}
-       ), audited AS (
-         ${insertAudit(
-           auditRows(
-             {
-               action: `CASE WHEN n.id IS NULL THEN '${AuditAction.EventDuplicate}' ELSE '${AuditAction.EventReceived}' END`,
-               outcome: `CASE WHEN n.id IS NULL THEN 'duplicate' ELSE 'success' END`,
-               provider: 'i.provider',
-               event_id: 'coalesce(n.id, same.id, original.id)',
-               correlation_id: 'i.correlation_id',
-               metadata: `jsonb_build_object('kind', i.kind, 'channel', i.channel, 'receiptId', i.receipt_id)`,
-             },
-             `FROM incoming i ${SAME_KEY_JOINS}`,
-           ),
-           auditRows(
-             {
-               action: `'${AuditAction.EventDuplicate}'`,
-               outcome: `'duplicate'`,
-               provider: 'i.provider',
-               event_id: 'coalesce(n.id, same.id, original.id)',
-               correlation_id: 'i.correlation_id',
-               metadata: `jsonb_build_object('kind', i.kind, 'channel', i.channel, 'receiptId', i.receipt_id,
-                                             'repeats', r.repeats)`,
-             },
-             `FROM unnest($8::uuid[], $27::int[]) AS r(id, repeats)
-              JOIN incoming i ON i.id = r.id ${SAME_KEY_JOINS}
-              WHERE r.repeats > 0`,
-           ),
-           auditRows(
-             {
-               action: `'${AuditAction.WebhookMalformed}'`,
-               outcome: `'failure'`,
-               provider: 'm.provider',
-               correlation_id: 'm.correlation_id',
-               metadata: `jsonb_build_object('receiptId', m.receipt_id, 'reason', m.error, 'deadLetterId', m.id)`,
-             },
-             'FROM malformed m',
-           ),
-         )}
-       )
-       SELECT id FROM inserted`,
-      [
-        receipts.map((receipt) => receipt.id),
-        receipts.map((receipt) => receipt.provider),
-        receipts.map((receipt) => receipt.correlationId),
-        receipts.map((receipt) => receipt.bodyBytes),
-        receipts.map((receipt) => receipt.itemCount ?? receipt.events.length),
-        receipts.map((receipt) => receipt.sealedBody),
-        receipts.map((receipt) => receipt.parseError),
-        ...eventRowParams(events),
-        malformed.map((receipt) => receipt.events[0]?.id ?? receipt.id),
-        malformed.map((receipt) => receipt.id),
-        malformed.map((receipt) => receipt.provider),
-        malformed.map((receipt) => receipt.correlationId),
-        malformed.map((receipt) => receipt.parseError),
-        events.map((event) => event.repeats),
-      ],
-    );
+    const rows = await query<{ id: string }>(STORE_RECEIPTS, [
+      receipts.map((receipt) => receipt.id),
+      receipts.map((receipt) => receipt.provider),
+      receipts.map((receipt) => receipt.correlationId),
+      receipts.map((receipt) => receipt.bodyBytes),
+      receipts.map((receipt) => receipt.itemCount ?? receipt.events.length),
+      receipts.map((receipt) => receipt.sealedBody),
+      receipts.map((receipt) => receipt.parseError),
+      ...eventRowParams(events),
+      malformed.map((receipt) => receipt.events[0]?.id ?? receipt.id),
+      malformed.map((receipt) => receipt.id),
+      malformed.map((receipt) => receipt.provider),
+      malformed.map((receipt) => receipt.correlationId),
+      malformed.map((receipt) => receipt.parseError),
+      events.map((event) => event.repeats),
+    ]);
     return new Set(rows.map((row) => row.id));
   }
 

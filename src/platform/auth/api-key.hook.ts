@@ -1,4 +1,4 @@
-import { FastifyInstance, FastifyRequest } from 'fastify';
+import { FastifyInstance } from 'fastify';
 import { sendErrorBody } from '../http/error-body.filter';
 import { ApiKeyGuard, AuthenticatedRequest, MISSING_KEY_MESSAGE } from './api-key.guard';
 
@@ -17,10 +17,14 @@ export function isKeyProtectedRoute(route: string | undefined): boolean {
  * found here.
  */
 export function checkApiKeysBeforeBodies(fastify: FastifyInstance, guard: ApiKeyGuard): void {
-  fastify.addHook('onRequest', async (request: FastifyRequest, reply) => {
-    if (!isKeyProtectedRoute(request.routeOptions.url)) return;
-    const actor = await guard.authenticate(request.headers.authorization);
-    if (!actor) return sendErrorBody(reply, 401, MISSING_KEY_MESSAGE, String(request.id));
-    (request as AuthenticatedRequest).authenticated = actor;
+  // Callback style, not async: every request passes here, and the webhook path should not pay a promise for it.
+  fastify.addHook('onRequest', (request, reply, done) => {
+    if (!isKeyProtectedRoute(request.routeOptions.url)) return done();
+    guard.authenticate(request.headers.authorization).then((actor) => {
+      // Answered here, so the request goes no further (done is not called).
+      if (!actor) return void sendErrorBody(reply, 401, MISSING_KEY_MESSAGE, String(request.id));
+      (request as AuthenticatedRequest).authenticated = actor;
+      done();
+    }, done);
   });
 }
