@@ -73,19 +73,22 @@ export interface QueueableEvent {
 
 /**
  * The audit entry of an event names the row its key is stored under: this one, another receipt's of the
- * same statement (a statement does not see its own rows), or one stored before.
+ * same statement (a statement does not see its own rows), or one stored before. The last is a subquery on
+ * the unique key, evaluated only for a duplicate (coalesce stops at the first non-null): an index probe in
+ * any plan, where a join could become a hash join over the whole table in a plan made while it was small.
  */
 const SAME_KEY_JOINS = `LEFT JOIN inserted n ON n.id = i.id
-              LEFT JOIN inserted same ON n.id IS NULL AND same.idempotency_key = i.idempotency_key
-              LEFT JOIN inbound_events original ON n.id IS NULL AND same.id IS NULL
-                                               AND original.idempotency_key = i.idempotency_key`;
+              LEFT JOIN inserted same ON n.id IS NULL AND same.idempotency_key = i.idempotency_key`;
+const STORED_EVENT_ID = `coalesce(n.id, same.id,
+                   (SELECT original.id FROM inbound_events original WHERE original.idempotency_key = i.idempotency_key))`;
 
 /**
- * Receipts, their events, malformed-body dead letters and the audit entries, in one statement (its text is
- * made once). Not a named prepared statement: its generic plan, made while the tables are small, stays in use
- * as they grow and costs more with every row (bench/JOURNAL.md).
+ * Receipts, their events, malformed-body dead letters and the audit entries, in one statement. It runs as a
+ * named prepared statement: parsing and planning it cost Postgres more than executing it for a few receipts
+ * (bench/JOURNAL.md). Its generic plan, made once per connection and kept as the tables grow, must therefore
+ * reach existing rows by index only: test/ingest-statement-plan.e2e-spec.ts checks that on empty tables.
  */
-const STORE_RECEIPTS = `WITH receipts AS (
+export const STORE_RECEIPTS = `WITH receipts AS (
      INSERT INTO webhook_receipts (id, provider, correlation_id, body_bytes, event_count, body, parse_error)
      SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::int[], $6::bytea[], $7::text[])
    ), ${storeEvents(8)}, malformed AS (
@@ -100,7 +103,7 @@ const STORE_RECEIPTS = `WITH receipts AS (
            action: `CASE WHEN n.id IS NULL THEN '${AuditAction.EventDuplicate}' ELSE '${AuditAction.EventReceived}' END`,
            outcome: `CASE WHEN n.id IS NULL THEN 'duplicate' ELSE 'success' END`,
            provider: 'i.provider',
-           event_id: 'coalesce(n.id, same.id, original.id)',
+           event_id: STORED_EVENT_ID,
            correlation_id: 'i.correlation_id',
            metadata: `jsonb_build_object('kind', i.kind, 'channel', i.channel, 'receiptId', i.receipt_id)`,
          },
@@ -111,7 +114,7 @@ const STORE_RECEIPTS = `WITH receipts AS (
            action: `'${AuditAction.EventDuplicate}'`,
            outcome: `'duplicate'`,
            provider: 'i.provider',
-           event_id: 'coalesce(n.id, same.id, original.id)',
+           event_id: STORED_EVENT_ID,
            correlation_id: 'i.correlation_id',
            metadata: `jsonb_build_object('kind', i.kind, 'channel', i.channel, 'receiptId', i.receipt_id,
                                          'repeats', r.repeats)`,
@@ -160,7 +163,9 @@ export class InboundEventRepository {
     );
     const malformed = receipts.filter((receipt) => receipt.parseError !== null);
     const query = <T extends { id: string }>(text: string, values: unknown[]) =>
-      timeoutMs === undefined ? this.db.query<T>(text, values) : this.db.queryWithin<T>(timeoutMs, text, values);
+      timeoutMs === undefined
+        ? this.db.prepared<T>('store_receipts', text, values)
+        : this.db.queryWithin<T>(timeoutMs, text, values);
     const rows = await query<{ id: string }>(STORE_RECEIPTS, [
       receipts.map((receipt) => receipt.id),
       receipts.map((receipt) => receipt.provider),

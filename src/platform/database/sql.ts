@@ -26,6 +26,20 @@ export class Sql {
     return result.rows;
   }
 
+  /**
+   * A statement run very often with one fixed text (the webhook path's): a named prepared statement, parsed once
+   * per connection, planned with a generic plan after a few runs. `name` must always come with the same text, and
+   * that plan must suit any table size (see STORE_RECEIPTS).
+   */
+  async prepared<T extends QueryResultRow = Record<string, unknown>>(
+    name: string,
+    text: string,
+    values: unknown[],
+  ): Promise<T[]> {
+    const result = await this.pool.query<T>({ name, text, values });
+    return result.rows;
+  }
+
   async one<T extends QueryResultRow = Record<string, unknown>>(
     text: string,
     values?: unknown[],
