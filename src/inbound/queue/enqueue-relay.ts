@@ -1,5 +1,6 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../../platform/config/app-config';
+import { PeriodicPass } from '../../platform/periodic-pass';
 import { RedisConnections } from '../../platform/redis/redis-connections';
 import { InboundEventRepository, QueueableEvent } from '../store/inbound-event.repository';
 import { BacklogMonitor } from './backlog-monitor';
@@ -18,10 +19,7 @@ const PAGE = 500;
  * It never takes the backlog over INGEST_BACKLOG_LIMIT: a pass enqueues at most limit − backlog events.
  */
 @Injectable()
-export class EnqueueRelay implements OnApplicationBootstrap, OnModuleDestroy {
-  private readonly logger = new Logger(EnqueueRelay.name);
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
+export class EnqueueRelay extends PeriodicPass {
   /** Fail-fast: a pass while Redis is away gives up at once (and a shutdown does not wait for it). */
   private readonly redis: RedisClient;
 
@@ -32,28 +30,15 @@ export class EnqueueRelay implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly backlog: BacklogMonitor,
     redis: RedisConnections,
   ) {
+    super();
     this.redis = redis.failFast;
   }
 
-  onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.runOnce(), this.config.relayIntervalMs);
-    this.timer.unref();
+  protected get intervalMs(): number {
+    return this.config.relayIntervalMs;
   }
 
-  async onModuleDestroy(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
-  }
-
-  /** One pass; concurrent calls share it. */
-  runOnce(): Promise<void> {
-    this.running ??= this.pass()
-      .catch((error: unknown) => this.logger.debug({ msg: 'relay pass skipped', error: (error as Error)?.message }))
-      .finally(() => (this.running = undefined));
-    return this.running;
-  }
-
-  private async pass(): Promise<void> {
+  protected async pass(): Promise<void> {
     const markerKey = `${this.config.queuePrefix}:relay:epoch`;
     await this.backlog.refresh();
     if ((await this.redis.get(markerKey)) === null) {
