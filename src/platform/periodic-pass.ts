@@ -10,7 +10,7 @@ export abstract class PeriodicPass implements OnApplicationBootstrap, OnModuleDe
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
 
-  protected abstract get intervalMs(): number;
+  protected abstract readonly intervalMs: number;
   protected abstract pass(): Promise<unknown>;
 
   onApplicationBootstrap(): void {
