@@ -5,6 +5,7 @@ import { AppConfig } from '../../platform/config/app-config';
 import { InboundEventRepository, QueueableEvent } from '../store/inbound-event.repository';
 import { BACKOFF_TYPE, JobName, ProcessInboundEventJob, QueueName } from '../../platform/queue/queue-names';
 import { RedisConnections } from '../../platform/redis/redis-connections';
+import { settlesWithin } from '../../platform/time/within';
 import { jobTraceMetadata, queueTelemetry } from '../../platform/tracing/tracing';
 
 /**
@@ -120,10 +121,7 @@ export class InboundEventProducer implements OnModuleInit, OnModuleDestroy {
 
   /** Connect now: a fail-fast client that is still connecting would refuse the first webhook's jobs. */
   async onModuleInit(): Promise<void> {
-    await Promise.race([
-      this.queue.waitUntilReady().catch(() => undefined),
-      new Promise((resolve) => setTimeout(resolve, 3000).unref()),
-    ]);
+    await settlesWithin(this.queue.waitUntilReady(), 3000);
   }
 
   async onModuleDestroy(): Promise<void> {

@@ -3,16 +3,10 @@ import { HealthIndicatorService } from '@nestjs/terminus';
 import { Sql } from '../../platform/database/sql';
 import { BacklogMonitor } from '../../inbound/queue/backlog-monitor';
 import { RedisConnections } from '../../platform/redis/redis-connections';
+import { withTimeout } from '../../platform/time/within';
 import { AccountFigures } from '../metrics/account-figures';
 
 const PROBE_TIMEOUT_MS = 1500;
-
-function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
-  return Promise.race([
-    work,
-    new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref()),
-  ]);
-}
 
 /** Terminus indicators for the two dependencies a Switchboard process cannot work without. */
 @Injectable()

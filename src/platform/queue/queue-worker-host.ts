@@ -2,18 +2,10 @@ import { OnWorkerEvent, WorkerHost } from '@nestjs/bullmq';
 import { Logger } from '@nestjs/common';
 import { DelayedError, Job } from 'bullmq';
 import { Sql } from '../database/sql';
+import { settlesWithin } from '../time/within';
 
 /** How long a forced close of a worker may take before shutdown goes on without it. */
 const FORCED_CLOSE_MS = 5000;
-
-/** Whether `work` ends (either way) within `ms`. */
-function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
-  const ended = work.then(
-    () => true,
-    () => true,
-  );
-  return Promise.race([ended, new Promise<false>((resolve) => setTimeout(() => resolve(false), ms).unref())]);
-}
 
 /**
  * Base of every queue consumer: graceful draining, and Redis connection errors reported once every few
