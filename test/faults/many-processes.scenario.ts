@@ -1,10 +1,9 @@
+import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Pool } from 'undici';
 import { FakeGraphApi } from '../support/fake-graph-api';
-import { sign } from '../support/meta-payloads';
 import { TEST_APP_SECRET, TEST_VERIFY_TOKEN } from '../support/test-app';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 import { waitFor } from '../support/wait';
@@ -28,60 +27,29 @@ export const senderOf = (i: number) => `mp-a${i % ACCOUNTS}-s${Math.floor(i / AC
 /** The account a reply went out for, from its recipient (each sender writes to one account only). */
 export const accountOfSender = (sender: string) => Number(/^mp-a(\d+)-/.exec(sender)?.[1] ?? -1);
 
-function dm(i: number): string {
-  const now = Date.now();
-  const account = accountId(i % ACCOUNTS);
-  return JSON.stringify({
-    object: 'instagram',
-    entry: [
-      {
-        id: account,
-        time: now,
-        messaging: [
-          {
-            sender: { id: senderOf(i) },
-            recipient: { id: account },
-            timestamp: now,
-            message: { mid: `mp_${i}`, text: 'hello from many processes' },
-          },
-        ],
-      },
-    ],
-  });
-}
-
-/** Posts DMs 0..count-1 alternately through the API processes, `concurrency` in flight; statuses by index. */
+/**
+ * Posts DMs 0..count-1 alternately through the API processes, `concurrency` in flight, from a child process
+ * (post-dms.child.js) so that this process's event loop stamps the fake servers' arrivals on time; resolves to
+ * the HTTP status of each DM by index (0: no answer).
+ */
 export function postDms(
   apis: ApiProcess[],
   count: number,
   concurrency = 32,
-): { statuses: number[]; done: Promise<void> } {
-  const pools = apis.map((api) => new Pool(api.url, { connections: Math.ceil(concurrency / apis.length) }));
-  const statuses = new Array<number>(count).fill(0);
-  let next = 0;
-  const loop = async () => {
-    while (next < count) {
-      const i = next++;
-      const body = dm(i);
-      try {
-        const response = await pools[i % pools.length].request({
-          method: 'POST',
-          path: '/webhooks/instagram',
-          headers: { 'content-type': 'application/json', 'x-hub-signature-256': sign(body, TEST_APP_SECRET) },
-          body,
-          headersTimeout: 15_000,
-        });
-        await response.body.dump();
-        statuses[i] = response.statusCode;
-      } catch {
-        statuses[i] = 0;
-      }
-    }
-  };
-  const done = Promise.all(Array.from({ length: concurrency }, loop)).then(() =>
-    Promise.all(pools.map((pool) => pool.close())).then(() => undefined),
-  );
-  return { statuses, done };
+): { statuses: Promise<number[]>; stop(): void } {
+  const child = fork(join(__dirname, 'post-dms.child.js'), { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const dms = Array.from({ length: count }, (_, i) => ({
+    accountId: accountId(i % ACCOUNTS),
+    sender: senderOf(i),
+    mid: `mp_${i}`,
+  }));
+  const statuses = new Promise<number[]>((resolve, reject) => {
+    child.once('message', (message) => resolve((message as { statuses: number[] }).statuses));
+    child.once('exit', (code) => reject(new Error(`the load generator exited (${code}) before it answered`)));
+    child.send({ urls: apis.map((api) => api.url), concurrency, secret: TEST_APP_SECRET, dms });
+  });
+  statuses.catch(() => undefined); // awaited by the caller; a failure before then must not go unhandled
+  return { statuses, stop: () => child.kill('SIGKILL') };
 }
 
 /** The most of `times` in any window of one second. */
@@ -142,6 +110,7 @@ export async function runManyProcesses(
   const subscriber = new WebhookReceiver();
   const apis: ApiProcess[] = [];
   const workers: ReturnType<typeof startWorker>[] = [];
+  let load: ReturnType<typeof postDms> | undefined;
   try {
     db = await createTestDatabase();
     const graphUrl = await graph.start();
@@ -209,16 +178,16 @@ export async function runManyProcesses(
       if (published.status !== 202) throw new Error(`POST /events: ${published.status}`);
     }
 
-    const burst = postDms(apis, messages);
+    load = postDms(apis, messages);
     const killAt = Math.round(messages * 0.3);
     await waitFor(() => graph.requests.length >= killAt, { timeoutMs: 90_000, message: `${killAt} replies` });
     await killAndWait(workers[0], 'SIGKILL');
     const killedAfterReplies = graph.requests.length;
     log(`worker 0 SIGKILLed after ${killedAfterReplies} replies (${Date.now() - started} ms in)`);
     workers[0] = worker(2);
-    await burst.done;
+    const statuses = await load.statuses;
     const ingestDoneAt = Date.now();
-    const acknowledged = burst.statuses.filter((status) => status === 200).length;
+    const acknowledged = statuses.filter((status) => status === 200).length;
     log(`ingest done: ${acknowledged} acknowledged (${Date.now() - started} ms in)`);
 
     // Jobs the killed worker held come back when their BullMQ lock expires (about 30 s).
@@ -271,6 +240,7 @@ export async function runManyProcesses(
     );
     return result;
   } finally {
+    load?.stop();
     for (const child of [...workers, ...apis]) await killAndWait(child, 'SIGKILL');
     await graph.stop();
     await subscriber.stop();
