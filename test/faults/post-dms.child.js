@@ -23,7 +23,12 @@ function body({ accountId, sender, mid }) {
         id: accountId,
         time: now,
         messaging: [
-          { sender: { id: sender }, recipient: { id: accountId }, timestamp: now, message: { mid, text: 'hello from many processes' } },
+          {
+            sender: { id: sender },
+            recipient: { id: accountId },
+            timestamp: now,
+            message: { mid, text: 'hello from many processes' },
+          },
         ],
       },
     ],
