@@ -1,4 +1,6 @@
 import { createHmac } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Pool } from 'undici';
 
 /**
@@ -17,6 +19,12 @@ export interface LoadSpec {
   rate?: number;
   /** Stop after this long, or after `count` requests, whichever comes first. */
   durationMs?: number;
+  /**
+   * open: send at the rate for this long first (on the same connections), and count only what is sent after it;
+   * what the warm-up saw is reported as `warmup`. The first moments after an idle period (connections opened,
+   * pools refilled) are a different figure from the steady state, and a 10 s run's p99 is mostly them.
+   */
+  warmupMs?: number;
   count?: number;
   prefix: string;
   /** Put `<marker><seq>` in every message's text (the privacy canary). */
@@ -38,6 +46,8 @@ export interface LoadResult {
   max: number | null;
   startedAt: number;
   finishedAt: number;
+  /** open with `warmupMs`: the requests sent during the warm-up (not in the figures above). */
+  warmup?: { sent: number; ok: number; p50: number | null; p99: number | null; max: number | null };
 }
 
 const FIRST_ACCOUNT = 17841400000000000n;
@@ -77,16 +87,22 @@ export async function runLoad(spec: LoadSpec, progress?: (sent: number, ok: numb
   const pool = new Pool(url.origin, { connections, pipelining: 1, keepAliveTimeout: 60_000 });
   const limit = spec.count ?? Number.MAX_SAFE_INTEGER;
   const latencies: number[] = [];
+  const warmupMs = spec.mode === 'open' ? (spec.warmupMs ?? 0) : 0;
+  const warm = { sent: 0, latencies: [] as number[] };
+  /** BENCH_LATENCY_TRACE=<dir>: each run also writes "<ms since start>,<latency ms>" per acknowledged request. */
+  const trace: string[] | undefined = process.env.BENCH_LATENCY_TRACE ? [] : undefined;
   const statuses: Record<string, number> = {};
   let sent = 0;
   let ok = 0;
   let errors = 0;
   const startedAt = Date.now();
   const t0 = performance.now();
-  const deadline = spec.durationMs ? t0 + spec.durationMs : Number.POSITIVE_INFINITY;
+  const deadline = spec.durationMs ? t0 + warmupMs + spec.durationMs : Number.POSITIVE_INFINITY;
   const ticker = progress ? setInterval(() => progress(sent, ok), 1000) : undefined;
 
   const fire = async (seq: number, intendedAt: number): Promise<void> => {
+    const warmingUp = intendedAt - t0 < warmupMs;
+    if (warmingUp) warm.sent += 1;
     const { body, signature } = signedMessage(spec, seq, Date.now());
     try {
       const response = await pool.request({
@@ -96,13 +112,19 @@ export async function runLoad(spec: LoadSpec, progress?: (sent: number, ok: numb
         body,
       });
       await response.body.dump();
+      const latency = performance.now() - intendedAt;
+      if (response.statusCode === 200) trace?.push(`${Math.round(intendedAt - t0)},${latency.toFixed(2)}`);
+      if (warmingUp) {
+        if (response.statusCode === 200) warm.latencies.push(latency);
+        return;
+      }
       statuses[response.statusCode] = (statuses[response.statusCode] ?? 0) + 1;
       if (response.statusCode === 200) {
         ok += 1;
-        latencies.push(performance.now() - intendedAt);
+        latencies.push(latency);
       }
     } catch {
-      errors += 1;
+      if (!warmingUp) errors += 1;
     }
   };
 
@@ -136,11 +158,15 @@ export async function runLoad(spec: LoadSpec, progress?: (sent: number, ok: numb
     await Promise.all(inFlight);
   }
   clearInterval(ticker);
-  const elapsedMs = performance.now() - t0;
+  const elapsedMs = performance.now() - t0 - warmupMs;
   await pool.close();
+  if (trace) {
+    writeFileSync(join(process.env.BENCH_LATENCY_TRACE!, `${spec.prefix}-${spec.mode}.csv`), trace.join('\n'));
+  }
   const sorted = Float64Array.from(latencies).sort();
+  const warmSorted = Float64Array.from(warm.latencies).sort();
   return {
-    sent,
+    sent: sent - warm.sent,
     ok,
     statuses,
     errors,
@@ -152,6 +178,17 @@ export async function runLoad(spec: LoadSpec, progress?: (sent: number, ok: numb
     max: percentile(sorted, 100),
     startedAt,
     finishedAt: Date.now(),
+    ...(warmupMs
+      ? {
+          warmup: {
+            sent: warm.sent,
+            ok: warm.latencies.length,
+            p50: percentile(warmSorted, 50),
+            p99: percentile(warmSorted, 99),
+            max: percentile(warmSorted, 100),
+          },
+        }
+      : {}),
   };
 }
 
