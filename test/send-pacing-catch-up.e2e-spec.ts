@@ -1,4 +1,5 @@
 import { InboundEventProcessor } from '../src/inbound/processing/inbound-event.processor';
+import { busiestSecond } from './support/busiest-second';
 import { TestApp, postWebhook, startTestApp } from './support/test-app';
 import { waitFor } from './support/wait';
 
@@ -23,18 +24,6 @@ function envelope(accountId: string, count: number, tag: string): string {
       },
     ],
   });
-}
-
-/** The most arrivals in any window of one second (sliding, starting at each arrival). */
-function busiestSecond(times: number[]): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let best = 0;
-  let start = 0;
-  for (let end = 0; end < sorted.length; end++) {
-    while (sorted[end] - sorted[start] >= 1000) start++;
-    best = Math.max(best, end - start + 1);
-  }
-  return best;
 }
 
 describe('reply pacing while a backlog drains (workers starved, then back)', () => {

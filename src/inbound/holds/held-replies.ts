@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { WAKE_EARLY_MS } from '../../platform/redis/gcra';
 import { HeldCount, HeldReplyRepository } from '../processing/held-reply.repository';
-import { SEND_WAKE_EARLY_MS, SendPacer } from '../processing/send-pacer';
+import { SendPacer } from '../processing/send-pacer';
 import { InboundEventProducer } from '../queue/inbound-event.producer';
 
 /** Held replies given their send slots per round trip (and per transaction). */
@@ -44,7 +45,7 @@ export class HeldReplies {
             id: reply.eventId,
             priority: reply.priority,
             jobId: `${reply.eventId}-release-${reply.releases}`,
-            notBefore: reply.notBefore.getTime() - SEND_WAKE_EARLY_MS,
+            notBefore: reply.notBefore.getTime() - WAKE_EARLY_MS,
           })),
         )
         // Still held in Postgres: released again once their slots are long past (HeldReplySweeper).

@@ -6,9 +6,11 @@ import { RedisConnections } from '../../platform/redis/redis-connections';
 export type RateDecision = { verdict: 'go' } | { verdict: 'wait'; slotAt: number; waitMs: number };
 
 /**
- * Per-endpoint deliveries-per-second limit, held across every worker process (GCRA without burst): the
- * next free slot is reserved even when it lies in the future, and a job that comes back within one
- * interval of its slot holds it.
+ * Per-endpoint deliveries-per-second limit, held across every worker process: a gated schedule
+ * (Gcra.takeTurn) without burst. A job is given a slot ahead of time and parked until just before it; near
+ * its slot the gate admits it, at most one per interval whatever else wakes then, so a backlog whose jobs
+ * come back late (a busy worker, BullMQ's promotion) still drains at the endpoint's rate and no second
+ * holds more than it.
  */
 @Injectable()
 export class RateLimiter {
@@ -22,19 +24,28 @@ export class RateLimiter {
     this.prefix = `${config.queuePrefix}:outbound:rate`;
   }
 
-  /** `heldSlotAt`: the slot this job reserved before it was delayed. */
+  /**
+   * Go (after a wait of at most GATE_HORIZON_MS here), or come back after `waitMs` with `slotAt`.
+   * `heldSlotAt`: the slot this job was given before it was parked.
+   */
   async reserve(endpointId: string, perSecond: number, heldSlotAt?: number): Promise<RateDecision> {
-    const { slotAt, now } = await this.gcra.reserve({
-      key: `${this.prefix}:${endpointId}`,
-      intervalMs: 1000 / perSecond,
+    const key = this.key(endpointId);
+    const intervalMs = 1000 / perSecond;
+    const turn = await this.gcra.takeTurn(
+      { schedule: { key, intervalMs }, gate: { key: `${key}:gate`, intervalMs } },
       heldSlotAt,
-    });
-    return slotAt > now ? { verdict: 'wait', slotAt, waitMs: slotAt - now } : { verdict: 'go' };
+    );
+    return turn.go ? { verdict: 'go' } : { verdict: 'wait', slotAt: turn.slotAt, waitMs: turn.wakeInMs };
   }
 
   /** Forgets reserved slots (an endpoint re-enabled or given a new limit starts afresh). */
   async reset(endpointId: string): Promise<void> {
-    await this.redis.commands.del(`${this.prefix}:${endpointId}`);
+    const key = this.key(endpointId);
+    await this.redis.commands.del(key, `${key}:gate`);
+  }
+
+  private key(endpointId: string): string {
+    return `${this.prefix}:${endpointId}`;
   }
 }
 

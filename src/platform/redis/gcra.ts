@@ -1,32 +1,28 @@
 import { Injectable } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { RedisConnections } from './redis-connections';
 import { RedisClient } from './redis-connection';
 
 /*
  * GCRA reservation, atomically in Redis and on Redis TIME, so every process shares one schedule per key.
  * Each call reserves the next free slot, even one in the future (a waiting caller sleeps until its own slot
- * instead of polling with every other), and returns {slotAt, now}: slotAt <= now means go. A caller that
- * comes back within one interval of a slot it holds (ARGV[3]) keeps it. ARGV[2] is the burst; with
- * ARGV[4] = 1, KEYS[2] holds a throttling penalty that stretches the interval while it lasts. With ARGV[5]
- * >= 0, a slot further than that many ms ahead is not reserved: the answer is {slotAt, now, 0}.
+ * instead of polling with every other), and returns {slotAt, now}: slotAt <= now means go. ARGV[2] is the
+ * burst; with ARGV[3] = 1, KEYS[2] holds a throttling penalty that stretches the interval while it lasts.
+ * With ARGV[4] >= 0, a slot further than that many ms ahead is not reserved: the answer is {slotAt, now, 0}.
  */
 const RESERVE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local interval = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
-local held = tonumber(ARGV[3])
-if held > 0 and now - held <= interval then
-  return {held, now}
-end
-if ARGV[4] == '1' then
+if ARGV[3] == '1' then
   interval = interval * tonumber(redis.call('GET', KEYS[2]) or '1')
 end
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat < now then tat = now end
 local slot = tat - (burst - 1) * interval
 if slot < now then slot = now end
-local maxWait = tonumber(ARGV[5])
+local maxWait = tonumber(ARGV[4])
 if maxWait >= 0 and slot - now > maxWait then
   return {math.floor(slot), now, 0}
 end
@@ -40,8 +36,6 @@ export interface GcraRequest {
   intervalMs: number;
   /** Slots that may be taken at once after a quiet period (1: none). */
   burst?: number;
-  /** Epoch ms of a slot this caller reserved before it went to sleep. */
-  heldSlotAt?: number;
   /** A key whose value (a factor, e.g. 2) stretches the interval while it exists. */
   penaltyKey?: string;
   /** Reserve only a slot at most this far ahead; a later one is reported (`reserved: false`), not taken. */
@@ -56,12 +50,29 @@ export interface GcraSlot {
   reserved: boolean;
 }
 
+/** Waits for a gate slot shorter than this are slept through by the caller; a longer wait parks it. */
+export const GATE_HORIZON_MS = 250;
+
+/**
+ * A parked caller is woken this long before its slot and waits out the rest itself: one picked up a little
+ * late (BullMQ's promotion, a busy worker) still finds its slot within the gate's horizon.
+ */
+export const WAKE_EARLY_MS = 50;
+
+/** A schedule and its gate: two GCRA keys at one rate (the gate's burst may be smaller). */
+export interface GatedSchedule {
+  schedule: GcraRequest;
+  gate: Omit<GcraRequest, 'maxWaitMs'>;
+}
+
+/** Go now, or come back with `slotAt` (the slot kept in the schedule) after `wakeInMs`. */
+export type Turn = { go: true } | { go: false; slotAt: number; wakeInMs: number };
+
 type ReserveCommand = (
   key: string,
   penaltyKey: string,
   interval: number,
   burst: number,
-  held: number,
   penalised: number,
   maxWait: number,
 ) => Promise<[number, number, number]>;
@@ -85,10 +96,35 @@ export class Gcra {
       request.penaltyKey ?? request.key,
       request.intervalMs,
       request.burst ?? 1,
-      request.heldSlotAt ?? 0,
       request.penaltyKey ? 1 : 0,
       request.maxWaitMs ?? -1,
     );
     return { slotAt, now, reserved: reserved === 1 };
+  }
+
+  /**
+   * A turn in a gated schedule. The schedule hands each caller a slot ahead of time (`heldSlotAt`, one it
+   * reserved on an earlier call, or a new one), so a backlog is parked and spread out; a caller further than
+   * GATE_HORIZON_MS from its slot is told to come back. Near its slot the gate alone decides: a slot at most
+   * that far ahead, slept through here before going. A caller that overslept its slot (workers starved, a
+   * backlog draining, a worker died) therefore cannot go in a slot that has passed, however many wake at
+   * once: it goes when the gate has room, or takes a new slot at the end of the schedule; and the gate is kept
+   * busy by whatever is due, so slots left unused by late callers cost no throughput. Slots are on Redis's
+   * clock; a skew with this host's only moves when the gate is asked.
+   */
+  async takeTurn(limits: GatedSchedule, heldSlotAt?: number | null): Promise<Turn> {
+    let slotAt = heldSlotAt ?? (await this.reserve(limits.schedule)).slotAt;
+    for (;;) {
+      const waitMs = slotAt - Date.now();
+      if (waitMs > GATE_HORIZON_MS) return { go: false, slotAt, wakeInMs: waitMs - WAKE_EARLY_MS };
+      const gate = await this.reserve({ ...limits.gate, maxWaitMs: GATE_HORIZON_MS });
+      if (gate.reserved) {
+        if (gate.slotAt > gate.now) await sleep(gate.slotAt - gate.now);
+        return { go: true };
+      }
+      // Each new slot is one interval further along the schedule: within GATE_HORIZON_MS / interval rounds
+      // it lies beyond the horizon and the caller parks.
+      slotAt = (await this.reserve(limits.schedule)).slotAt;
+    }
   }
 }
