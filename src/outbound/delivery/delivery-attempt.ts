@@ -25,6 +25,12 @@ interface OpenedEndpoint {
   headers: string[];
 }
 
+/** An attempt's body and endpoint, read (prepare) before its turn. */
+export interface PreparedAttempt {
+  body: string;
+  endpoint: OpenedEndpoint;
+}
+
 /** A previous secret whose grace period ended while its endpoint was opened stops signing. */
 function dropExpiredSecrets(endpoint: OpenedEndpoint, now: number): void {
   const kept = endpoint.previousUntil.flatMap((until, i) => (until > now ? [i] : []));
@@ -59,12 +65,19 @@ export class DeliveryAttempt {
     private readonly client: DeliveryClient,
   ) {}
 
-  /** Undefined: the endpoint was deleted since its target row was read (nothing was sent). */
-  async make(target: DeliveryTarget, timeoutMs: number): Promise<AttemptResult | undefined> {
+  /**
+   * What an attempt needs that may take a read: the event's body and the endpoint's secrets and headers. Read
+   * before the endpoint's turn is taken, so nothing slow comes between its rate limiter's gate and the request.
+   * Undefined: the endpoint was deleted since its target row was read.
+   */
+  async prepare(target: DeliveryTarget): Promise<PreparedAttempt | undefined> {
     const body = this.bodies.get(target.eventId) ?? (await this.body(target));
     const opened = this.openedEndpoints.get(target.endpointId);
     const endpoint = opened?.version === target.sealedVersion ? opened : await this.open(target.endpointId);
-    if (!endpoint) return undefined;
+    return endpoint && { body, endpoint };
+  }
+
+  async make(target: DeliveryTarget, { body, endpoint }: PreparedAttempt, timeoutMs: number): Promise<AttemptResult> {
     const now = Date.now();
     if (now >= endpoint.signingUntil) dropExpiredSecrets(endpoint, now);
     const headers = endpoint.headers.concat(signDelivery(endpoint.signing, target.eventId, now, body));

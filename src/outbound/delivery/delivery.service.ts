@@ -3,7 +3,7 @@ import { AppConfig } from '../../platform/config/app-config';
 import { ClassifiedFailure } from '../../platform/failure';
 import { inSpan } from '../../platform/tracing/tracing';
 import { DeliveryAdmission, Later } from './delivery-admission';
-import { DeliveryAttempt } from './delivery-attempt';
+import { DeliveryAttempt, PreparedAttempt } from './delivery-attempt';
 import { DeliveryMetrics } from './delivery-metrics';
 import { dueIn } from './delivery-outcome';
 import { DeliveryOutcomes } from './delivery-outcomes';
@@ -134,6 +134,17 @@ export class DeliveryService {
       await this.outcomes.notAttempted(target, target.url ? 'endpoint_disabled' : 'endpoint_deleted');
       return { step: SKIPPED };
     }
+    let prepared: PreparedAttempt | undefined;
+    try {
+      prepared = await this.attempt.prepare(target);
+    } finally {
+      if (!prepared && held) this.admission.release(target.endpointId);
+    }
+    if (!prepared) {
+      // Deleted since its target row was read.
+      await this.outcomes.notAttempted(target, 'endpoint_deleted');
+      return { step: SKIPPED };
+    }
     const entry = this.admission.enter(target, run.slotAt, run.busy, held);
     const later = entry instanceof Promise ? await entry : entry;
     if (later) return { step: later };
@@ -146,13 +157,8 @@ export class DeliveryService {
           'switchboard.endpoint.id': target.endpointId,
           'switchboard.event.type': target.eventType,
         }),
-        () => this.attempt.make(target, target.timeoutMs ?? this.config.outbound.timeoutMs),
+        () => this.attempt.make(target, prepared, target.timeoutMs ?? this.config.outbound.timeoutMs),
       );
-      if (!result) {
-        // Deleted since its target row was read.
-        await this.outcomes.notAttempted(target, 'endpoint_deleted');
-        return { step: SKIPPED };
-      }
       this.admission.observe(target.endpointId, result.record.durationMs);
       this.metrics.attempted(target.endpointId, result.record.durationMs, result.failure?.category);
       if (!result.failure) return { step: DELIVERED, recorded: this.outcomes.succeeded(result.record) };
