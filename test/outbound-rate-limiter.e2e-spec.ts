@@ -7,6 +7,7 @@ import { GATE_HORIZON_MS, Gcra } from '../src/platform/redis/gcra';
 import { RedisConnections } from '../src/platform/redis/redis-connections';
 import { busiestSecond } from './support/busiest-second';
 import { TEST_REDIS_URL } from './support/test-app';
+import { waitFor } from './support/wait';
 
 describe('RateLimiter across processes (two limiters on one Redis)', () => {
   const prefix = `sbtest-rl-${randomBytes(4).toString('hex')}`;
@@ -103,5 +104,40 @@ describe('RateLimiter across processes (two limiters on one Redis)', () => {
     // 30 at 20/s is 1.5 s of slots: the lateness is paid once, not once per slot.
     expect(Math.max(...passed) - started).toBeLessThan((jobs / perSecond) * 1000 * 1.1 + lateMs + 250);
     expect(busiestSecond(passed)).toBeLessThanOrEqual(perSecond + 1);
+  });
+
+  it('deliveries that wake late from the sleep until their gate slot do not crowd a second', async () => {
+    // A worker whose event loop is held up: its sleeps until a gate slot end 140 ms late.
+    let sleeping = 0;
+    class LateGcra extends Gcra {
+      protected override pause(ms: number): Promise<void> {
+        sleeping++;
+        return sleep(ms + 140);
+      }
+    }
+    const lagging = new RateLimiter(config, new LateGcra(connections[1]), connections[1]);
+    const perSecond = 20;
+    const passed: number[] = [];
+    /** One delivery: asks until it may go (a parked one comes back when it is told to). */
+    const deliver = async (limiter: RateLimiter) => {
+      let slotAt: number | undefined;
+      for (let run = 0; run < 40; run++) {
+        const decision = await limiter.reserve('endpoint-lagging', perSecond, slotAt);
+        if (decision.verdict === 'go') return void passed.push(Date.now());
+        slotAt = decision.slotAt;
+        await sleep(decision.waitMs);
+      }
+    };
+    const started = Date.now();
+    await deliver(limiters[0]);
+    // Two deliveries on the lagging worker take the next two gate slots, then sleep through them and go late...
+    const late = [deliver(lagging), deliver(lagging)];
+    await waitFor(() => (sleeping === 2 ? true : undefined), { timeoutMs: 1000, intervalMs: 1 });
+    // ...into the second of a backlog on a worker that is on time.
+    await Promise.all([...late, ...Array.from({ length: 25 }, () => deliver(limiters[0]))]);
+    expect(passed).toHaveLength(28);
+    expect(busiestSecond(passed)).toBeLessThanOrEqual(perSecond + 1);
+    // Each late one gives up its own slot only: the backlog still drains at the limit.
+    expect(Math.max(...passed) - started).toBeLessThan((28 / perSecond) * 1000 + 140 + 250);
   });
 });

@@ -58,16 +58,18 @@ export class SendPacer {
   }
 
   /**
-   * The account's schedule and its gate. The gate's burst is one less than the schedule's: what it admits in a
-   * second stays two below the limit, a margin for the time between the gate and the Send API.
+   * The account's schedule and its gate. The gate's burst is one less than the schedule's, and at most one less
+   * than the limit (SEND_RATE_PER_SECOND + SEND_BURST) goes through it in any second: a margin for the time
+   * between the gate and the Send API.
    */
   private limits(provider: string, accountId: string): GatedSchedule {
     const { ratePerSecond, burst } = this.config.sendPacing;
     const key = this.key(provider, accountId);
     const common = { penaltyKey: this.penaltyKey(provider, accountId), intervalMs: 1000 / ratePerSecond };
+    const perSecond = Math.max(1, Math.floor(ratePerSecond + burst) - 1);
     return {
       schedule: { key, burst, ...common },
-      gate: { key: `${key}:gate`, burst: Math.max(1, burst - 1), ...common },
+      gate: { key: `${key}:gate`, burst: Math.max(1, burst - 1), perSecond, ...common },
     };
   }
 

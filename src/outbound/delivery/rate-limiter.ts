@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../../platform/config/app-config';
-import { Gcra } from '../../platform/redis/gcra';
+import { GatedSchedule, gatedScheduleKeys, Gcra } from '../../platform/redis/gcra';
 import { RedisConnections } from '../../platform/redis/redis-connections';
 
 export type RateDecision = { verdict: 'go' } | { verdict: 'wait'; slotAt: number; waitMs: number };
@@ -29,23 +29,20 @@ export class RateLimiter {
    * `heldSlotAt`: the slot this job was given before it was parked.
    */
   async reserve(endpointId: string, perSecond: number, heldSlotAt?: number): Promise<RateDecision> {
-    const key = this.key(endpointId);
-    const intervalMs = 1000 / perSecond;
-    const turn = await this.gcra.takeTurn(
-      { schedule: { key, intervalMs }, gate: { key: `${key}:gate`, intervalMs } },
-      heldSlotAt,
-    );
+    const turn = await this.gcra.takeTurn(this.limits(endpointId, perSecond), heldSlotAt);
     return turn.go ? { verdict: 'go' } : { verdict: 'wait', slotAt: turn.slotAt, waitMs: turn.wakeInMs };
   }
 
   /** Forgets reserved slots (an endpoint re-enabled or given a new limit starts afresh). */
   async reset(endpointId: string): Promise<void> {
-    const key = this.key(endpointId);
-    await this.redis.commands.del(key, `${key}:gate`);
+    await this.redis.commands.del(...gatedScheduleKeys(this.limits(endpointId, 1)));
   }
 
-  private key(endpointId: string): string {
-    return `${this.prefix}:${endpointId}`;
+  /** At most `perSecond` go through the gate in any second: the contract's +1 is the margin for the way to the endpoint. */
+  private limits(endpointId: string, perSecond: number): GatedSchedule {
+    const key = `${this.prefix}:${endpointId}`;
+    const intervalMs = 1000 / perSecond;
+    return { schedule: { key, intervalMs }, gate: { key: `${key}:gate`, intervalMs, perSecond } };
   }
 }
 

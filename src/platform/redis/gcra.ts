@@ -6,13 +6,32 @@ import { RedisClient } from './redis-connection';
 /*
  * GCRA reservation, atomically in Redis and on Redis TIME, so every process shares one schedule per key.
  * Each call reserves the next free slot, even one in the future (a waiting caller sleeps until its own slot
- * instead of polling with every other), and returns {slotAt, now}: slotAt <= now means go. ARGV[2] is the
+ * instead of polling with every other), and returns {slotAt, now, 1}: slotAt <= now means go. ARGV[2] is the
  * burst; with ARGV[3] = 1, KEYS[2] holds a throttling penalty that stretches the interval while it lasts.
  * With ARGV[4] >= 0, a slot further than that many ms ahead is not reserved: the answer is {slotAt, now, 0}.
+ *
+ * With ARGV[5] = n > 0 the key is a gate, and KEYS[3] lists when its last n callers went (newest first): a
+ * caller goes only while fewer than n went in the last second, and is added. One whose slot is now is
+ * counted at once; one with a later slot sleeps until it and comes back (ARGV[6] = 1) to be counted. While
+ * the second is full the answer is {when it frees, now, 1}: come back then, with the slot kept.
  */
 const RESERVE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local perSecond = tonumber(ARGV[5])
+local function go(slot)
+  if perSecond > 0 then
+    if redis.call('LLEN', KEYS[3]) >= perSecond then
+      local nth = tonumber(redis.call('LINDEX', KEYS[3], perSecond - 1))
+      if now - nth < 1000 then return {nth + 1000, now, 1} end
+    end
+    redis.call('LPUSH', KEYS[3], now)
+    redis.call('LTRIM', KEYS[3], 0, perSecond - 1)
+    redis.call('PEXPIRE', KEYS[3], 2000)
+  end
+  return {slot, now, 1}
+end
+if ARGV[6] == '1' then return go(now) end
 local interval = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 if ARGV[3] == '1' then
@@ -20,15 +39,15 @@ if ARGV[3] == '1' then
 end
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat < now then tat = now end
-local slot = tat - (burst - 1) * interval
-if slot < now then slot = now end
+local slot = math.floor(math.max(tat - (burst - 1) * interval, now))
 local maxWait = tonumber(ARGV[4])
 if maxWait >= 0 and slot - now > maxWait then
-  return {math.floor(slot), now, 0}
+  return {slot, now, 0}
 end
 local nextTat = tat + interval
 redis.call('SET', KEYS[1], tostring(nextTat), 'PX', math.ceil(nextTat - now) + 60000)
-return {math.floor(slot), now, 1}
+if slot > now then return {slot, now, 1} end
+return go(slot)
 `;
 
 export interface GcraRequest {
@@ -62,8 +81,16 @@ export const WAKE_EARLY_MS = 50;
 /** A schedule and its gate: two GCRA keys at one rate (the gate's burst may be smaller). */
 export interface GatedSchedule {
   schedule: GcraRequest;
-  gate: Omit<GcraRequest, 'maxWaitMs'>;
+  /** `perSecond`: the most that go through the gate in any second (its list of go times is `${key}:went`). */
+  gate: Omit<GcraRequest, 'maxWaitMs'> & { perSecond: number };
 }
+
+/** The keys a gated schedule keeps in Redis (to forget it). */
+export function gatedScheduleKeys(limits: GatedSchedule): string[] {
+  return [limits.schedule.key, limits.gate.key, wentKey(limits.gate.key)];
+}
+
+const wentKey = (gateKey: string) => `${gateKey}:went`;
 
 /** Go now, or come back with `slotAt` (the slot kept in the schedule) after `wakeInMs`. */
 export type Turn = { go: true } | { go: false; slotAt: number; wakeInMs: number };
@@ -71,10 +98,13 @@ export type Turn = { go: true } | { go: false; slotAt: number; wakeInMs: number 
 type ReserveCommand = (
   key: string,
   penaltyKey: string,
+  wentKey: string,
   interval: number,
   burst: number,
   penalised: number,
   maxWait: number,
+  perSecond: number,
+  back: number,
 ) => Promise<[number, number, number]>;
 
 /** The one rate-limiting script: reply pacing per account and deliveries per endpoint both reserve through it. */
@@ -84,21 +114,12 @@ export class Gcra {
 
   constructor(connections: RedisConnections) {
     this.redis = connections.commands;
-    this.redis.defineCommand('switchboardGcra', { numberOfKeys: 2, lua: RESERVE });
+    this.redis.defineCommand('switchboardGcra', { numberOfKeys: 3, lua: RESERVE });
   }
 
   /** Reserves the key's next slot: when it is (epoch ms, Redis's clock) and what time it is now there. */
   async reserve(request: GcraRequest): Promise<GcraSlot> {
-    const [slotAt, now, reserved] = await (
-      this.redis as unknown as { switchboardGcra: ReserveCommand }
-    ).switchboardGcra(
-      request.key,
-      request.penaltyKey ?? request.key,
-      request.intervalMs,
-      request.burst ?? 1,
-      request.penaltyKey ? 1 : 0,
-      request.maxWaitMs ?? -1,
-    );
+    const [slotAt, now, reserved] = await this.run(request, 0, false);
     return { slotAt, now, reserved: reserved === 1 };
   }
 
@@ -109,22 +130,53 @@ export class Gcra {
    * that far ahead, slept through here before going. A caller that overslept its slot (workers starved, a
    * backlog draining, a worker died) therefore cannot go in a slot that has passed, however many wake at
    * once: it goes when the gate has room, or takes a new slot at the end of the schedule; and the gate is kept
-   * busy by whatever is due, so slots left unused by late callers cost no throughput. Slots are on Redis's
-   * clock; a skew with this host's only moves when the gate is asked.
+   * busy by whatever is due, so slots left unused by late callers cost no throughput. What goes is counted at
+   * the moment it goes: one that wakes late from the gate's own sleep (an event loop held up) waits while
+   * `perSecond` went in the last second, so late ones cannot crowd a second. Slots are on Redis's clock; a
+   * skew with this host's only moves when the gate is asked.
    */
   async takeTurn(limits: GatedSchedule, heldSlotAt?: number | null): Promise<Turn> {
     let slotAt = heldSlotAt ?? (await this.reserve(limits.schedule)).slotAt;
+    let back = false;
     for (;;) {
-      const waitMs = slotAt - Date.now();
-      if (waitMs > GATE_HORIZON_MS) return { go: false, slotAt, wakeInMs: waitMs - WAKE_EARLY_MS };
-      const gate = await this.reserve({ ...limits.gate, maxWaitMs: GATE_HORIZON_MS });
-      if (gate.reserved) {
-        if (gate.slotAt > gate.now) await sleep(gate.slotAt - gate.now);
-        return { go: true };
+      if (!back) {
+        const waitMs = slotAt - Date.now();
+        if (waitMs > GATE_HORIZON_MS) return { go: false, slotAt, wakeInMs: waitMs - WAKE_EARLY_MS };
       }
-      // Each new slot is one interval further along the schedule: within GATE_HORIZON_MS / interval rounds
-      // it lies beyond the horizon and the caller parks.
-      slotAt = (await this.reserve(limits.schedule)).slotAt;
+      const [gateAt, now, reserved] = await this.run(
+        { ...limits.gate, maxWaitMs: GATE_HORIZON_MS },
+        limits.gate.perSecond,
+        back,
+      );
+      if (reserved === 1) {
+        if (gateAt <= now) return { go: true };
+        // Until its gate slot, or until the second it would go in has room: then it is counted.
+        await this.pause(gateAt - now);
+        back = true;
+      } else {
+        // Each new slot is one interval further along the schedule: within GATE_HORIZON_MS / interval rounds
+        // it lies beyond the horizon and the caller parks.
+        slotAt = (await this.reserve(limits.schedule)).slotAt;
+      }
     }
+  }
+
+  /** Sleeps until a gate slot: a seam for tests, which make a caller wake up late. */
+  protected pause(ms: number): Promise<void> {
+    return sleep(ms);
+  }
+
+  private run(request: GcraRequest, perSecond: number, back: boolean) {
+    return (this.redis as unknown as { switchboardGcra: ReserveCommand }).switchboardGcra(
+      request.key,
+      request.penaltyKey ?? request.key,
+      wentKey(request.key),
+      request.intervalMs,
+      request.burst ?? 1,
+      request.penaltyKey ? 1 : 0,
+      request.maxWaitMs ?? -1,
+      perSecond,
+      back ? 1 : 0,
+    );
   }
 }
