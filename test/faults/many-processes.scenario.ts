@@ -4,11 +4,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { busiestSecond } from '../support/busiest-second';
-import { FakeGraphApi } from '../support/fake-graph-api';
 import { TEST_APP_SECRET, TEST_VERIFY_TOKEN } from '../support/test-app';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 import { waitFor } from '../support/wait';
-import { WebhookReceiver } from '../support/webhook-receiver';
+import { FakeServersProcess } from './fake-servers';
 import { ApiProcess, killAndWait, log, outcome, startApiProcess, startWorker } from './support';
 
 export const ACCOUNTS = 20;
@@ -30,8 +29,8 @@ export const accountOfSender = (sender: string) => Number(/^mp-a(\d+)-/.exec(sen
 
 /**
  * Posts DMs 0..count-1 alternately through the API processes, `concurrency` in flight, from a child process
- * (post-dms.child.js) so that this process's event loop stamps the fake servers' arrivals on time; resolves to
- * the HTTP status of each DM by index (0: no answer).
+ * (post-dms.child.js), as the fake servers run in one of their own (fake-servers.ts); resolves to the HTTP
+ * status of each DM by index (0: no answer).
  */
 export function postDms(
   apis: ApiProcess[],
@@ -95,16 +94,14 @@ export async function runManyProcesses(
   const started = Date.now();
   const logDir = mkdtempSync(join(tmpdir(), 'switchboard-many-'));
   let db: TestDatabase | undefined;
-  const graph = new FakeGraphApi();
-  const subscriber = new WebhookReceiver();
+  let fakes: FakeServersProcess | undefined;
   const apis: ApiProcess[] = [];
   const workers: ReturnType<typeof startWorker>[] = [];
   let load: ReturnType<typeof postDms> | undefined;
   try {
     db = await createTestDatabase();
-    const graphUrl = await graph.start();
-    await subscriber.start();
-    subscriber.on('/slow', () => ({ status: 200, body: 'ok', delayMs: 300 }));
+    fakes = await FakeServersProcess.start({ '/slow': 300 });
+    const graphUrl = fakes.graphUrl;
     const env: Record<string, string> = {
       NODE_ENV: 'test',
       DATABASE_URL: db.url,
@@ -142,7 +139,7 @@ export async function runManyProcesses(
       method: 'POST',
       headers: ops,
       body: JSON.stringify({
-        url: subscriber.url('/crm'),
+        url: fakes.url('/crm'),
         events: ['instagram.message.received'],
         rateLimitPerSecond: ENDPOINT_RATE,
       }),
@@ -152,7 +149,7 @@ export async function runManyProcesses(
       method: 'POST',
       headers: ops,
       body: JSON.stringify({
-        url: subscriber.url('/slow'),
+        url: fakes.url('/slow'),
         events: ['test.slow'],
         maxConcurrency: SLOW_ENDPOINT_CONCURRENCY,
       }),
@@ -169,9 +166,12 @@ export async function runManyProcesses(
 
     load = postDms(apis, messages);
     const killAt = Math.round(messages * 0.3);
-    await waitFor(() => graph.requests.length >= killAt, { timeoutMs: 90_000, message: `${killAt} replies` });
+    await waitFor(async () => (await fakes!.graphCalls()) >= killAt, {
+      timeoutMs: 90_000,
+      message: `${killAt} replies`,
+    });
     await killAndWait(workers[0], 'SIGKILL');
-    const killedAfterReplies = graph.requests.length;
+    const killedAfterReplies = await fakes.graphCalls();
     log(`worker 0 SIGKILLed after ${killedAfterReplies} replies (${Date.now() - started} ms in)`);
     workers[0] = worker(2);
     const statuses = await load.statuses;
@@ -187,11 +187,9 @@ export async function runManyProcesses(
       },
       { timeoutMs: 150_000, intervalMs: 500, message: 'every DM processed' },
     );
+    const collected = await fakes.collect();
     const calls = new Map<string, number[]>();
-    for (const request of graph.requests) {
-      const recipient = request.body.recipient?.id ?? '';
-      calls.set(recipient, [...(calls.get(recipient) ?? []), request.receivedAt]);
-    }
+    for (const { recipient, at } of collected.graph) calls.set(recipient, [...(calls.get(recipient) ?? []), at]);
     const outbound = await db.pool.query(
       `SELECT status, count(*)::int AS n FROM outbound_deliveries GROUP BY status ORDER BY status`,
     );
@@ -209,14 +207,14 @@ export async function runManyProcesses(
       const steady = drain.slice(0, Math.ceil(drain.length * 0.85));
       return { calls: times.length, rate: meanRate(steady), busiestSecond: busiestSecond(times) };
     });
-    const crm = subscriber.at('/crm').map((hit) => hit.at);
+    const crm = collected.received['/crm'] ?? [];
     const result: ManyProcessesResult = {
       messages,
       durationMs: Date.now() - started,
       killedAfterReplies,
       final,
       acknowledged,
-      graphCalls: graph.requests.length,
+      graphCalls: collected.graph.length,
       overReplied,
       perAccount,
       endpoint: {
@@ -225,7 +223,10 @@ export async function runManyProcesses(
         // Its backlog (every DM is an event for it) drains at its limit once ingest stopped.
         rate: meanRate(crm.filter((time) => time >= ingestDoneAt + 2000)),
       },
-      slowEndpoint: { received: subscriber.at('/slow').length, maxConcurrent: subscriber.maxConcurrent('/slow') },
+      slowEndpoint: {
+        received: collected.received['/slow']?.length ?? 0,
+        maxConcurrent: collected.maxConcurrent['/slow'] ?? 0,
+      },
       processes: apis.length + workers.length,
     };
     log(
@@ -236,8 +237,7 @@ export async function runManyProcesses(
   } finally {
     load?.stop();
     for (const child of [...workers, ...apis]) await killAndWait(child, 'SIGKILL');
-    await graph.stop();
-    await subscriber.stop();
+    await fakes?.stop();
     await db?.drop();
     rmSync(logDir, { recursive: true, force: true });
   }

@@ -1,7 +1,8 @@
 // @ts-check
 // The many-process case's load generator, in its own process: posting 10,000 signed webhooks keeps an event
-// loop busy, and sharing the test's loop would delay the fake Graph API's and the receiver's arrival stamps,
-// which the per-second limits are checked against. Plain JavaScript, so it needs no build step.
+// loop busy, which would hold up the test's polls (the fake servers, whose arrival stamps the per-second
+// limits are checked against, have a process of their own: fake-servers.child.js). Plain JavaScript, so it
+// needs no build step.
 //
 // Input (one IPC message): { urls, concurrency, secret, dms: [{ accountId, sender, mid }] }; DM i goes to
 // urls[i % urls.length]. Output (one IPC message, then exit): { statuses }, the HTTP status of each DM by index
